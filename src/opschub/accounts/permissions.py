@@ -1,0 +1,78 @@
+"""Named permissions and the one table that grants them to roles.
+
+Every route declares one permission (see :func:`opschub.web.auth.requires`); ``PUBLIC`` marks pages
+anyone may open without logging in, ``AUTHENTICATED`` those any logged-in person may open.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    ANALYST = "analyst"
+    SENIOR_ANALYST = "senior_analyst"
+    POLICE_LIAISON = "police_liaison"
+    CASE_WORKER = "case_worker"
+    STATISTICIAN = "statistician"
+    AUDITOR = "auditor"
+    PARTNER = "partner"  # machine clients (API tokens) only
+
+
+PUBLIC = "public"
+AUTHENTICATED = "authenticated"
+
+# name -> what it allows (English; the admin page shows these translated)
+PERMISSIONS: dict[str, str] = {
+    "reports.submit": "Submit reports through the partner API",
+    "reports.read": "Read reports and their matches",
+    "reports.assess": "Assess reports and change their status",
+    "hashlists.read": "Read hash lists",
+    "hashlists.manage": "Import, change and remove hash lists",
+    "notices.send": "Send notices to online services",
+    "evidence.view": "View evidence",
+    "evidence.manage": "Collect, transfer and destroy evidence",
+    "cases.read": "Read cases",
+    "cases.manage": "Open and update cases and referrals",
+    "stats.read": "Read indicators",
+    "stats.publish": "Publish statistics",
+    "audit.read": "Read and verify the audit log",
+    "users.manage": "Manage users and API tokens",
+}
+
+_ANALYST = {"reports.read", "reports.assess", "hashlists.read"}
+
+ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
+    Role.ADMIN: frozenset({"users.manage", "audit.read", "hashlists.read", "hashlists.manage"}),
+    Role.ANALYST: frozenset(_ANALYST),
+    Role.SENIOR_ANALYST: frozenset(_ANALYST | {"hashlists.manage", "notices.send", "evidence.view"}),
+    Role.POLICE_LIAISON: frozenset({"reports.read", "evidence.view", "evidence.manage", "cases.read"}),
+    Role.CASE_WORKER: frozenset({"cases.read", "cases.manage"}),
+    Role.STATISTICIAN: frozenset({"stats.read", "stats.publish"}),
+    Role.AUDITOR: frozenset({"audit.read", "stats.read"}),
+    Role.PARTNER: frozenset({"reports.submit"}),
+}
+
+HUMAN_ROLES: tuple[Role, ...] = tuple(r for r in Role if r is not Role.PARTNER)
+
+
+def permissions_of(role: Role | str) -> frozenset[str]:
+    return ROLE_PERMISSIONS[Role(role)]
+
+
+def parse_role(value: str) -> Role:
+    """The role named ``value``, or ValueError naming the known roles."""
+    try:
+        return Role(value)
+    except ValueError:
+        known = ", ".join(r.value for r in Role)
+        raise ValueError(f"unknown role {value!r}; known roles: {known}") from None
+
+
+def check_table() -> None:
+    """Every granted permission must be a named one."""
+    for role, granted in ROLE_PERMISSIONS.items():
+        unknown = granted - PERMISSIONS.keys()
+        if unknown:
+            raise AssertionError(f"role {role} is granted unknown permissions {sorted(unknown)}")

@@ -1,0 +1,720 @@
+"""Use cases of the accounts capability: the only code that writes its tables.
+
+Every change and every login, failed login, lock-out and logout writes an audit event in the
+caller's transaction, so the change and its record commit together or not at all. ``actor`` is the
+person (or token) acting; ``None`` means the command line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from opschub.accounts import passwords, tokens, totp
+from opschub.accounts.errors import AccountError, DuplicateUser, TokenError, UnknownUser
+from opschub.accounts.models import ApiToken, User, UserSession
+from opschub.accounts.passwords import PasswordRuleError
+from opschub.accounts.permissions import (
+    HUMAN_ROLES,
+    PERMISSIONS,
+    Role,
+    parse_role,
+    permissions_of,
+)
+from opschub.audit import service as audit
+from opschub.clock import as_utc, utcnow
+from opschub.config import get_settings
+from opschub.web.auth import Principal
+
+__all__ = [
+    "AccountError",
+    "DuplicateUser",
+    "LoginResult",
+    "PasswordRuleError",
+    "TokenError",
+    "UnknownUser",
+    "authenticate",
+    "change_password",
+    "change_role",
+    "confirm_totp_setup",
+    "create_token",
+    "create_user",
+    "end_session",
+    "ensure_admin",
+    "resolve_session",
+    "resolve_token",
+    "revoke_token",
+    "start_session",
+]
+
+USERNAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{1,63}")
+CLI_ACTOR = "command line"
+MAX_TOKEN_DAYS = 3650
+# An API token's last use is written at most this often (it costs a write per request).
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+# ---------------------------------------------------------------------------------------------
+# helpers
+
+
+def _record(
+    session: Session,
+    action: str,
+    actor: Principal | None,
+    *,
+    target: User | ApiToken | None = None,
+    outcome: str = "ok",
+    actor_label: str | None = None,
+    **details: Any,
+) -> None:
+    target_type = None
+    if isinstance(target, User):
+        target_type = "user"
+    elif isinstance(target, ApiToken):
+        target_type = "api_token"
+    audit.record(
+        session,
+        action=action,
+        actor=actor,
+        actor_label=actor_label if actor_label is not None else (None if actor else CLI_ACTOR),
+        target_type=target_type,
+        target_id=target.id if target is not None else None,
+        outcome=outcome,
+        details=details or None,
+    )
+
+
+def user_principal(
+    user: User,
+    *,
+    session_id: str | None = None,
+    csrf_token: str | None = None,
+    totp_verified: bool = True,
+) -> Principal:
+    """The principal of a person; no permissions until their set-up is complete."""
+    totp_pending = user.totp_enabled and not totp_verified
+    setup_required = user.totp_required and not user.totp_enabled
+    incomplete = totp_pending or setup_required or user.must_change_password
+    return Principal(
+        kind="user",
+        id=user.id,
+        name=user.username,
+        role=user.role,
+        permissions=frozenset() if incomplete else permissions_of(user.role),
+        session_id=session_id,
+        csrf_token=csrf_token,
+        must_change_password=user.must_change_password,
+        totp_pending=totp_pending,
+        language=user.language,
+        extra={"display_name": user.display_name, "totp_setup_required": setup_required},
+    )
+
+
+def normalise_username(username: str) -> str:
+    name = username.strip().lower()
+    if not USERNAME_PATTERN.fullmatch(name):
+        raise AccountError(
+            "username",
+            "invalid_username",
+            "username must be 2-64 characters: letters a-z, digits, '.', '_' or '-', "
+            "starting with a letter or digit",
+        )
+    return name
+
+
+def _human_role(role: Role | str) -> Role:
+    try:
+        parsed = parse_role(str(role))
+    except ValueError as exc:
+        raise AccountError("role", "unknown_role", str(exc)) from None
+    if parsed not in HUMAN_ROLES:
+        raise AccountError("role", "partner_role", "the partner role is for API tokens only")
+    return parsed
+
+
+def _display_name(value: str) -> str:
+    value = value.strip()
+    if len(value) > 200:
+        raise AccountError("display_name", "too_long", "display name must be at most 200 characters")
+    return value
+
+
+# ---------------------------------------------------------------------------------------------
+# users
+
+
+def find_user(session: Session, username: str) -> User | None:
+    return session.scalar(select(User).where(User.username == username.strip().lower()))
+
+
+def get_user(session: Session, user_id: str) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise AccountError("user_id", "unknown_user", f"no user with id {user_id!r}")
+    return user
+
+
+def require_user(session: Session, username: str) -> User:
+    user = find_user(session, username)
+    if user is None:
+        raise UnknownUser(username.strip())
+    return user
+
+
+def list_users(session: Session) -> list[User]:
+    return list(session.scalars(select(User).order_by(User.username)))
+
+
+def create_user(
+    session: Session,
+    *,
+    username: str,
+    role: Role | str,
+    password: str | None = None,
+    display_name: str = "",
+    actor: Principal | None = None,
+) -> tuple[User, str | None]:
+    """Add a person. Without ``password`` a one-time password is generated and returned; it must
+    be changed at first login."""
+    name = normalise_username(username)
+    parsed_role = _human_role(role)
+    shown_name = _display_name(display_name)
+    if find_user(session, name) is not None:
+        raise DuplicateUser(name)
+    one_time: str | None = None
+    if password is None:
+        one_time = password = passwords.one_time_password(name)
+    else:
+        passwords.check_password(password, name)
+    user = User(
+        username=name,
+        role=parsed_role,
+        display_name=shown_name,
+        password_hash=passwords.hash_password(password),
+        password_changed_at=utcnow(),
+        must_change_password=one_time is not None,
+        disabled=False,
+        failed_logins=0,
+    )
+    session.add(user)
+    session.flush()
+    _record(
+        session, "accounts.user.created", actor, target=user, username=name, role=parsed_role.value
+    )
+    return user, one_time
+
+
+def _enabled_admins(session: Session) -> int:
+    return session.scalar(
+        select(func.count()).select_from(User).where(User.role == Role.ADMIN, ~User.disabled)
+    ) or 0
+
+
+def _guard_last_admin(session: Session, user: User) -> None:
+    if user.role is Role.ADMIN and not user.disabled and _enabled_admins(session) <= 1:
+        raise AccountError(
+            "user", "last_admin", f"{user.username} is the last administrator; add another first"
+        )
+
+
+def set_disabled(session: Session, user_id: str, disabled: bool, actor: Principal | None) -> User:
+    """Disable (ending every session) or enable a person."""
+    user = get_user(session, user_id)
+    if user.disabled == disabled:
+        return user
+    if disabled:
+        _guard_last_admin(session, user)
+        _end_all_sessions(session, user.id)
+    user.disabled = disabled
+    if not disabled:
+        user.failed_logins = 0
+        user.locked_until = None
+    action = "accounts.user.disabled" if disabled else "accounts.user.enabled"
+    _record(session, action, actor, target=user, username=user.username)
+    return user
+
+
+def change_role(session: Session, user_id: str, role: Role | str, actor: Principal | None) -> User:
+    user = get_user(session, user_id)
+    new_role = _human_role(role)
+    if new_role is user.role:
+        return user
+    if user.role is Role.ADMIN:
+        _guard_last_admin(session, user)
+    old_role = user.role
+    user.role = new_role
+    _record(
+        session,
+        "accounts.user.role_changed",
+        actor,
+        target=user,
+        username=user.username,
+        old_role=old_role.value,
+        new_role=new_role.value,
+    )
+    return user
+
+
+def reset_password(session: Session, user_id: str, actor: Principal | None) -> str:
+    """A new one-time password (returned once); the person must change it at next login."""
+    user = get_user(session, user_id)
+    one_time = passwords.one_time_password(user.username)
+    user.password_hash = passwords.hash_password(one_time)
+    user.password_changed_at = utcnow()
+    user.must_change_password = True
+    user.failed_logins = 0
+    user.locked_until = None
+    _end_all_sessions(session, user.id)
+    _record(session, "accounts.password.reset", actor, target=user, username=user.username)
+    return one_time
+
+
+def change_password(
+    session: Session,
+    user_id: str,
+    current: str,
+    new: str,
+    *,
+    keep_session_id: str | None = None,
+    actor: Principal | None = None,
+) -> User:
+    """A person changes their own password; their other sessions end."""
+    user = get_user(session, user_id)
+    if not passwords.verify_password(user.password_hash, current):
+        raise AccountError("current_password", "wrong_password", "current password is wrong")
+    if new == current:
+        raise PasswordRuleError(
+            "unchanged", "new password must differ from the current one", field="new_password"
+        )
+    try:
+        passwords.check_password(new, user.username)
+    except PasswordRuleError as exc:
+        raise PasswordRuleError(exc.rule, str(exc), field="new_password") from None
+    user.password_hash = passwords.hash_password(new)
+    user.password_changed_at = utcnow()
+    user.must_change_password = False
+    _end_all_sessions(session, user.id, except_id=keep_session_id)
+    _record(
+        session,
+        "accounts.password.changed",
+        actor or user_principal(user),
+        target=user,
+        username=user.username,
+    )
+    return user
+
+
+def set_language(session: Session, user_id: str, language: str | None) -> None:
+    """A person's preferred language (None: follow the browser)."""
+    if language is not None and language not in get_settings().languages:
+        raise AccountError("language", "unknown_language", f"unknown language {language!r}")
+    get_user(session, user_id).language = language
+
+
+def ensure_admin(session: Session) -> tuple[User, str] | None:
+    """Make sure an enabled administrator exists; returns (admin, one-time password) when one was
+    created or re-enabled, None when there already was one."""
+    if _enabled_admins(session) > 0:
+        return None
+    existing = find_user(session, "admin")
+    if existing is None:
+        user, one_time = create_user(session, username="admin", role=Role.ADMIN)
+        assert one_time is not None
+        return user, one_time
+    # Recovery: a user called admin exists but is not an enabled administrator.
+    set_disabled(session, existing.id, False, None)
+    if existing.role is not Role.ADMIN:
+        change_role(session, existing.id, Role.ADMIN, None)
+    return existing, reset_password(session, existing.id, None)
+
+
+# ---------------------------------------------------------------------------------------------
+# login, sessions, TOTP
+
+
+@dataclass
+class LoginResult:
+    """``reason`` when not ok: ``invalid`` (unknown user, wrong password or disabled) or
+    ``locked`` (too many failures; ``locked_until`` says until when)."""
+
+    ok: bool
+    user: User | None = None
+    reason: str | None = None
+    locked_until: datetime | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def needs_totp(self) -> bool:
+        return self.user is not None and self.user.totp_enabled
+
+
+def _register_failure(session: Session, user: User, reason: str) -> datetime | None:
+    """Count a failed login; returns the lock-out end when this failure locks the account."""
+    settings = get_settings()
+    user.failed_logins += 1
+    actor = user_principal(user)
+    _record(
+        session,
+        "accounts.login.failed",
+        actor,
+        target=user,
+        outcome="refused",
+        reason=reason,
+        failures=user.failed_logins,
+    )
+    if user.failed_logins < settings.login_max_failures:
+        return None
+    user.locked_until = utcnow() + timedelta(minutes=settings.login_lockout_minutes)
+    user.failed_logins = 0
+    _end_all_sessions(session, user.id)
+    _record(
+        session,
+        "accounts.login.locked",
+        actor,
+        target=user,
+        outcome="refused",
+        until=user.locked_until.isoformat(),
+    )
+    return user.locked_until
+
+
+def _locked_until(user: User) -> datetime | None:
+    if user.locked_until is not None and as_utc(user.locked_until) > utcnow():
+        return as_utc(user.locked_until)
+    return None
+
+
+def authenticate(session: Session, username: str, password: str) -> LoginResult:
+    """Check a username and password, counting failures and locking out after too many."""
+    user = find_user(session, username)
+    if user is None:
+        passwords.burn_time(password)
+        # The attempted name is not recorded: people type passwords into the username field.
+        _record(
+            session,
+            "accounts.login.failed",
+            None,
+            outcome="refused",
+            actor_label="anonymous",
+            reason="unknown_user",
+        )
+        return LoginResult(ok=False, reason="invalid")
+    locked = _locked_until(user)
+    if locked is not None:
+        passwords.burn_time(password)
+        _record(
+            session,
+            "accounts.login.failed",
+            user_principal(user),
+            target=user,
+            outcome="refused",
+            reason="locked",
+        )
+        return LoginResult(ok=False, user=user, reason="locked", locked_until=locked)
+    if not passwords.verify_password(user.password_hash, password):
+        locked = _register_failure(session, user, "password")
+        if locked is not None:
+            return LoginResult(ok=False, user=user, reason="locked", locked_until=locked)
+        return LoginResult(ok=False, user=user, reason="invalid")
+    if user.disabled:
+        _record(
+            session,
+            "accounts.login.failed",
+            user_principal(user),
+            target=user,
+            outcome="refused",
+            reason="disabled",
+        )
+        return LoginResult(ok=False, user=user, reason="invalid")
+    if passwords.needs_rehash(user.password_hash):
+        user.password_hash = passwords.hash_password(password)
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = utcnow()
+    _record(
+        session,
+        "accounts.login",
+        user_principal(user),
+        target=user,
+        second_factor="pending" if user.totp_enabled else "none",
+    )
+    return LoginResult(ok=True, user=user)
+
+
+def start_session(
+    session: Session, user: User, *, totp_verified: bool
+) -> tuple[str, UserSession]:
+    """Open a session; returns the raw cookie value (never stored) and the row."""
+    now = utcnow()
+    session.execute(delete(UserSession).where(UserSession.expires_at < now))
+    raw = tokens.new_session_value()
+    row = UserSession(
+        user_id=user.id,
+        token_hash=tokens.sha256_hex(raw),
+        expires_at=now + timedelta(hours=get_settings().session_hours),
+        totp_verified=totp_verified or not user.totp_enabled,
+    )
+    session.add(row)
+    session.flush()
+    return raw, row
+
+
+def _find_session(session: Session, raw_cookie: str) -> UserSession | None:
+    if not raw_cookie or len(raw_cookie) > 200:
+        return None
+    row = session.scalar(
+        select(UserSession).where(UserSession.token_hash == tokens.sha256_hex(raw_cookie))
+    )
+    if row is None or as_utc(row.expires_at) <= utcnow():
+        return None
+    return row
+
+
+def resolve_session(session: Session, raw_cookie: str) -> Principal | None:
+    """The person behind a session cookie; None when unknown, expired or the person is disabled."""
+    row = _find_session(session, raw_cookie)
+    if row is None:
+        return None
+    user = session.get(User, row.user_id)
+    if user is None or user.disabled:
+        return None
+    csrf = tokens.csrf_token_for(raw_cookie, get_settings().resolved_secret_key())
+    return user_principal(
+        user, session_id=row.id, csrf_token=csrf, totp_verified=row.totp_verified
+    )
+
+
+def end_session(session: Session, raw_cookie: str) -> None:
+    """Log out: the session row is deleted (an unknown cookie is ignored)."""
+    row = _find_session(session, raw_cookie)
+    if row is None:
+        return
+    user = session.get(User, row.user_id)
+    session.delete(row)
+    if user is not None:
+        _record(session, "accounts.logout", user_principal(user), target=user)
+
+
+def _end_all_sessions(session: Session, user_id: str, *, except_id: str | None = None) -> None:
+    statement = delete(UserSession).where(UserSession.user_id == user_id)
+    if except_id is not None:
+        statement = statement.where(UserSession.id != except_id)
+    session.execute(statement)
+
+
+def verify_login_totp(session: Session, session_id: str, code: str) -> LoginResult:
+    """Second step of a login: a wrong code counts as a failed login (and may lock out)."""
+    row = session.get(UserSession, session_id)
+    if row is None:
+        raise AccountError("session", "no_session", "the login has expired; log in again")
+    user = get_user(session, row.user_id)
+    if user.totp_secret is None:
+        raise AccountError("code", "totp_not_set_up", "two-factor authentication is not set up")
+    step = totp.matching_step(user.totp_secret, code, utcnow(), after=user.totp_last_step)
+    if step is None:
+        locked = _register_failure(session, user, "totp")
+        if locked is not None:
+            return LoginResult(ok=False, user=user, reason="locked", locked_until=locked)
+        return LoginResult(ok=False, user=user, reason="wrong_code")
+    row.totp_verified = True
+    user.totp_last_step = step
+    user.failed_logins = 0
+    _record(session, "accounts.login.totp", user_principal(user), target=user)
+    return LoginResult(ok=True, user=user)
+
+
+def begin_totp_setup(session: Session, user_id: str) -> str:
+    """The secret being set up (made on first call, kept until confirmed)."""
+    user = get_user(session, user_id)
+    if user.totp_pending_secret is None:
+        user.totp_pending_secret = totp.new_secret()
+    return user.totp_pending_secret
+
+
+def confirm_totp_setup(session: Session, user_id: str, session_id: str | None, code: str) -> User:
+    """Switch TOTP on once the person proves their app shows the right code."""
+    user = get_user(session, user_id)
+    secret = user.totp_pending_secret
+    if secret is None:
+        raise AccountError("code", "no_pending_secret", "start the set-up again")
+    step = totp.matching_step(secret, code, utcnow())
+    if step is None:
+        raise AccountError("code", "wrong_code", "the code is wrong; check the time on your phone")
+    replaced = user.totp_secret is not None
+    user.totp_secret = secret
+    user.totp_pending_secret = None
+    user.totp_last_step = step
+    if session_id is not None:
+        _end_all_sessions(session, user.id, except_id=session_id)
+        row = session.get(UserSession, session_id)
+        if row is not None:
+            row.totp_verified = True
+    _record(
+        session,
+        "accounts.totp.enabled",
+        user_principal(user),
+        target=user,
+        username=user.username,
+        replaced=replaced,
+    )
+    return user
+
+
+def reset_totp(session: Session, user_id: str, actor: Principal | None) -> User:
+    """Remove a person's TOTP (lost phone); an administrator must set it up again at next login."""
+    user = get_user(session, user_id)
+    user.totp_secret = None
+    user.totp_pending_secret = None
+    user.totp_last_step = None
+    _end_all_sessions(session, user.id)
+    _record(session, "accounts.totp.reset", actor, target=user, username=user.username)
+    return user
+
+
+# ---------------------------------------------------------------------------------------------
+# API tokens
+
+
+def _token_role(partner: bool, role: Role | str | None, actor: Principal | None) -> Role:
+    if partner:
+        return Role.PARTNER
+    if role is not None:
+        try:
+            parsed = parse_role(str(role))
+        except ValueError as exc:
+            raise AccountError("role", "unknown_role", str(exc)) from None
+        if actor is not None and parsed is not actor.role and parsed is not Role.PARTNER:
+            raise AccountError(
+                "role", "foreign_role", "a token can act for your own role or for a partner only"
+            )
+        return parsed
+    if actor is not None:
+        return actor.role
+    raise AccountError("role", "role_required", "say which role the token acts for (or partner)")
+
+
+def _token_permissions(requested: Iterable[str], role: Role) -> list[str]:
+    wanted = sorted({p.strip() for p in requested if p.strip()})
+    if not wanted:
+        raise AccountError("permissions", "no_permissions", "give at least one permission")
+    unknown = [p for p in wanted if p not in PERMISSIONS]
+    if unknown:
+        raise AccountError(
+            "permissions",
+            "unknown_permission",
+            f"unknown permission {unknown[0]!r}; known: {', '.join(sorted(PERMISSIONS))}",
+        )
+    allowed = permissions_of(role)
+    beyond = [p for p in wanted if p not in allowed]
+    if beyond:
+        raise AccountError(
+            "permissions",
+            "not_granted",
+            f"role {role.value} does not have {', '.join(beyond)}; "
+            f"it has: {', '.join(sorted(allowed))}",
+        )
+    return wanted
+
+
+def create_token(
+    session: Session,
+    *,
+    name: str,
+    permissions: Iterable[str],
+    expires_in_days: int,
+    actor: Principal | None,
+    partner: bool = False,
+    role: Role | str | None = None,
+) -> tuple[ApiToken, str]:
+    """A new API token; the raw token is returned once and only its hash is kept.
+
+    The token acts for a partner (``partner``) or for a role: the creating person's, or from the
+    command line the given ``role``. Its permissions must be a subset of that role's.
+    """
+    label = name.strip()
+    if not label or len(label) > 200:
+        raise AccountError("name", "invalid_name", "token name must be 1-200 characters")
+    if not 1 <= expires_in_days <= MAX_TOKEN_DAYS:
+        raise AccountError(
+            "expires_days", "invalid_expiry", f"expiry must be 1-{MAX_TOKEN_DAYS} days"
+        )
+    token_role = _token_role(partner, role, actor)
+    granted = _token_permissions(permissions, token_role)
+    secret = tokens.new_token_secret()
+    token = ApiToken(
+        name=label,
+        secret_hash=tokens.sha256_hex(secret),
+        role=token_role,
+        permissions=granted,
+        created_by_id=actor.id if actor is not None and actor.kind == "user" else None,
+        expires_at=utcnow() + timedelta(days=expires_in_days),
+    )
+    session.add(token)
+    session.flush()
+    _record(
+        session,
+        "accounts.token.created",
+        actor,
+        target=token,
+        name=label,
+        role=token_role.value,
+        permissions=granted,
+        expires_at=token.expires_at.isoformat(),
+    )
+    return token, tokens.format_token(token.id, secret)
+
+
+def list_tokens(session: Session) -> list[ApiToken]:
+    return list(session.scalars(select(ApiToken).order_by(ApiToken.created_at.desc())))
+
+
+def revoke_token(session: Session, token_id: str, actor: Principal | None) -> None:
+    """Revoke a token at once; revoking a revoked token changes nothing."""
+    token = session.get(ApiToken, token_id.strip())
+    if token is None:
+        raise AccountError("token_id", "unknown_token", f"no API token with id {token_id!r}")
+    if token.revoked_at is not None:
+        return
+    token.revoked_at = utcnow()
+    _record(session, "accounts.token.revoked", actor, target=token, name=token.name)
+
+
+def resolve_token(session: Session, raw_token: str) -> Principal:
+    """The machine client behind a raw token; raises :class:`TokenError` when it cannot be used."""
+    parsed = tokens.parse_token(raw_token)
+    if parsed is None:
+        raise TokenError("unknown")
+    token = session.get(ApiToken, parsed.token_id)
+    if token is None or not tokens.digest_matches(token.secret_hash, parsed.secret):
+        raise TokenError("unknown")
+    if token.revoked_at is not None:
+        raise TokenError("revoked")
+    now = utcnow()
+    if as_utc(token.expires_at) <= now:
+        raise TokenError("expired")
+    if token.last_used_at is None or now - as_utc(token.last_used_at) >= LAST_USED_RESOLUTION:
+        token.last_used_at = now
+    return Principal(
+        kind="token",
+        id=token.id,
+        name=token.name,
+        role=token.role,
+        # Narrowed by the role's current grants, should the table have changed since.
+        permissions=frozenset(token.permissions) & permissions_of(token.role),
+    )
+
+
+def token_status(token: ApiToken) -> str:
+    """``active``, ``expired`` or ``revoked``."""
+    if token.revoked_at is not None:
+        return "revoked"
+    if as_utc(token.expires_at) <= utcnow():
+        return "expired"
+    return "active"

@@ -1,0 +1,54 @@
+"""The ``opschub`` command. Each capability mounts its own commands here.
+
+A capability's ``cli.py`` exposes ``register(app: typer.Typer) -> None`` and keeps heavy
+imports inside its command functions so that ``opschub --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import typer
+
+from opschub.config import SettingsError
+
+app = typer.Typer(
+    name="opschub",
+    help="opschub: reporting, image analysis, notice and takedown, evidence, cases, statistics.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+# Order decides the order in --help.
+CAPABILITY_CLIS = (
+    "opschub.dbcli",
+    "opschub.accounts.cli",
+    "opschub.audit.cli",
+    "opschub.matching.cli",
+    "opschub.terms.cli",
+    "opschub.intake.cli",
+    "opschub.web.cli",
+)
+
+
+def _register_all() -> None:
+    for module_name in CAPABILITY_CLIS:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:
+                continue  # capability not installed in this build
+            raise
+        module.register(app)
+
+
+_register_all()
+
+
+def main() -> None:
+    try:
+        app()
+    except SettingsError as exc:
+        typer.echo(f"opschub: {exc}", err=True)
+        sys.exit(2)

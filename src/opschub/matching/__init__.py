@@ -1,0 +1,1 @@
+"""Image hashing and hash-list matching: a pure library (no web or database imports)."""

@@ -1,0 +1,61 @@
+"""Uniform border detection (letterboxing, padding, frames) for query images.
+
+Padding an image changes its PDQ hash a lot; hashing the image with the padding trimmed off
+recovers the original. Each side is scanned inwards while rows/columns stay uniform and close
+to that side's outermost colour, so sides may have different colours (e.g. black bars top and
+bottom, nothing left and right).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# A line belongs to the border when this share of its pixels is within TOLERANCE grey levels
+# of the border colour (JPEG ringing and noise make exact uniformity too strict).
+TOLERANCE = 16.0
+UNIFORM_SHARE = 0.98
+# Ignore trims thinner than this share of the side (noise-level edges, e.g. a 1-px frame).
+MIN_TRIM_SHARE = 0.02
+# The part left after trimming must keep at least this share of each side.
+MIN_KEEP_SHARE = 0.2
+
+
+def find_uniform_borders(luma: np.ndarray) -> tuple[int, int, int, int] | None:
+    """``(top, bottom, left, right)`` of the content inside uniform borders, or None.
+
+    The box is in array indices, ``luma[top:bottom, left:right]`` is the content. None when
+    there is no border worth trimming or the image is uniform as a whole.
+    """
+    rows, cols = luma.shape
+    if rows < 8 or cols < 8:
+        return None
+    data = np.asarray(luma, dtype=np.float32)
+    top = _border_depth(data, rows // 2)
+    bottom = _border_depth(data[::-1], rows // 2)
+    left = _border_depth(data.T, cols // 2)
+    right = _border_depth(data.T[::-1], cols // 2)
+    if top < MIN_TRIM_SHARE * rows:
+        top = 0
+    if bottom < MIN_TRIM_SHARE * rows:
+        bottom = 0
+    if left < MIN_TRIM_SHARE * cols:
+        left = 0
+    if right < MIN_TRIM_SHARE * cols:
+        right = 0
+    if top == bottom == left == right == 0:
+        return None
+    box = (top, rows - bottom, left, cols - right)
+    if box[1] - box[0] < MIN_KEEP_SHARE * rows or box[3] - box[2] < MIN_KEEP_SHARE * cols:
+        return None
+    return box
+
+
+def _border_depth(lines: np.ndarray, limit: int) -> int:
+    """How many leading rows of ``lines`` (at most ``limit``) are uniform in the edge colour."""
+    head = lines[:limit]
+    colour = float(np.median(head[0]))
+    close = np.abs(head - colour) <= TOLERANCE
+    uniform = close.mean(axis=1) >= UNIFORM_SHARE
+    if uniform.all():
+        return limit
+    return int(np.argmin(uniform))  # index of the first non-uniform line

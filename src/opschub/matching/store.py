@@ -1,0 +1,765 @@
+"""Named hash lists on disk, shared safely by several processes.
+
+Layout under the store's root directory::
+
+    .lock                       writers hold an exclusive flock on it
+    lists/<name>/meta.json      list metadata, segments, row counts, generation
+    lists/<name>/seg-000001.<type>.npy       digests (uint8, n x bytes) added by one write
+    lists/<name>/seg-000001.<type>.lab.npy   int32 row -> index into seg-000001.labels.json
+    lists/<name>/seg-000001.labels.json      distinct [label, category] pairs of the segment
+    lists/<name>/index-<type>/  the persisted HammingIndex (pdq) or ExactIndex (others)
+
+Every write (import, add) appends one immutable segment and then atomically replaces
+``meta.json``: a list is never seen half-changed, and a crash before the rename leaves only
+unreferenced files. Row ``i`` of a hash type is entry id ``i`` in that type's index. The index
+is saved only every so often (``meta.index_rows`` says how many rows the saved copy holds);
+readers open it memory-mapped and replay the newer segments into their in-memory copy. Before
+every query a reader compares ``meta.json`` with what it loaded and catches up the same way,
+so an addition made by one process is matched by every other one at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import re
+import shutil
+import threading
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol, TextIO
+
+import numpy as np
+
+from opschub.matching.formats import (
+    HASH_TYPES,
+    HEX_DIGITS,
+    Entry,
+    ListFormatError,
+    ParseError,
+    exportable,
+    parse_file,
+    write_entries,
+)
+
+META = "meta.json"
+META_FORMAT = 1
+NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+# Save the index once this many rows are only in segments (replaying is cheap below it).
+SAVE_INDEX_AFTER_ROWS = 20_000
+SAVE_INDEX_AFTER_SEGMENTS = 64
+MAX_THRESHOLD = 64
+DEFAULT_THRESHOLD = 31
+MIN_QUALITY = 50
+
+
+class StoreError(Exception):
+    """A store operation failed; the message says why."""
+
+
+class UnknownList(StoreError, KeyError):
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "unknown list"
+
+
+class PdqQuery(Protocol):
+    """A PDQ query variant (opschub.matching.hashing.QueryHash has this shape)."""
+
+    @property
+    def transform(self) -> str: ...
+    @property
+    def pdq(self) -> str: ...
+    @property
+    def quality(self) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    list: str
+    hash_type: str
+    hash: str
+    label: str | None
+    distance: int
+    transform: str | None
+    category: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "list": self.list,
+            "hash_type": self.hash_type,
+            "hash": self.hash,
+            "label": self.label,
+            "category": self.category,
+            "distance": self.distance,
+            "transform": self.transform,
+        }
+
+
+@dataclass(frozen=True)
+class ListInfo:
+    name: str
+    source: str
+    sharing: str
+    description: str
+    version: str | None
+    created_at: str
+    imported_at: str | None
+    counts: dict[str, int]
+    generation: int
+    imports: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "source": self.source,
+            "sharing": self.sharing,
+            "description": self.description,
+            "version": self.version,
+            "created_at": self.created_at,
+            "imported_at": self.imported_at,
+            "counts": dict(self.counts),
+            "total": self.total,
+            "generation": self.generation,
+            "imports": list(self.imports),
+        }
+
+
+@dataclass
+class ImportSummary:
+    list: str
+    read: int = 0  # valid entries in the input (after de-duplication within it)
+    added: int = 0
+    already_present: int = 0
+    skipped: int = 0  # rows deliberately not imported (see formats.parse_tx_csv)
+    errors: list[ParseError] = field(default_factory=list)
+    added_by_type: dict[str, int] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "list": self.list,
+            "read": self.read,
+            "added": self.added,
+            "already_present": self.already_present,
+            "skipped": self.skipped,
+            "invalid": len(self.errors),
+            "added_by_type": dict(self.added_by_type),
+            "errors": [error.to_json() for error in self.errors],
+        }
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def _atomic_save_npy(path: Path, array: np.ndarray) -> None:
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    with open(tmp, "wb") as handle:
+        np.save(handle, array, allow_pickle=False)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def _digest_bytes(hash_type: str) -> int:
+    return HEX_DIGITS[hash_type] // 2
+
+
+def _create_index(hash_type: str, directory: Path | None) -> Any:
+    if hash_type == "pdq":
+        from opschub.matching.index import HammingIndex
+
+        return HammingIndex.create(directory)
+    from opschub.matching.exact import ExactIndex
+
+    return ExactIndex.create(directory, digest_size=_digest_bytes(hash_type))
+
+
+def _open_index(hash_type: str, directory: Path) -> Any:
+    if hash_type == "pdq":
+        from opschub.matching.index import HammingIndex
+
+        return HammingIndex.open(directory)
+    from opschub.matching.exact import ExactIndex
+
+    return ExactIndex.open(directory)
+
+
+@dataclass
+class _Segment:
+    seq: int
+    codes: np.ndarray  # uint8 (n, bytes), memory-mapped
+    label_ids: np.ndarray  # int32 (n,)
+    labels: list[tuple[str | None, str | None]]
+
+
+@dataclass
+class _TypeState:
+    """One hash type of a loaded list: its index and the segments holding its rows."""
+
+    hash_type: str
+    index: Any = None
+    bound: bool = False  # index opened from (and saved to) the list's index directory
+    indexed: int = 0  # rows present in the in-memory index (ids 0..indexed-1)
+    rows: int = 0  # rows committed in meta.json
+    segments: list[_Segment] = field(default_factory=list)
+    starts: list[int] = field(default_factory=list)  # first row of each segment
+
+    def row(self, row: int) -> tuple[str, str | None, str | None]:
+        at = int(np.searchsorted(np.asarray(self.starts), row, side="right")) - 1
+        segment = self.segments[at]
+        local = row - self.starts[at]
+        label, category = segment.labels[int(segment.label_ids[local])]
+        return bytes(segment.codes[local]).hex(), label, category
+
+    def codes_from(self, start: int) -> np.ndarray:
+        """Digests of rows ``start..rows-1`` (for replaying into the index)."""
+        parts = []
+        for first, segment in zip(self.starts, self.segments, strict=True):
+            end = first + len(segment.codes)
+            if end <= start:
+                continue
+            parts.append(np.asarray(segment.codes[max(0, start - first) :]))
+        if not parts:
+            return np.empty((0, _digest_bytes(self.hash_type)), dtype=np.uint8)
+        return np.ascontiguousarray(np.concatenate(parts))
+
+
+@dataclass
+class _Loaded:
+    name: str
+    list_id: str
+    stat_key: tuple[int, int, int]
+    meta: dict[str, Any]
+    types: dict[str, _TypeState]
+    seen_segments: set[int]
+
+
+class HashListStore:
+    """Named hash lists under ``root``; safe for several processes (see module docstring)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.lists_dir = self.root / "lists"
+        self._loaded: dict[str, _Loaded] = {}
+        self._mutex = threading.RLock()
+
+    # -- locking and paths ---------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _write_lock(self) -> Iterator[None]:
+        self.lists_dir.mkdir(parents=True, exist_ok=True)
+        with self._mutex, open(self.root / ".lock", "a+b") as handle:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+    @staticmethod
+    def check_name(name: str) -> str:
+        if not NAME_RE.fullmatch(name):
+            raise StoreError(
+                f"invalid list name {name!r}: use letters, digits, '.', '_' or '-' "
+                "(at most 100 characters, starting with a letter or digit)"
+            )
+        return name
+
+    def _dir(self, name: str) -> Path:
+        return self.lists_dir / self.check_name(name)
+
+    def _read_meta(self, name: str) -> tuple[dict[str, Any], tuple[int, int, int]] | None:
+        path = self._dir(name) / META
+        try:
+            with open(path, encoding="utf-8") as handle:
+                # meta.json is only ever replaced by rename: this inode is what we read.
+                stat = os.fstat(handle.fileno())
+                meta = json.load(handle)
+        except FileNotFoundError:
+            return None
+        except json.JSONDecodeError as exc:
+            raise StoreError(f"{path}: damaged list metadata: {exc}") from exc
+        return meta, (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+
+    # -- metadata ------------------------------------------------------------------------
+
+    def exists(self, name: str) -> bool:
+        return (self._dir(name) / META).is_file()
+
+    def lists(self) -> list[ListInfo]:
+        if not self.lists_dir.is_dir():
+            return []
+        out = []
+        for child in sorted(self.lists_dir.iterdir()):
+            if NAME_RE.fullmatch(child.name) and (child / META).is_file():
+                with contextlib.suppress(UnknownList):
+                    out.append(self.info(child.name))
+        return out
+
+    def info(self, name: str) -> ListInfo:
+        found = self._read_meta(name)
+        if found is None:
+            raise UnknownList(f"no hash list named {name!r}")
+        return self._info_from(found[0])
+
+    @staticmethod
+    def _info_from(meta: dict[str, Any]) -> ListInfo:
+        return ListInfo(
+            name=meta["name"],
+            source=meta.get("source", ""),
+            sharing=meta.get("sharing", ""),
+            description=meta.get("description", ""),
+            version=meta.get("version"),
+            created_at=meta["created_at"],
+            imported_at=meta.get("imported_at"),
+            counts={t: int(n) for t, n in meta.get("rows", {}).items() if n},
+            generation=int(meta.get("generation", 0)),
+            imports=list(meta.get("imports", [])),
+        )
+
+    def create_list(
+        self, name: str, *, source: str = "", sharing: str = "", description: str = ""
+    ) -> ListInfo:
+        """Create an empty list; StoreError if it exists."""
+        with self._write_lock():
+            directory = self._dir(name)
+            if (directory / META).exists():
+                raise StoreError(f"a hash list named {name!r} already exists")
+            directory.mkdir(parents=True, exist_ok=True)
+            meta = {
+                "format": META_FORMAT,
+                "list_id": uuid.uuid4().hex,
+                "name": name,
+                "source": source,
+                "sharing": sharing,
+                "description": description,
+                "version": None,
+                "created_at": _now(),
+                "imported_at": None,
+                "generation": 1,
+                "rows": {t: 0 for t in HASH_TYPES},
+                "index_rows": {t: 0 for t in HASH_TYPES},
+                "segments": [],
+                "imports": [],
+            }
+            _atomic_write_text(directory / META, json.dumps(meta, indent=1))
+            return self._info_from(meta)
+
+    def update_list(
+        self,
+        name: str,
+        *,
+        source: str | None = None,
+        sharing: str | None = None,
+        description: str | None = None,
+        version: str | None = None,
+    ) -> ListInfo:
+        """Change a list's metadata (only the fields given)."""
+        with self._write_lock():
+            found = self._read_meta(name)
+            if found is None:
+                raise UnknownList(f"no hash list named {name!r}")
+            meta = found[0]
+            for key, value in (
+                ("source", source),
+                ("sharing", sharing),
+                ("description", description),
+                ("version", version),
+            ):
+                if value is not None:
+                    meta[key] = value
+            meta["generation"] = int(meta["generation"]) + 1
+            _atomic_write_text(self._dir(name) / META, json.dumps(meta, indent=1))
+            return self._info_from(meta)
+
+    def remove_list(self, name: str) -> None:
+        with self._write_lock():
+            directory = self._dir(name)
+            if not (directory / META).exists():
+                raise UnknownList(f"no hash list named {name!r}")
+            trash = self.root / "trash"
+            trash.mkdir(exist_ok=True)
+            target = trash / f"{name}-{uuid.uuid4().hex}"
+            os.replace(directory, target)  # one rename: readers see the list or nothing
+            self._loaded.pop(name, None)
+        shutil.rmtree(target, ignore_errors=True)
+
+    # -- loading and catching up ---------------------------------------------------------
+
+    def _load_segment(self, directory: Path, seq: int, hash_type: str) -> _Segment:
+        stem = directory / f"seg-{seq:06d}"
+        codes = np.load(f"{stem}.{hash_type}.npy", mmap_mode="r", allow_pickle=False)
+        label_ids = np.load(f"{stem}.{hash_type}.lab.npy", mmap_mode="r", allow_pickle=False)
+        with open(f"{stem}.labels.json", encoding="utf-8") as handle:
+            labels = [(pair[0], pair[1]) for pair in json.load(handle)]
+        return _Segment(seq, codes, label_ids, labels)
+
+    def _refresh(self, name: str) -> _Loaded:
+        """The list as loaded in this process, caught up with the newest meta.json."""
+        found = self._read_meta(name)
+        if found is None:
+            self._loaded.pop(name, None)
+            raise UnknownList(f"no hash list named {name!r}")
+        meta, stat_key = found
+        loaded = self._loaded.get(name)
+        if loaded is not None and loaded.stat_key == stat_key:
+            return loaded
+        if loaded is None or loaded.list_id != meta["list_id"]:
+            loaded = _Loaded(name, meta["list_id"], stat_key, meta, {}, set())
+            for hash_type in HASH_TYPES:
+                loaded.types[hash_type] = _TypeState(hash_type)
+            self._open_indexes(loaded, meta)
+        self._catch_up(loaded, meta)
+        loaded.stat_key = stat_key
+        loaded.meta = meta
+        self._loaded[name] = loaded
+        return loaded
+
+    def _open_indexes(self, loaded: _Loaded, meta: dict[str, Any]) -> None:
+        directory = self._dir(loaded.name)
+        for hash_type, state in loaded.types.items():
+            saved_rows = int(meta.get("index_rows", {}).get(hash_type, 0))
+            index_dir = directory / f"index-{hash_type}"
+            if saved_rows:
+                state.index = _open_index(hash_type, index_dir)
+                state.bound = True
+                extra = len(state.index) - saved_rows
+                if extra > 0:
+                    # Saved by a writer whose meta.json is not (yet) committed: ignore its rows.
+                    state.index.remove(np.arange(saved_rows, saved_rows + extra, dtype=np.int64))
+                state.indexed = saved_rows
+            else:
+                state.index = _create_index(hash_type, None)
+                state.indexed = 0
+
+    def _catch_up(self, loaded: _Loaded, meta: dict[str, Any]) -> None:
+        directory = self._dir(loaded.name)
+        for segment in meta["segments"]:
+            seq = int(segment["seq"])
+            if seq in loaded.seen_segments:
+                continue
+            for hash_type, count in segment["counts"].items():
+                if count:
+                    state = loaded.types[hash_type]
+                    state.starts.append(state.rows)
+                    state.segments.append(self._load_segment(directory, seq, hash_type))
+                    state.rows += int(count)
+            loaded.seen_segments.add(seq)
+        for hash_type, state in loaded.types.items():
+            if int(meta["rows"].get(hash_type, 0)) != state.rows:
+                raise StoreError(f"list {loaded.name!r}: {hash_type} segments do not add up")
+            if state.indexed < state.rows:
+                codes = state.codes_from(state.indexed)
+                ids = np.arange(state.indexed, state.rows, dtype=np.int64)
+                state.index.add(ids, codes)
+                state.indexed = state.rows
+
+    # -- writing -------------------------------------------------------------------------
+
+    def import_file(
+        self,
+        name: str,
+        path: str | Path,
+        *,
+        format: str | None = None,
+        label: str | None = None,
+        skip_invalid: bool = False,
+        version: str | None = None,
+        hash_type: str = "pdq",
+        source: str | None = None,
+        sharing: str | None = None,
+        description: str | None = None,
+    ) -> ImportSummary:
+        """Import a list file; the list is created when missing.
+
+        Raises ListFormatError (nothing imported) when the file has invalid lines, unless
+        ``skip_invalid``; then the valid entries are imported and the summary lists the rest.
+        """
+        parsed = parse_file(path, format, hash_type=hash_type, label=label)
+        if parsed.errors and not skip_invalid:
+            raise ListFormatError(parsed.errors)
+        record = {
+            "file": Path(path).name,
+            "format": parsed.format,
+            "version": version,
+            "imported_at": _now(),
+        }
+        summary = self._add(
+            name,
+            parsed.entries,
+            create=True,
+            record=record,
+            metadata={
+                "source": source,
+                "sharing": sharing,
+                "description": description,
+                "version": version,
+            },
+            save_index=True,
+        )
+        summary.errors = parsed.errors
+        summary.skipped = parsed.skipped
+        return summary
+
+    def add_entries(self, name: str, entries: Iterable[Entry]) -> ImportSummary:
+        """Add entries to an existing list; entries already there are left as they are."""
+        return self._add(name, list(entries), create=False, record=None, metadata={})
+
+    def _add(
+        self,
+        name: str,
+        entries: list[Entry],
+        *,
+        create: bool,
+        record: dict[str, Any] | None,
+        metadata: dict[str, str | None],
+        save_index: bool = False,
+    ) -> ImportSummary:
+        summary = ImportSummary(list=name)
+        unique: dict[tuple[str, str], Entry] = {}
+        for entry in entries:
+            unique.setdefault((entry.hash_type, entry.hash), entry)
+        summary.read = len(unique)
+        with self._write_lock():
+            if not self.exists(name):
+                if not create:
+                    raise UnknownList(f"no hash list named {name!r}")
+                self._create_unlocked(name, metadata)
+            loaded = self._refresh(name)
+            try:
+                return self._add_locked(
+                    name, loaded, unique, summary, record, metadata, save_index
+                )
+            except BaseException:
+                self._loaded.pop(name, None)  # in-memory state may be ahead of the disk
+                raise
+
+    def _add_locked(
+        self,
+        name: str,
+        loaded: _Loaded,
+        unique: dict[tuple[str, str], Entry],
+        summary: ImportSummary,
+        record: dict[str, Any] | None,
+        metadata: dict[str, str | None],
+        save_index: bool,
+    ) -> ImportSummary:
+        meta = json.loads(json.dumps(loaded.meta))  # private copy to edit
+        new_by_type = self._new_entries(loaded, list(unique.values()))
+        summary.added = sum(len(v) for v in new_by_type.values())
+        summary.already_present = summary.read - summary.added
+        summary.added_by_type = {t: len(v) for t, v in new_by_type.items() if v}
+        changed_meta = any(v is not None for v in metadata.values())
+        if not summary.added and not changed_meta and record is None:
+            return summary
+        if summary.added:
+            seq = max((int(s["seq"]) for s in meta["segments"]), default=0) + 1
+            counts = self._write_segment(self._dir(name), seq, new_by_type)
+            meta["segments"].append({"seq": seq, "counts": counts, "added_at": _now()})
+            for hash_type, count in counts.items():
+                meta["rows"][hash_type] = int(meta["rows"].get(hash_type, 0)) + count
+        for key, value in metadata.items():
+            if value is not None:
+                meta[key] = value
+        if record is not None:
+            record["added"] = summary.added
+            meta["imported_at"] = record["imported_at"]
+            meta["imports"] = [*meta.get("imports", []), record][-50:]
+        meta["generation"] = int(meta["generation"]) + 1
+        # Bring this process's index up to date, then maybe persist it before committing.
+        self._catch_up(loaded, meta)
+        unsaved = sum(
+            int(meta["rows"][t]) - int(meta["index_rows"].get(t, 0)) for t in HASH_TYPES
+        )
+        pending_segments = len(meta["segments"]) - int(meta.get("index_segments", 0))
+        if unsaved and (
+            save_index
+            or unsaved >= SAVE_INDEX_AFTER_ROWS
+            or pending_segments >= SAVE_INDEX_AFTER_SEGMENTS
+        ):
+            for hash_type, state in loaded.types.items():
+                if int(meta["rows"][hash_type]) != int(meta["index_rows"].get(hash_type, 0)):
+                    self._persist_index(name, state)
+                    meta["index_rows"][hash_type] = state.rows
+            meta["index_segments"] = len(meta["segments"])
+        _atomic_write_text(self._dir(name) / META, json.dumps(meta, indent=1))
+        found = self._read_meta(name)
+        assert found is not None
+        loaded.meta, loaded.stat_key = found
+        return summary
+
+    def _persist_index(self, name: str, state: _TypeState) -> None:
+        if not state.bound:
+            # First save: build an index bound to its directory (a stale one from a
+            # crashed writer is not referenced by meta.json, so it can go).
+            directory = self._dir(name) / f"index-{state.hash_type}"
+            shutil.rmtree(directory, ignore_errors=True)
+            index = _create_index(state.hash_type, directory)
+            if state.rows:
+                index.add(np.arange(state.rows, dtype=np.int64), state.codes_from(0))
+            state.index, state.bound = index, True
+        state.index.save()
+
+    def _create_unlocked(self, name: str, metadata: dict[str, str | None]) -> None:
+        directory = self._dir(name)
+        directory.mkdir(parents=True, exist_ok=True)
+        meta = {
+            "format": META_FORMAT,
+            "list_id": uuid.uuid4().hex,
+            "name": name,
+            "source": metadata.get("source") or "",
+            "sharing": metadata.get("sharing") or "",
+            "description": metadata.get("description") or "",
+            "version": None,
+            "created_at": _now(),
+            "imported_at": None,
+            "generation": 1,
+            "rows": {t: 0 for t in HASH_TYPES},
+            "index_rows": {t: 0 for t in HASH_TYPES},
+            "segments": [],
+            "imports": [],
+        }
+        _atomic_write_text(directory / META, json.dumps(meta, indent=1))
+
+    def _new_entries(self, loaded: _Loaded, entries: list[Entry]) -> dict[str, list[Entry]]:
+        """The entries not yet in the list, by hash type."""
+        by_type: dict[str, list[Entry]] = {t: [] for t in HASH_TYPES}
+        for entry in entries:
+            by_type[entry.hash_type].append(entry)
+        out: dict[str, list[Entry]] = {}
+        for hash_type, group in by_type.items():
+            if not group:
+                continue
+            state = loaded.types[hash_type]
+            codes = _codes([e.hash for e in group], hash_type)
+            present = np.zeros(len(group), dtype=bool)
+            if state.rows:
+                hits = self._search(state, codes, 0)
+                present[hits.query_index[hits.ids < state.rows]] = True
+            out[hash_type] = [e for e, seen in zip(group, present, strict=True) if not seen]
+        return out
+
+    def _write_segment(
+        self, directory: Path, seq: int, new_by_type: dict[str, list[Entry]]
+    ) -> dict[str, int]:
+        stem = directory / f"seg-{seq:06d}"
+        labels: dict[tuple[str | None, str | None], int] = {}
+        counts: dict[str, int] = {}
+        for hash_type, group in new_by_type.items():
+            if not group:
+                continue
+            codes = _codes([e.hash for e in group], hash_type)
+            label_ids = np.fromiter(
+                (labels.setdefault((e.label, e.category), len(labels)) for e in group),
+                dtype=np.int32,
+                count=len(group),
+            )
+            _atomic_save_npy(Path(f"{stem}.{hash_type}.npy"), codes)
+            _atomic_save_npy(Path(f"{stem}.{hash_type}.lab.npy"), label_ids)
+            counts[hash_type] = len(group)
+        _atomic_write_text(
+            Path(f"{stem}.labels.json"), json.dumps([list(pair) for pair in labels])
+        )
+        return counts
+
+    # -- reading -------------------------------------------------------------------------
+
+    def entries(self, name: str) -> Iterator[Entry]:
+        """All entries of a list in the order they were added."""
+        with self._mutex:
+            loaded = self._refresh(name)
+            types = {t: (s.segments[:], s.starts[:]) for t, s in loaded.types.items()}
+        for hash_type in HASH_TYPES:
+            segments, _ = types[hash_type]
+            for segment in segments:
+                hexes = np.asarray(segment.codes)
+                for code, label_id in zip(hexes, np.asarray(segment.label_ids), strict=True):
+                    label, category = segment.labels[int(label_id)]
+                    yield Entry(hash_type, code.tobytes().hex(), label, category)  # type: ignore[arg-type]
+
+    def export(self, name: str, out: TextIO, *, format: str = "jsonl") -> int:
+        """Write a list in ``format``; returns the number of entries written."""
+        return write_entries(exportable(self.entries(name), format), out, format)
+
+    def match(
+        self,
+        queries: Sequence[Entry | PdqQuery],
+        *,
+        lists: Sequence[str] | None = None,
+        threshold: int = DEFAULT_THRESHOLD,
+    ) -> list[list[Match]]:
+        """For each query, the list entries it matches (PDQ within ``threshold``, exact
+        hashes equal). PDQ queries of quality < 50 match nothing."""
+        if not 0 <= threshold <= MAX_THRESHOLD:
+            raise ValueError(f"threshold must be between 0 and {MAX_THRESHOLD}, got {threshold}")
+        names = list(lists) if lists is not None else [i.name for i in self.lists()]
+        results: list[list[Match]] = [[] for _ in queries]
+        grouped: dict[str, list[tuple[int, str, str | None]]] = {t: [] for t in HASH_TYPES}
+        for position, query in enumerate(queries):
+            if isinstance(query, Entry):
+                grouped[query.hash_type].append((position, query.hash, None))
+            else:
+                if query.quality < MIN_QUALITY:
+                    continue
+                grouped["pdq"].append((position, query.pdq.lower(), query.transform))
+        with self._mutex:
+            for name in names:
+                loaded = self._refresh(name)
+                for hash_type, group in grouped.items():
+                    state = loaded.types[hash_type]
+                    if not group or not state.rows:
+                        continue
+                    codes = _codes([h for _, h, _ in group], hash_type)
+                    limit = threshold if hash_type == "pdq" else 0
+                    hits = self._search(state, codes, limit)
+                    for q, row, distance in zip(
+                        hits.query_index.tolist(),
+                        hits.ids.tolist(),
+                        hits.distances.tolist(),
+                        strict=True,
+                    ):
+                        if row >= state.rows:
+                            continue
+                        position, _, transform = group[q]
+                        hex_, label, category = state.row(row)
+                        results[position].append(
+                            Match(name, hash_type, hex_, label, int(distance), transform, category)
+                        )
+        for found in results:
+            found.sort(key=lambda m: (m.distance, m.list, m.hash_type, m.hash))
+        return results
+
+    @staticmethod
+    def _search(state: _TypeState, codes: np.ndarray, threshold: int) -> Any:
+        if state.hash_type == "pdq":
+            return state.index.search(codes, threshold=threshold)
+        return state.index.lookup(codes)
+
+
+def _codes(hexes: Sequence[str], hash_type: str) -> np.ndarray:
+    """Validated hex digests as a uint8 array (n, bytes)."""
+    size = _digest_bytes(hash_type)
+    try:
+        data = bytes.fromhex("".join(hexes))
+    except ValueError as exc:
+        raise ValueError(f"malformed {hash_type} hash in batch: {exc}") from None
+    if len(data) != size * len(hexes):
+        raise ValueError(f"{hash_type} hashes must have {2 * size} hex digits")
+    return np.frombuffer(data, dtype=np.uint8).reshape(len(hexes), size).copy()

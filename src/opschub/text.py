@@ -1,0 +1,8 @@
+"""Marking text for translation where it is defined but translated later, when shown."""
+
+from __future__ import annotations
+
+
+def N_(message: str) -> str:  # noqa: N802 - the gettext convention
+    """Mark ``message`` for extraction into the catalogues; returns it unchanged."""
+    return message

@@ -1,0 +1,145 @@
+"""Who is asking, and may they: the one permission check.
+
+Every route declares the permission it needs with :func:`requires`. The check resolves the
+principal (session cookie for people, ``Authorization: Bearer`` for machine clients), refuses with
+401/403 (or a redirect to the login page for HTML), and writes the refusal to the audit log.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import Depends, HTTPException, Request
+
+from opschub.accounts.permissions import AUTHENTICATED, PERMISSIONS, PUBLIC, Role
+
+SESSION_COOKIE = "opschub_session"
+
+
+@dataclass(frozen=True)
+class Principal:
+    kind: str  # "user" or "token"
+    id: str
+    name: str
+    role: Role
+    permissions: frozenset[str]
+    session_id: str | None = None
+    csrf_token: str | None = None
+    must_change_password: bool = False
+    totp_pending: bool = False
+    language: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def can(self, permission: str) -> bool:
+        if permission in (PUBLIC, AUTHENTICATED):
+            return True
+        return permission in self.permissions
+
+
+class LoginRequired(Exception):
+    """An HTML page needs a login; handled by a redirect to /login."""
+
+    def __init__(self, next_path: str) -> None:
+        self.next_path = next_path
+
+
+class SetupRequired(Exception):
+    """A logged-in person must finish set-up first (change password, TOTP)."""
+
+    def __init__(self, location: str) -> None:
+        self.location = location
+
+
+# Pages a person may still open while their set-up is incomplete.
+SETUP_PATHS = ("/account/password", "/account/totp", "/login/totp", "/logout", "/static/")
+
+
+def is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def resolve_principal(request: Request) -> Principal | None:
+    """The principal of this request, cached on request.state."""
+    if hasattr(request.state, "principal"):
+        cached: Principal | None = request.state.principal
+        return cached
+    from opschub.accounts import service
+    from opschub.web.deps import get_db
+
+    principal: Principal | None = None
+    header = request.headers.get("authorization", "")
+    with get_db(request).transaction() as session:
+        if header.lower().startswith("bearer "):
+            try:
+                principal = service.resolve_token(session, header[7:].strip())
+            except service.TokenError as exc:
+                request.state.principal = None
+                raise HTTPException(
+                    status_code=401,
+                    detail=f"API token {exc}",
+                    headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+                ) from None
+        else:
+            cookie = request.cookies.get(SESSION_COOKIE)
+            if cookie:
+                principal = service.resolve_session(session, cookie)
+    request.state.principal = principal
+    return principal
+
+
+def _audit_refusal(request: Request, principal: Principal | None, permission: str) -> None:
+    from opschub.audit import service as audit
+    from opschub.web.deps import get_db
+
+    with get_db(request).transaction() as session:
+        audit.record(
+            session,
+            action="permission.refused",
+            actor=principal,
+            outcome="refused",
+            target_type="route",
+            target_id=f"{request.method} {request.scope.get('route').path if request.scope.get('route') else request.url.path}",  # type: ignore[union-attr]
+            details={"permission": permission},
+        )
+
+
+class PermissionCheck:
+    """The dependency behind :func:`requires`; tests find it on every route."""
+
+    def __init__(self, permission: str) -> None:
+        if permission not in PERMISSIONS and permission not in (PUBLIC, AUTHENTICATED):
+            raise ValueError(f"unknown permission {permission!r}")
+        self.permission = permission
+
+    def __call__(self, request: Request) -> Principal | None:
+        if self.permission == PUBLIC:
+            # Public pages still show a logged-in person's navigation, but never require it.
+            return resolve_principal(request) if SESSION_COOKIE in request.cookies else None
+        principal = resolve_principal(request)
+        if principal is None:
+            if is_api(request):
+                raise HTTPException(
+                    status_code=401, detail="login or API token required",
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
+            raise LoginRequired(request.url.path)
+        if principal.kind == "user" and not request.url.path.startswith(SETUP_PATHS):
+            if principal.totp_pending:
+                raise SetupRequired("/login/totp")
+            if principal.must_change_password:
+                raise SetupRequired("/account/password")
+            if principal.extra.get("totp_setup_required"):
+                raise SetupRequired("/account/totp")
+        if not principal.can(self.permission):
+            _audit_refusal(request, principal, self.permission)
+            raise HTTPException(status_code=403, detail=f"permission {self.permission} required")
+        return principal
+
+    def __repr__(self) -> str:
+        return f"requires({self.permission!r})"
+
+
+def requires(permission: str) -> Any:
+    """Declare the permission a route needs (``PUBLIC``/``AUTHENTICATED`` or a named one)."""
+    return Depends(PermissionCheck(permission))

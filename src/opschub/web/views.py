@@ -1,0 +1,31 @@
+"""Pages every capability shares: the start page and the health check."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from opschub.accounts.permissions import PUBLIC
+from opschub.web.auth import Principal, requires
+from opschub.web.deps import db_session
+from opschub.web.nav import NavItem
+from opschub.web.templating import render
+
+router = APIRouter()
+NAV = [NavItem("Home", "/", PUBLIC, order=0)]
+
+
+@router.get("/", response_class=HTMLResponse, include_in_schema=False)
+def home(request: Request, principal: Annotated[Principal | None, requires(PUBLIC)]) -> HTMLResponse:
+    return render(request, "web/home.html")
+
+
+@router.get("/healthz", dependencies=[requires(PUBLIC)], tags=["system"])
+def healthz(session: Annotated[Session, Depends(db_session)]) -> dict[str, str]:
+    """Liveness and database reachability, for load balancers and monitoring."""
+    session.execute(text("SELECT 1"))
+    return {"status": "ok", "database": "ok"}
