@@ -68,8 +68,10 @@ class _PostgresServer:
         try:
             with admin.engine.connect() as conn:
                 conn.execute(text(f'CREATE DATABASE "{self.name}"'))
-        except Exception as exc:  # noqa: BLE001 - any failure to reach the server
-            self.error = f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL}: {exc.__class__.__name__}"
+        except Exception as exc:
+            self.error = (
+                f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL}: {exc.__class__.__name__}"
+            )
             self._skip()
         finally:
             admin.dispose()

@@ -27,9 +27,15 @@ class SettingsError(Exception):
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="OPSCHUB_", extra="ignore")
 
-    data_dir: Path = Field(default=Path("var"), description="Directory for the database, keys, indexes")
-    database_url: str = Field(default="", description="SQLAlchemy URL; empty means SQLite in data_dir")
-    secret_key: str = Field(default="", description="Master key; generated into data_dir when empty")
+    data_dir: Path = Field(
+        default=Path("var"), description="Directory for the database, keys, indexes"
+    )
+    database_url: str = Field(
+        default="", description="SQLAlchemy URL; empty means SQLite in data_dir"
+    )
+    secret_key: str = Field(
+        default="", description="Master key; generated into data_dir when empty"
+    )
     base_url: str = Field(default="http://127.0.0.1:8000", description="Public base URL")
     languages: Annotated[tuple[str, ...], NoDecode] = Field(default=SUPPORTED_LANGUAGES)
     default_language: str = "en"

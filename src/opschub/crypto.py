@@ -1,7 +1,8 @@
 """Encryption at rest with envelope keys.
 
-Each value gets its own random data key (AES-256-GCM); the data key is wrapped with a key-encryption
-key derived from the master secret (HKDF-SHA256), so rotating the master key only re-wraps data keys.
+Each value gets its own random data key (AES-256-GCM); the data key is wrapped with a
+key-encryption key derived from the master secret (HKDF-SHA256), so rotating the master key only
+re-wraps data keys.
 The stored form is ``version || wrapped-key || nonce || ciphertext``; the column name is bound in as
 associated data so that a value copied into another column does not decrypt.
 """

@@ -34,7 +34,9 @@ def current_command() -> None:
 
 
 @db_app.command("revision")
-def revision_command(message: str = typer.Option(..., "-m", help="What the migration does")) -> None:
+def revision_command(
+    message: str = typer.Option(..., "-m", help="What the migration does"),
+) -> None:
     """Write a new migration from the models (for developers)."""
     from opschub import migrate
     from opschub.db import get_database

@@ -26,7 +26,7 @@ import urllib.parse
 from collections.abc import Callable, Iterator, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 
@@ -54,7 +54,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.browser)
 
 
-def _unavailable(reason: str) -> None:
+def _unavailable(reason: str) -> NoReturn:
     if os.environ.get("OPSCHUB_REQUIRE_BROWSER") == "1":
         pytest.fail(f"{reason} (OPSCHUB_REQUIRE_BROWSER=1)", pytrace=False)
     pytest.skip(reason)
@@ -152,8 +152,10 @@ def static_server() -> Iterator[StaticServer]:
 
     def serve(mounts: Mapping[str, Path], headers: Mapping[str, str] | None = None) -> str:
         ordered = sorted(
-            ((prefix if prefix.startswith("/") else "/" + prefix, Path(root).resolve())
-             for prefix, root in mounts.items()),
+            (
+                (prefix if prefix.startswith("/") else "/" + prefix, Path(root).resolve())
+                for prefix, root in mounts.items()
+            ),
             key=lambda item: len(item[0]),
             reverse=True,  # longest prefix wins
         )

@@ -24,7 +24,7 @@ from PIL import Image, ImageOps
 from opschub.web.middleware import CSP
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page, Route
+    from playwright.sync_api import Browser, FilePayload, Page, Route
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 JS_DIR = REPO_ROOT / "src" / "opschub" / "intake" / "static" / "js"
@@ -61,6 +61,10 @@ def distance(a: str, b: str) -> int:
     return (int(a, 16) ^ int(b, 16)).bit_count()
 
 
+def payload(name: str, mime: str, data: bytes) -> FilePayload:
+    return {"name": name, "mimeType": mime, "buffer": data}
+
+
 def jpeg_bytes(img: Image.Image, **save: Any) -> bytes:
     buffer = io.BytesIO()
     img.save(buffer, format="JPEG", quality=92, **save)
@@ -77,13 +81,12 @@ def reference_dir(shared_dir: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def site(static_server: Callable[..., str]) -> str:
-    return static_server(
-        {"/": PAGES_DIR, "/js": JS_DIR}, headers={"Content-Security-Policy": CSP}
-    )
+    return static_server({"/": PAGES_DIR, "/js": JS_DIR}, headers={"Content-Security-Policy": CSP})
 
 
 def open_test_page(page: Page, site: str) -> Page:
-    page.goto(f"{site}/fingerprint.html")
+    response = page.goto(f"{site}/fingerprint.html")
+    assert response is not None and response.headers["content-security-policy"] == CSP
     page.wait_for_function("() => window.OpschubSelfReport && window.OpschubFingerprint")
     return page
 
@@ -149,6 +152,21 @@ def test_pdq_within_conformance_of_server_hash(image_runs: list[ImageRun]) -> No
         assert abs(run.browser["quality"] - run.server.quality) <= 5, run.relative
 
 
+def test_distance_table(image_runs: list[ImageRun], reference_dir: Path) -> None:
+    """Prints the figures recorded in docs/fingerprints.md (run with -s to see them)."""
+    with (reference_dir / "expected.csv").open(newline="") as handle:
+        expected = {row["path"]: row["pdq_hex"] for row in csv.DictReader(handle)}
+    print(f"\n{'image':44} {'q browser':>9} {'q server':>8} {'vs csv':>6} {'vs server':>9}")
+    for run in image_runs:
+        reference = expected.get(run.relative)
+        to_csv = "-" if reference is None else str(distance(run.browser["pdq"], reference))
+        to_server = distance(run.browser["pdq"], run.server.hex)
+        print(
+            f"{run.relative:44} {run.browser['quality']:>9} {run.server.quality:>8} "
+            f"{to_csv:>6} {to_server:>9}"
+        )
+
+
 def test_digests_of_reference_images_equal_hashlib(image_runs: list[ImageRun]) -> None:
     for run in image_runs:
         data = run.path.read_bytes()
@@ -164,9 +182,7 @@ def test_exif_orientation_is_honoured(test_page: Page) -> None:
     exif = Image.Exif()
     exif[0x0112] = 6
     stored = jpeg_bytes(upright.transpose(Image.Transpose.ROTATE_90), exif=exif.tobytes())
-    test_page.set_input_files(
-        "#probe", files=[{"name": "rotated.jpg", "mimeType": "image/jpeg", "buffer": stored}]
-    )
+    test_page.set_input_files("#probe", files=[payload("rotated.jpg", "image/jpeg", stored)])
     [result] = test_page.evaluate(FINGERPRINT_ALL)
     upright_hash = server_pdq(jpeg_bytes(upright))
     assert distance(result["pdq"], upright_hash.hex) <= CONFORMANCE_DISTANCE
@@ -187,8 +203,8 @@ def test_digests_stream_over_many_chunks(test_page: Page) -> None:
     test_page.set_input_files(
         "#probe",
         files=[
-            {"name": "blob.bin", "mimeType": "application/octet-stream", "buffer": data},
-            {"name": "clip.mp4", "mimeType": "video/mp4", "buffer": data[:1_000_001]},
+            payload("blob.bin", "application/octet-stream", data),
+            payload("clip.mp4", "video/mp4", data[:1_000_001]),
         ],
     )
     # 65,537-byte chunks: not a multiple of the 64-byte block, so block carry-over is exercised.
@@ -230,8 +246,8 @@ def test_undecodable_and_empty_files_give_errors(test_page: Page) -> None:
     test_page.set_input_files(
         "#probe",
         files=[
-            {"name": "broken.jpg", "mimeType": "image/jpeg", "buffer": b"\xff\xd8\xff" + b"x" * 500},
-            {"name": "empty.png", "mimeType": "image/png", "buffer": b""},
+            payload("broken.jpg", "image/jpeg", b"\xff\xd8\xff" + b"x" * 500),
+            payload("empty.png", "image/png", b""),
         ],
     )
     broken, empty = test_page.evaluate(FINGERPRINT_ALL)
@@ -247,15 +263,11 @@ HIDDEN = ("sha256", "md5", "pdq", "pdq_quality", "media_kind")
 
 
 def hidden_values(page: Page) -> dict[str, str]:
-    return {
-        name: page.input_value(f'#selfreport-form input[name="{name}"]') for name in HIDDEN
-    }
+    return {name: page.input_value(f'#selfreport-form input[name="{name}"]') for name in HIDDEN}
 
 
 def choose(page: Page, name: str, mime: str, data: bytes) -> None:
-    page.set_input_files(
-        "#selfreport-file", files=[{"name": name, "mimeType": mime, "buffer": data}]
-    )
+    page.set_input_files("#selfreport-file", files=[payload(name, mime, data)])
     page.wait_for_function(
         "() => ['ready', 'error'].includes(document.forms['selfreport-form'].dataset.state)"
     )
@@ -283,8 +295,15 @@ def test_selfreport_sends_only_fingerprints(test_page: Page) -> None:
         route.fulfill(status=200, content_type="text/html", body="<p>received</p>")
 
     test_page.route("**/submit", capture)
+    # A listener added after selfreport.js's own sees whether the file input was cleared.
+    test_page.eval_on_selector(
+        "#selfreport-form",
+        """form => form.addEventListener("submit", () => sessionStorage.setItem(
+             "filesAtSubmit", String(document.getElementById("selfreport-file").files.length)))""",
+    )
     with test_page.expect_navigation():
         test_page.click("#selfreport-submit")
+    assert test_page.evaluate("sessionStorage.getItem('filesAtSubmit')") == "0"
     assert len(bodies) == 1
     body = bodies[0]
     assert photo[:2048] not in body and b"coffee.jpg" not in body
@@ -308,11 +327,17 @@ def test_selfreport_refuses_files_it_cannot_fingerprint(
     assert test_page.text_content("#selfreport-status") == message
     assert test_page.is_disabled("#selfreport-submit")
     assert set(hidden_values(test_page).values()) == {""}
-    sent: list[str] = []
-    test_page.on("request", lambda request: sent.append(request.url))
-    test_page.eval_on_selector("#selfreport-form", "form => form.requestSubmit()")
-    test_page.wait_for_timeout(200)  # give a wrongly allowed submission time to start
-    assert not any(url.endswith("/submit") for url in sent)
+    # Even a scripted submit (the button is disabled) must be stopped by selfreport.js.
+    prevented = test_page.eval_on_selector(
+        "#selfreport-form",
+        """form => {
+          let prevented = null;
+          form.addEventListener("submit", (e) => { prevented = e.defaultPrevented; });
+          form.requestSubmit();
+          return prevented;
+        }""",
+    )
+    assert prevented is True
 
 
 def test_selfreport_video_has_no_pdq(test_page: Page) -> None:

@@ -105,9 +105,7 @@ def test_wrong_setting_is_one_clear_line(
     assert "\n" not in str(caught.value)
 
 
-def test_secret_key_generated_with_mode_0600(
-    monkeypatch: pytest.MonkeyPatch, tmp_path
-) -> None:  # type: ignore[no-untyped-def]
+def test_secret_key_generated_with_mode_0600(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.delenv("OPSCHUB_SECRET_KEY")
     monkeypatch.setenv("OPSCHUB_DATA_DIR", str(tmp_path / "fresh"))
     settings = load_settings()

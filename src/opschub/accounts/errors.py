@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 class AccountError(ValueError):
-    """Bad input or a refused change. ``field`` names the input, ``code`` the rule (for translation)."""
+    """Bad input or a refused change: ``field`` names the input, ``code`` the broken rule."""
 
     def __init__(self, field: str, code: str, message: str) -> None:
         super().__init__(message)

@@ -71,7 +71,7 @@ class UserSession(IdMixin, TimestampMixin, Base):
 
 
 class ApiToken(IdMixin, TimestampMixin, Base):
-    """A machine client's credential ``opschub_<id>_<secret>``; only the secret's SHA-256 is stored."""
+    """A machine client's credential ``opschub_<id>_<secret>``; only its SHA-256 is kept."""
 
     __tablename__ = "api_tokens"
 

@@ -13,7 +13,18 @@ from opschub.accounts.errors import AccountError
 
 MIN_LENGTH = 12
 
+# argon2id with argon2-cffi's defaults (RFC 9106 low-memory profile); a hash made with other
+# parameters is replaced at the next successful login.
 _hasher = PasswordHasher()
+_dummy_hashes: dict[int, str] = {}
+
+
+def use_hasher(hasher: PasswordHasher) -> PasswordHasher:
+    """Replace the hasher (tests use cheap parameters); returns the previous one."""
+    global _hasher
+    previous, _hasher = _hasher, hasher
+    return previous
+
 
 # Frequent choices that pass the length and class rules; compared case-insensitively.
 COMMON_PASSWORDS = frozenset(
@@ -153,18 +164,17 @@ def needs_rehash(password_hash: str) -> bool:
         return True
 
 
-# Burned on unknown usernames so that a failed login takes as long whether or not the name exists.
-_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
-
-
 def burn_time(password: str) -> None:
-    verify_password(_DUMMY_HASH, password)
+    """Spend a verification on a dummy hash, so that a failed login takes as long whether or not
+    the username exists."""
+    dummy = _dummy_hashes.get(id(_hasher))
+    if dummy is None:
+        dummy = _dummy_hashes[id(_hasher)] = _hasher.hash(secrets.token_hex(16))
+    verify_password(dummy, password)
 
 
 # No look-alikes (0/O, 1/l/I), so that a one-time password can be read out on the phone.
-_OTP_ALPHABET = "".join(
-    c for c in string.ascii_letters + string.digits if c not in "0O1lI"
-)
+_OTP_ALPHABET = "".join(c for c in string.ascii_letters + string.digits if c not in "0O1lI")
 
 
 def one_time_password(username: str = "", length: int = 16) -> str:

@@ -46,8 +46,12 @@ _ANALYST = {"reports.read", "reports.assess", "hashlists.read"}
 ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.ADMIN: frozenset({"users.manage", "audit.read", "hashlists.read", "hashlists.manage"}),
     Role.ANALYST: frozenset(_ANALYST),
-    Role.SENIOR_ANALYST: frozenset(_ANALYST | {"hashlists.manage", "notices.send", "evidence.view"}),
-    Role.POLICE_LIAISON: frozenset({"reports.read", "evidence.view", "evidence.manage", "cases.read"}),
+    Role.SENIOR_ANALYST: frozenset(
+        _ANALYST | {"hashlists.manage", "notices.send", "evidence.view"}
+    ),
+    Role.POLICE_LIAISON: frozenset(
+        {"reports.read", "evidence.view", "evidence.manage", "cases.read"}
+    ),
     Role.CASE_WORKER: frozenset({"cases.read", "cases.manage"}),
     Role.STATISTICIAN: frozenset({"stats.read", "stats.publish"}),
     Role.AUDITOR: frozenset({"audit.read", "stats.read"}),

@@ -72,6 +72,7 @@ def _record(
     target: User | ApiToken | None = None,
     outcome: str = "ok",
     actor_label: str | None = None,
+    actor_kind: str | None = None,
     **details: Any,
 ) -> None:
     target_type = None
@@ -88,6 +89,7 @@ def _record(
         target_id=target.id if target is not None else None,
         outcome=outcome,
         details=details or None,
+        actor_kind=actor_kind,
     )
 
 
@@ -142,7 +144,9 @@ def _human_role(role: Role | str) -> Role:
 def _display_name(value: str) -> str:
     value = value.strip()
     if len(value) > 200:
-        raise AccountError("display_name", "too_long", "display name must be at most 200 characters")
+        raise AccountError(
+            "display_name", "too_long", "display name must be at most 200 characters"
+        )
     return value
 
 
@@ -212,9 +216,12 @@ def create_user(
 
 
 def _enabled_admins(session: Session) -> int:
-    return session.scalar(
-        select(func.count()).select_from(User).where(User.role == Role.ADMIN, ~User.disabled)
-    ) or 0
+    return (
+        session.scalar(
+            select(func.count()).select_from(User).where(User.role == Role.ADMIN, ~User.disabled)
+        )
+        or 0
+    )
 
 
 def _guard_last_admin(session: Session, user: User) -> None:
@@ -403,6 +410,7 @@ def authenticate(session: Session, username: str, password: str) -> LoginResult:
             None,
             outcome="refused",
             actor_label="anonymous",
+            actor_kind="public",
             reason="unknown_user",
         )
         return LoginResult(ok=False, reason="invalid")
@@ -448,9 +456,7 @@ def authenticate(session: Session, username: str, password: str) -> LoginResult:
     return LoginResult(ok=True, user=user)
 
 
-def start_session(
-    session: Session, user: User, *, totp_verified: bool
-) -> tuple[str, UserSession]:
+def start_session(session: Session, user: User, *, totp_verified: bool) -> tuple[str, UserSession]:
     """Open a session; returns the raw cookie value (never stored) and the row."""
     now = utcnow()
     session.execute(delete(UserSession).where(UserSession.expires_at < now))
@@ -486,9 +492,7 @@ def resolve_session(session: Session, raw_cookie: str) -> Principal | None:
     if user is None or user.disabled:
         return None
     csrf = tokens.csrf_token_for(raw_cookie, get_settings().resolved_secret_key())
-    return user_principal(
-        user, session_id=row.id, csrf_token=csrf, totp_verified=row.totp_verified
-    )
+    return user_principal(user, session_id=row.id, csrf_token=csrf, totp_verified=row.totp_verified)
 
 
 def end_session(session: Session, raw_cookie: str) -> None:
@@ -575,6 +579,19 @@ def reset_totp(session: Session, user_id: str, actor: Principal | None) -> User:
     user.totp_last_step = None
     _end_all_sessions(session, user.id)
     _record(session, "accounts.totp.reset", actor, target=user, username=user.username)
+    return user
+
+
+def disable_own_totp(session: Session, user_id: str, actor: Principal) -> User:
+    """A person for whom TOTP is optional switches it off (their other sessions end)."""
+    user = get_user(session, user_id)
+    if user.totp_required:
+        raise AccountError("code", "totp_required", "administrators must keep two-factor login")
+    user.totp_secret = None
+    user.totp_pending_secret = None
+    user.totp_last_step = None
+    _end_all_sessions(session, user.id, except_id=actor.session_id)
+    _record(session, "accounts.totp.disabled", actor, target=user, username=user.username)
     return user
 
 

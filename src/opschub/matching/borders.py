@@ -30,24 +30,37 @@ def find_uniform_borders(luma: np.ndarray) -> tuple[int, int, int, int] | None:
     if rows < 8 or cols < 8:
         return None
     data = np.asarray(luma, dtype=np.float32)
-    top = _border_depth(data, rows // 2)
-    bottom = _border_depth(data[::-1], rows // 2)
-    left = _border_depth(data.T, cols // 2)
-    right = _border_depth(data.T[::-1], cols // 2)
+    top, bottom, left, right = 0, rows, 0, cols
+    # Repeat: a bar on one side hides the bars on the sides next to it (its corners differ).
+    for _ in range(4):
+        inside = data[top:bottom, left:right]
+        height, width = inside.shape
+        if height < 8 or width < 8:
+            return None
+        depths = (
+            _border_depth(inside, height // 2),
+            _border_depth(inside[::-1], height // 2),
+            _border_depth(inside.T, width // 2),
+            _border_depth(inside.T[::-1], width // 2),
+        )
+        if not any(depths):
+            break
+        top, bottom = top + depths[0], bottom - depths[1]
+        left, right = left + depths[2], right - depths[3]
+    # Trims too thin to matter are undone (noise-level edges, e.g. a hairline frame).
     if top < MIN_TRIM_SHARE * rows:
         top = 0
-    if bottom < MIN_TRIM_SHARE * rows:
-        bottom = 0
+    if rows - bottom < MIN_TRIM_SHARE * rows:
+        bottom = rows
     if left < MIN_TRIM_SHARE * cols:
         left = 0
-    if right < MIN_TRIM_SHARE * cols:
-        right = 0
-    if top == bottom == left == right == 0:
+    if cols - right < MIN_TRIM_SHARE * cols:
+        right = cols
+    if (top, bottom, left, right) == (0, rows, 0, cols):
         return None
-    box = (top, rows - bottom, left, cols - right)
-    if box[1] - box[0] < MIN_KEEP_SHARE * rows or box[3] - box[2] < MIN_KEEP_SHARE * cols:
+    if bottom - top < MIN_KEEP_SHARE * rows or right - left < MIN_KEEP_SHARE * cols:
         return None
-    return box
+    return top, bottom, left, right
 
 
 def _border_depth(lines: np.ndarray, limit: int) -> int:

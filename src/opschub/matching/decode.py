@@ -15,16 +15,18 @@ Two outputs:
 from __future__ import annotations
 
 import io
+import re
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
 from PIL import ExifTags, Image
 
-# Declared width x height above this is refused before decoding. Pillow's own hard limit is
-# 2 x Image.MAX_IMAGE_PIXELS (about 179 million); we use the same order of magnitude explicitly
-# so the check does not depend on Pillow's global settings. 180 MP of RGB is about 540 MB.
-MAX_PIXELS = 180_000_000
+# Declared width x height above this is refused before decoding. It sits below Pillow's own hard
+# limit (2 x Image.MAX_IMAGE_PIXELS, about 179 million by default) so that our check, with its
+# clearer message, normally fires first. 150 MP of RGB is 450 MB; camera photos are <= 200 MP
+# only in rare phones, and 12-50 MP typically.
+MAX_PIXELS = 150_000_000
 
 # The reduced JPEG must keep at least this many pixels on its shorter side, so the 64 x 64
 # PDQ grid is still sampled from several source pixels per cell.
@@ -34,6 +36,9 @@ MIN_REDUCED_SIDE = 128
 LUMA_WEIGHTS = (0.299, 0.587, 0.114)
 
 _SIXTEEN_BIT_MODES = frozenset({"I;16", "I;16L", "I;16B", "I;16N"})
+_WIDE_MODES = _SIXTEEN_BIT_MODES | {"I", "F"}
+# Premultiplied-alpha modes Pillow converts to RGB only through their straight-alpha twin.
+_PREMULTIPLIED = {"La": "LA", "RGBa": "RGBA"}
 
 # EXIF orientation tag value -> Pillow transpose that makes the image upright.
 _ORIENTATION_FIX = {
@@ -101,7 +106,12 @@ def open_image(data: bytes, *, max_pixels: int = MAX_PIXELS) -> Image.Image:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             img = Image.open(io.BytesIO(data))
     except Image.DecompressionBombError as exc:
-        raise DecodeError(f"image too large: {exc}") from exc
+        # Pillow's own limit (2 x Image.MAX_IMAGE_PIXELS) fired before ours could.
+        found = re.search(r"\((\d+) pixels\)", str(exc))
+        size = f"{int(found.group(1)):,} pixels" if found else "too many pixels"
+        raise DecodeError(
+            f"image is {size}, above the limit of {max_pixels:,} (possible decompression bomb)"
+        ) from exc
     except Image.UnidentifiedImageError as exc:
         raise DecodeError("not an image Pillow can identify (unknown or corrupt format)") from exc
     except Exception as exc:  # Pillow raises many types for malformed headers
@@ -122,12 +132,7 @@ def decode_rgb(data: bytes, *, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     img = open_image(data, max_pixels=max_pixels)
     orientation = _orientation(img)
     _load(img)
-    if img.mode in _SIXTEEN_BIT_MODES or img.mode in ("I", "F"):
-        gray = np.clip(np.rint(_wide_gray(img)), 0, 255).astype(np.uint8)
-        rgb = np.repeat(gray[:, :, None], 3, axis=2)
-    else:
-        rgb = np.asarray(_to_rgb(img))
-    return _apply_orientation_array(rgb, orientation)
+    return _apply_orientation_array(image_rgb(img), orientation)
 
 
 def decode_luma(data: bytes, *, reduce: bool = True, max_pixels: int = MAX_PIXELS) -> Luma:
@@ -143,15 +148,7 @@ def decode_luma(data: bytes, *, reduce: bool = True, max_pixels: int = MAX_PIXEL
         # Pillow may refuse (e.g. progressive multi-tile files): then it decodes at full size.
         scale = round(full_cols / drafted[1][2]) if drafted else 1
     _load(img)
-    if img.mode in _SIXTEEN_BIT_MODES or img.mode in ("I", "F"):
-        pixels = _wide_gray(img)
-    elif img.mode in ("L", "LA"):
-        pixels = np.asarray(img.getchannel(0), dtype=np.float32)
-    else:
-        rgb = np.asarray(_to_rgb(img), dtype=np.float32)
-        r, g, b = LUMA_WEIGHTS
-        pixels = rgb[:, :, 0] * r + rgb[:, :, 1] * g + rgb[:, :, 2] * b
-    pixels = _apply_orientation_array(pixels, orientation)
+    pixels = _apply_orientation_array(image_luma(img), orientation)
     # Where the partial edge block lands after the orientation fix (see Luma.offset).
     row_pad = full_rows - img.size[1] * scale
     col_pad = full_cols - img.size[0] * scale
@@ -164,6 +161,25 @@ def decode_luma(data: bytes, *, reduce: bool = True, max_pixels: int = MAX_PIXEL
         scale,
         (pad[source_rows] if row_flipped else 0, pad[source_cols] if col_flipped else 0),
     )
+
+
+def image_rgb(img: Image.Image) -> np.ndarray:
+    """Pixels of a decoded image of any mode as uint8 (rows, cols, 3); alpha is dropped."""
+    if img.mode in _WIDE_MODES:
+        grey = np.clip(np.rint(_wide_gray(img)), 0, 255).astype(np.uint8)
+        return np.repeat(grey[:, :, None], 3, axis=2)
+    return np.asarray(_to_rgb(img))
+
+
+def image_luma(img: Image.Image) -> np.ndarray:
+    """Luminance of a decoded image of any mode as float32 (rows, cols)."""
+    if img.mode in _WIDE_MODES:
+        return _wide_gray(img)
+    if img.mode in ("L", "LA"):
+        return np.asarray(img.getchannel(0), dtype=np.float32)
+    rgb = np.asarray(_to_rgb(img), dtype=np.float32)
+    r, g, b = LUMA_WEIGHTS
+    return rgb[:, :, 0] * r + rgb[:, :, 1] * g + rgb[:, :, 2] * b
 
 
 def _jpeg_scale(size: tuple[int, int]) -> int:
@@ -191,6 +207,8 @@ def _to_rgb(img: Image.Image) -> Image.Image:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # palette-with-transparency notices
+            if img.mode in _PREMULTIPLIED:
+                img = img.convert(_PREMULTIPLIED[img.mode])
             return img.convert("RGB")
     except Exception as exc:
         raise DecodeError(f"cannot convert mode {img.mode} to RGB: {_reason(exc)}") from exc

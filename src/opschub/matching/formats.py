@@ -47,7 +47,9 @@ TX_SIGNAL_TYPES: dict[str, HashType] = {
 }
 # Opinions that say a signal is not what the collaboration looks for: not matched against.
 TX_SKIPPED_CATEGORIES = frozenset({"FALSE_POSITIVE"})
-VICS_CONTEXT = "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/Default/$metadata#Media"
+VICS_CONTEXT = (
+    "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/Default/$metadata#Media"
+)
 
 _HEX = re.compile(r"[0-9a-f]+")
 _ALIASES = {"sha-256": "sha256", "sha-1": "sha1", "md-5": "md5", "pdqhash": "pdq"}
@@ -130,9 +132,7 @@ def normalize_hash(hash_type: str, value: str) -> str:
         raise InvalidHash(f"malformed hex: {bad!r} is not a hex digit in {value.strip()!r}")
     want = HEX_DIGITS[hash_type]
     if len(text) != want:
-        raise InvalidHash(
-            f"wrong length for {hash_type}: {len(text)} hex digits, expected {want}"
-        )
+        raise InvalidHash(f"wrong length for {hash_type}: {len(text)} hex digits, expected {want}")
     return text
 
 
@@ -157,7 +157,7 @@ def detect_format(path: Path, head: str) -> str:
     stripped = head.lstrip("\ufeff \t\r\n")
     if suffix in (".jsonl", ".ndjson"):
         return "jsonl"
-    if suffix == ".json" or stripped.startswith("{") and '"value"' in head:
+    if suffix == ".json" or (stripped.startswith("{") and '"value"' in head):
         return "vics"
     if stripped.startswith("{"):
         return "jsonl"
@@ -342,7 +342,7 @@ def _vics_media(doc: object, name: str, result: ParseResult) -> Iterator[tuple[s
     """Media records of a VICS 2.0 (``value`` = Media) or 1.x (``value`` = Cases) document."""
     if not isinstance(doc, dict) or not isinstance(doc.get("value"), list):
         result.errors.append(
-            ParseError(name, None, "not a VICS document: no top-level \"value\" list", "file")
+            ParseError(name, None, 'not a VICS document: no top-level "value" list', "file")
         )
         return
     for i, item in enumerate(doc["value"]):
@@ -481,7 +481,11 @@ def _write_vics(entries: Iterable[Entry], out: TextIO) -> int:
         category: int | str | None = entry.category
         if entry.category is not None and entry.category.isdigit():
             category = int(entry.category)
-        media = {"MediaID": count + 1, "Category": category, entry.hash_type.upper(): entry.hash.upper()}
+        media = {
+            "MediaID": count + 1,
+            "Category": category,
+            entry.hash_type.upper(): entry.hash.upper(),
+        }
         out.write(("\n  " if count == 0 else ",\n  ") + json.dumps(media, ensure_ascii=False))
         count += 1
     out.write("\n]}\n")

@@ -117,7 +117,7 @@ def match_hashed(
         for kind in ("sha256", "md5", "sha1"):
             value = getattr(hashes, kind)
             if value:
-                chosen.append(Entry(kind, value))  # type: ignore[arg-type]
+                chosen.append(Entry(kind, value))
         queries.extend(chosen)
         owners.extend([position] * len(chosen))
     found = store.match(queries, lists=lists, threshold=threshold)

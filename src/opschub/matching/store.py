@@ -135,7 +135,7 @@ class ListInfo:
 
 @dataclass
 class ImportSummary:
-    list: str
+    name: str
     read: int = 0  # valid entries in the input (after de-duplication within it)
     added: int = 0
     already_present: int = 0
@@ -145,7 +145,7 @@ class ImportSummary:
 
     def to_json(self) -> dict[str, object]:
         return {
-            "list": self.list,
+            "list": self.name,
             "read": self.read,
             "added": self.added,
             "already_present": self.already_present,
@@ -342,25 +342,10 @@ class HashListStore:
             directory = self._dir(name)
             if (directory / META).exists():
                 raise StoreError(f"a hash list named {name!r} already exists")
-            directory.mkdir(parents=True, exist_ok=True)
-            meta = {
-                "format": META_FORMAT,
-                "list_id": uuid.uuid4().hex,
-                "name": name,
-                "source": source,
-                "sharing": sharing,
-                "description": description,
-                "version": None,
-                "created_at": _now(),
-                "imported_at": None,
-                "generation": 1,
-                "rows": {t: 0 for t in HASH_TYPES},
-                "index_rows": {t: 0 for t in HASH_TYPES},
-                "segments": [],
-                "imports": [],
-            }
-            _atomic_write_text(directory / META, json.dumps(meta, indent=1))
-            return self._info_from(meta)
+            self._create_unlocked(
+                name, {"source": source, "sharing": sharing, "description": description}
+            )
+            return self.info(name)
 
     def update_list(
         self,
@@ -413,6 +398,19 @@ class HashListStore:
 
     def _refresh(self, name: str) -> _Loaded:
         """The list as loaded in this process, caught up with the newest meta.json."""
+        loaded = self._loaded.get(name)
+        if loaded is not None:
+            # meta.json is replaced by rename, so an unchanged stat means an unchanged list.
+            try:
+                stat = os.stat(self._dir(name) / META)
+            except FileNotFoundError:
+                stat = None
+            if stat is not None and loaded.stat_key == (
+                stat.st_ino,
+                stat.st_mtime_ns,
+                stat.st_size,
+            ):
+                return loaded
         found = self._read_meta(name)
         if found is None:
             self._loaded.pop(name, None)
@@ -492,6 +490,7 @@ class HashListStore:
         Raises ListFormatError (nothing imported) when the file has invalid lines, unless
         ``skip_invalid``; then the valid entries are imported and the summary lists the rest.
         """
+        self.check_name(name)
         parsed = parse_file(path, format, hash_type=hash_type, label=label)
         if parsed.errors and not skip_invalid:
             raise ListFormatError(parsed.errors)
@@ -532,7 +531,7 @@ class HashListStore:
         metadata: dict[str, str | None],
         save_index: bool = False,
     ) -> ImportSummary:
-        summary = ImportSummary(list=name)
+        summary = ImportSummary(name=name)
         unique: dict[tuple[str, str], Entry] = {}
         for entry in entries:
             unique.setdefault((entry.hash_type, entry.hash), entry)
@@ -544,9 +543,7 @@ class HashListStore:
                 self._create_unlocked(name, metadata)
             loaded = self._refresh(name)
             try:
-                return self._add_locked(
-                    name, loaded, unique, summary, record, metadata, save_index
-                )
+                return self._add_locked(name, loaded, unique, summary, record, metadata, save_index)
             except BaseException:
                 self._loaded.pop(name, None)  # in-memory state may be ahead of the disk
                 raise
@@ -585,9 +582,7 @@ class HashListStore:
         meta["generation"] = int(meta["generation"]) + 1
         # Bring this process's index up to date, then maybe persist it before committing.
         self._catch_up(loaded, meta)
-        unsaved = sum(
-            int(meta["rows"][t]) - int(meta["index_rows"].get(t, 0)) for t in HASH_TYPES
-        )
+        unsaved = sum(int(meta["rows"][t]) - int(meta["index_rows"].get(t, 0)) for t in HASH_TYPES)
         pending_segments = len(meta["segments"]) - int(meta.get("index_segments", 0))
         if unsaved and (
             save_index
@@ -674,9 +669,7 @@ class HashListStore:
             _atomic_save_npy(Path(f"{stem}.{hash_type}.npy"), codes)
             _atomic_save_npy(Path(f"{stem}.{hash_type}.lab.npy"), label_ids)
             counts[hash_type] = len(group)
-        _atomic_write_text(
-            Path(f"{stem}.labels.json"), json.dumps([list(pair) for pair in labels])
-        )
+        _atomic_write_text(Path(f"{stem}.labels.json"), json.dumps([list(pair) for pair in labels]))
         return counts
 
     # -- reading -------------------------------------------------------------------------
@@ -692,7 +685,7 @@ class HashListStore:
                 hexes = np.asarray(segment.codes)
                 for code, label_id in zip(hexes, np.asarray(segment.label_ids), strict=True):
                     label, category = segment.labels[int(label_id)]
-                    yield Entry(hash_type, code.tobytes().hex(), label, category)  # type: ignore[arg-type]
+                    yield Entry(hash_type, code.tobytes().hex(), label, category)
 
     def export(self, name: str, out: TextIO, *, format: str = "jsonl") -> int:
         """Write a list in ``format``; returns the number of entries written."""

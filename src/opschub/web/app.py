@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+import swagger_ui_bundle
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -51,11 +52,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         title="opschub",
         version=__version__,
         description=API_DESCRIPTION,
-        docs_url="/api/docs",
+        docs_url=None,  # served by opschub.web.views from local files: no CDN, no inline script
         redoc_url=None,
         openapi_url="/api/v1/openapi.json",
         dependencies=[Depends(verify_csrf)],
-        swagger_ui_parameters={"persistAuthorization": False},
     )
     app.state.settings = settings
     app.state.database = database or get_database()
@@ -66,6 +66,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.nav = sorted(nav, key=lambda item: item.order)
     for static_dir in sorted(PACKAGE_ROOT.glob("*/static")):
         app.mount(f"/static/{static_dir.parent.name}", StaticFiles(directory=static_dir))
+    app.mount("/static/apidocs", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path))
     _install_handlers(app)
     from opschub.web import middleware
 
@@ -111,7 +112,12 @@ def _install_handlers(app: FastAPI) -> None:
             }
             for error in exc.errors()
         ]
-        return JSONResponse({"detail": "invalid request", "errors": errors}, status_code=400)
+        if is_api(request):
+            return JSONResponse({"detail": "invalid request", "errors": errors}, status_code=400)
+        from opschub.web.templating import render
+
+        detail = "; ".join(f"{e['field'].lstrip('/')}: {e['message']}" for e in errors)
+        return render(request, "web/error.html", {"status": 400, "detail": detail}, status_code=400)
 
 
 __all__ = ["HTTPException", "create_app"]

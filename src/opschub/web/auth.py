@@ -92,6 +92,8 @@ def _audit_refusal(request: Request, principal: Principal | None, permission: st
     from opschub.audit import service as audit
     from opschub.web.deps import get_db
 
+    route = request.scope.get("route")
+    route_path = getattr(route, "path", request.url.path)
     with get_db(request).transaction() as session:
         audit.record(
             session,
@@ -99,7 +101,7 @@ def _audit_refusal(request: Request, principal: Principal | None, permission: st
             actor=principal,
             outcome="refused",
             target_type="route",
-            target_id=f"{request.method} {request.scope.get('route').path if request.scope.get('route') else request.url.path}",  # type: ignore[union-attr]
+            target_id=f"{request.method} {route_path}",
             details={"permission": permission},
         )
 
@@ -120,7 +122,8 @@ class PermissionCheck:
         if principal is None:
             if is_api(request):
                 raise HTTPException(
-                    status_code=401, detail="login or API token required",
+                    status_code=401,
+                    detail="login or API token required",
                     headers={"WWW-Authenticate": "Bearer"},
                 )
             raise LoginRequired(request.url.path)

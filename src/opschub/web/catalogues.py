@@ -39,10 +39,16 @@ def capability_dirs() -> list[Path]:
 
 def extract(directory: Path) -> Catalog:
     catalog = Catalog(project="opschub", locale=None)
-    options = {"**/templates/**.html": {"extensions": "jinja2.ext.i18n", "newstyle_gettext": "true"}}
+    options = {
+        "**/templates/**.html": {"extensions": "jinja2.ext.i18n", "newstyle_gettext": "true"}
+    }
     for filename, lineno, message, comments, context in extract_from_dir(
-        str(directory), METHOD_MAP, options_map=options, keywords=KEYWORDS,
-        comment_tags=("Translators:",), strip_comment_tags=True,
+        str(directory),
+        METHOD_MAP,
+        options_map=options,
+        keywords=KEYWORDS,
+        comment_tags=("Translators:",),
+        strip_comment_tags=True,
     ):
         catalog.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)
     return catalog
@@ -67,8 +73,10 @@ def missing(directory: Path) -> Iterator[str]:
         if not message.id:
             continue
         found = catalogue.get(message.id, message.context)
-        if found is None or found.fuzzy or not (
-            all(found.string) if isinstance(found.string, tuple | list) else found.string
+        if (
+            found is None
+            or found.fuzzy
+            or not (all(found.string) if isinstance(found.string, tuple | list) else found.string)
         ):
             key = message.id[0] if isinstance(message.id, tuple) else message.id
             yield f"{directory.name}: {key!r}"

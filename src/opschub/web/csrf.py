@@ -74,7 +74,9 @@ async def verify_csrf(request: Request) -> None:
         value = form.get(FIELD)
         supplied = value if isinstance(value, str) else None
     if not supplied:
-        raise HTTPException(status_code=403, detail="form expired or CSRF token missing; reload the page")
+        raise HTTPException(
+            status_code=403, detail="form expired or CSRF token missing; reload the page"
+        )
     from opschub.web.auth import SESSION_COOKIE, resolve_principal
 
     if SESSION_COOKIE in request.cookies:
@@ -84,4 +86,6 @@ async def verify_csrf(request: Request) -> None:
                 raise HTTPException(status_code=403, detail="CSRF token does not match the session")
             return
     if not _valid_anonymous(supplied):
-        raise HTTPException(status_code=403, detail="form expired or CSRF token invalid; reload the page")
+        raise HTTPException(
+            status_code=403, detail="form expired or CSRF token invalid; reload the page"
+        )

@@ -1,4 +1,4 @@
-"""Translations: English msgids, one Simplified Chinese catalogue per capability, merged at start-up.
+"""Translations: English msgids; one Simplified Chinese catalogue per capability, merged at start.
 
 Language choice never sets a cookie (a child's device keeps no trace of the visit): an explicit
 ``?lang=`` wins, then a logged-in person's preference, then Accept-Language, then the default.

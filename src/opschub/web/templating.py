@@ -64,7 +64,9 @@ def render(
     values: dict[str, Any] = {
         "request": request,
         "lang": lang,
-        "languages": [(code, LANGUAGE_NAMES[code]) for code in request.app.state.settings.languages],
+        "languages": [
+            (code, LANGUAGE_NAMES[code]) for code in request.app.state.settings.languages
+        ],
         "principal": principal,
         "nav": visible_nav(request.app, principal),
         "csrf_token": csrf,

@@ -20,8 +20,18 @@ NAV = [NavItem("Home", "/", PUBLIC, order=0)]
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
-def home(request: Request, principal: Annotated[Principal | None, requires(PUBLIC)]) -> HTMLResponse:
+def home(
+    request: Request, principal: Annotated[Principal | None, requires(PUBLIC)]
+) -> HTMLResponse:
     return render(request, "web/home.html")
+
+
+@router.get("/api/docs", response_class=HTMLResponse, include_in_schema=False)
+def api_docs(
+    request: Request, principal: Annotated[Principal | None, requires(PUBLIC)]
+) -> HTMLResponse:
+    """Interactive API documentation from local files (no CDN, no inline script)."""
+    return render(request, "web/apidocs.html")
 
 
 @router.get("/healthz", dependencies=[requires(PUBLIC)], tags=["system"])

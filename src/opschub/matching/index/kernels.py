@@ -13,8 +13,6 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-# ruff: noqa: ANN001, ANN202  (numba intrinsics and kernels are typed by numba at compile time)
-
 _LOW32 = np.uint64(0xFFFFFFFF)
 
 

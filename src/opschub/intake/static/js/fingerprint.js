@@ -56,6 +56,10 @@
     return { md5: md5.hex(), sha256: sha.hex() };
   }
 
+  function describe(error) {
+    return String((error && error.message) || error);
+  }
+
   function failure(kind, error, message) {
     return {
       sha256: null,
@@ -72,8 +76,11 @@
     options = options || {};
     var onProgress = options.onProgress;
     var chunkSize = options.chunkSize || DEFAULT_CHUNK;
+    if (!file) return failure("other", "unreadable", "No file was given.");
     var kind = mediaKindOf(file);
-    if (!file || file.size === 0) return failure(kind === "unknown" ? "other" : kind, "empty", "The file is empty.");
+    if (file.size === 0) {
+      return failure(kind === "unknown" ? "other" : kind, "empty", "The file is empty.");
+    }
 
     var pdq = null;
     var quality = null;
@@ -85,8 +92,8 @@
         quality = result.quality;
         kind = "image";
       } catch (e) {
-        if (kind === "image") return failure("image", "cannot-decode", String((e && e.message) || e));
-        kind = "other";
+        if (kind === "image") return failure("image", "cannot-decode", describe(e));
+        kind = "other"; // unknown type and not an image the browser can read
       }
       if (onProgress) onProgress({ phase: "image", done: 1, total: 1 });
     }
@@ -95,7 +102,7 @@
     try {
       digests = await hashBytes(file, chunkSize, onProgress);
     } catch (e) {
-      return failure(kind, "unreadable", String((e && e.message) || e));
+      return failure(kind, "unreadable", describe(e));
     }
     return { sha256: digests.sha256, md5: digests.md5, pdq: pdq, quality: quality, kind: kind };
   }

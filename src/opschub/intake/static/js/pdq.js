@@ -120,15 +120,20 @@
     return out;
   }
 
+  // Gradient in percent of full scale, truncated toward zero like the reference's int cast.
+  function significant(u, v) {
+    return Math.abs(Math.trunc(((u - v) * 100) / 255));
+  }
+
   // Heuristic of the reference: sum of significant vertical and horizontal gradients.
   function qualityOf(b) {
     var sum = 0;
     var i, j;
     for (i = 0; i < 63; i++) {
-      for (j = 0; j < 64; j++) sum += Math.abs(Math.trunc(((b[i * 64 + j] - b[(i + 1) * 64 + j]) * 100) / 255));
+      for (j = 0; j < 64; j++) sum += significant(b[i * 64 + j], b[(i + 1) * 64 + j]);
     }
     for (i = 0; i < 64; i++) {
-      for (j = 0; j < 63; j++) sum += Math.abs(Math.trunc(((b[i * 64 + j] - b[i * 64 + j + 1]) * 100) / 255));
+      for (j = 0; j < 63; j++) sum += significant(b[i * 64 + j], b[i * 64 + j + 1]);
     }
     return Math.min(100, Math.floor(sum / 90));
   }

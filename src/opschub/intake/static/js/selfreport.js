@@ -44,7 +44,7 @@
   var FALLBACK = {
     working: "Working on your file. It stays on your device. {percent}%",
     ready: "Ready. Only the fingerprints of your file will be sent, never the file.",
-    "cannot-read": "We cannot open this picture on this device. Nothing was sent. Try another file.",
+    "cannot-read": "We cannot open this picture here. Nothing was sent. Try another file.",
     "not-media": "This is not a photo or a video. Nothing was sent. Try another file.",
     empty: "This file is empty or could not be read. Nothing was sent. Try another file.",
   };
@@ -66,16 +66,13 @@
     });
     var missing = FIELDS.filter(function (name) {
       return !fields[name];
+    }).map(function (name) {
+      return 'input[type="hidden"][name="' + name + '"]';
     });
-    if (!fileInput || !status || !submit || missing.length) {
-      throw new Error(
-        "selfreport form is missing elements: " +
-          [!fileInput && "#selfreport-file", !status && "#selfreport-status", !submit && "#selfreport-submit"]
-            .concat(missing.map(function (n) { return 'input[name="' + n + '"]'; }))
-            .filter(Boolean)
-            .join(", ")
-      );
-    }
+    if (!fileInput) missing.push("#selfreport-file");
+    if (!status) missing.push("#selfreport-status");
+    if (!submit) missing.push("#selfreport-submit");
+    if (missing.length) throw new Error("selfreport form is missing " + missing.join(", "));
     if (fileInput.hasAttribute("name")) {
       console.error("selfreport: the file input must have no name; removing it");
       fileInput.removeAttribute("name");

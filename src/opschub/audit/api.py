@@ -1,0 +1,145 @@
+"""JSON API of the audit log: events with the auditor's filters, and the chain check."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from opschub.audit import service
+from opschub.web.auth import Principal, requires
+from opschub.web.deps import get_db
+
+router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
+
+
+class AuditEventOut(BaseModel):
+    seq: int = Field(description="position in the chain, from 1")
+    id: str
+    occurred_at: datetime = Field(description="UTC")
+    actor_kind: str = Field(description="user, token, system or public")
+    actor_id: str | None
+    actor_label: str
+    action: str = Field(description="dotted name, e.g. user.login")
+    target_type: str | None
+    target_id: str | None
+    outcome: Literal["ok", "refused", "failed"]
+    details: dict[str, Any]
+    prev_hash: str = Field(description="row_hash of the previous row (64 zeros for the first)")
+    row_hash: str = Field(description="SHA-256 of this row's fields and prev_hash")
+
+
+class EventPage(BaseModel):
+    events: list[AuditEventOut] = Field(description="newest first")
+    matching: int = Field(description="events matching the filters, on all pages")
+    next_before: int | None = Field(
+        description="pass as `before` for the next (older) page; null on the last page"
+    )
+
+
+class ChainProblemOut(BaseModel):
+    seq: int | None
+    id: str | None
+    kind: str = Field(description="edited, moved, broken_link, missing, anchor or truncated")
+    message: str
+
+
+class ChainHeadOut(BaseModel):
+    seq: int
+    id: str
+    row_hash: str
+    anchor: str = Field(description="SEQ:HASH; pass it later as `anchor` to detect a cut-off tail")
+
+
+class VerifyReport(BaseModel):
+    intact: bool
+    checked: int
+    head: ChainHeadOut | None
+    problems: list[ChainProblemOut]
+
+
+def _invalid(field: str, message: str) -> JSONResponse:
+    return JSONResponse(
+        {"detail": "invalid request", "errors": [{"field": f"/{field}", "message": message}]},
+        status_code=400,
+    )
+
+
+@router.get("/events", response_model=EventPage, responses={400: {"description": "bad filter"}})
+def list_events(
+    request: Request,
+    principal: Annotated[Principal, requires("audit.read")],
+    action: Annotated[str | None, Query(description="exact, or a prefix ending in *")] = None,
+    actor: Annotated[str | None, Query(description="actor id or label")] = None,
+    target_type: str | None = None,
+    target_id: str | None = None,
+    outcome: Literal["ok", "refused", "failed"] | None = None,
+    since: Annotated[
+        str | None, Query(description="YYYY-MM-DD or ISO date-time (UTC if no zone), inclusive")
+    ] = None,
+    until: Annotated[
+        str | None, Query(description="YYYY-MM-DD (whole day included) or date-time, exclusive")
+    ] = None,
+    before: Annotated[int | None, Query(ge=1, description="only events with seq below")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> EventPage | JSONResponse:
+    """Audit events, newest first, narrowed by the filters; page on with ``before``."""
+    bounds: dict[str, datetime | None] = {"since": None, "until": None}
+    for name, value, end in (("since", since, False), ("until", until, True)):
+        if value is not None:
+            try:
+                bounds[name] = service.parse_date_bound(value, name=name, end=end)
+            except ValueError as exc:
+                return _invalid(name, str(exc))
+    filters = service.EventFilter(
+        action=action,
+        actor=actor,
+        target_type=target_type,
+        target_id=target_id,
+        outcome=outcome,
+        since=bounds["since"],
+        until=bounds["until"],
+    )
+    with get_db(request).sessions() as session:
+        events = service.list_events(session, filters, limit=limit + 1, before_seq=before)
+        matching = service.count_events(session, filters)
+        rows = [service.event_as_dict(event) for event in events[:limit]]
+    return EventPage(
+        events=[AuditEventOut(**row) for row in rows],
+        matching=matching,
+        next_before=rows[-1]["seq"] if len(events) > limit else None,
+    )
+
+
+@router.get("/verify", response_model=VerifyReport, responses={400: {"description": "bad anchor"}})
+def verify(
+    request: Request,
+    principal: Annotated[Principal, requires("audit.read")],
+    anchor: Annotated[
+        str | None, Query(description="SEQ:HASH from an earlier check, to detect a cut-off tail")
+    ] = None,
+) -> VerifyReport | JSONResponse:
+    """Check the whole hash chain; every problem names the row by seq and id."""
+    expected = None
+    if anchor is not None:
+        try:
+            expected = service.parse_anchor(anchor)
+        except ValueError as exc:
+            return _invalid("anchor", str(exc))
+    with get_db(request).sessions() as session:
+        result = service.verify_chain(session, anchor=expected, release_between_batches=True)
+    head = result.head
+    return VerifyReport(
+        intact=result.intact,
+        checked=result.checked,
+        head=None
+        if head is None
+        else ChainHeadOut(seq=head.seq, id=head.id, row_hash=head.row_hash, anchor=head.anchor()),
+        problems=[
+            ChainProblemOut(seq=p.seq, id=p.id, kind=p.kind, message=p.message)
+            for p in result.problems
+        ],
+    )

@@ -1,0 +1,151 @@
+"""The auditor's pages: the audit log with filters, and a check of its hash chain."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from opschub.audit import service
+from opschub.audit.models import OUTCOMES
+from opschub.web.auth import Principal, requires
+from opschub.web.deps import get_db
+from opschub.web.nav import NavItem
+from opschub.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+NAV = [NavItem("Audit log", "/audit", "audit.read", order=80)]
+
+PAGE_SIZE = 50
+FILTER_FIELDS = ("action", "actor", "target_type", "target_id", "outcome", "since", "until")
+
+
+def N_(message: str) -> str:
+    """Mark a message for extraction; translated where it is shown."""
+    return message
+
+
+OUTCOME_LABELS = {"ok": N_("ok"), "refused": N_("refused"), "failed": N_("failed")}
+ACTOR_KIND_LABELS = {
+    "user": N_("person"),
+    "token": N_("API token"),
+    "system": N_("system"),
+    "public": N_("public"),
+}
+PROBLEM_LABELS = {
+    "edited": N_("The row's contents do not match its hash: it was edited."),
+    "moved": N_("The row was written at another position: rows were re-ordered."),
+    "broken_link": N_(
+        "The link to the previous row does not match: that row was edited and re-hashed, "
+        "replaced, or rows were re-ordered."
+    ),
+    "missing": N_("Rows before this one are missing: they were deleted."),
+    "anchor": N_("The row at the anchor is missing or different: the end of the log was cut off."),
+    "truncated": N_("More problems than can be listed; the check stopped."),
+}
+
+
+@dataclass(frozen=True)
+class ParsedFilters:
+    filters: service.EventFilter
+    values: dict[str, str]  # as typed, to refill the form
+    errors: dict[str, str]  # field -> translated message
+
+
+def parse_filters(request: Request) -> ParsedFilters:
+    """The filter form's fields; a bad one is named, the others still apply."""
+    _ = request.state.gettext
+    values = {name: request.query_params.get(name, "").strip() for name in FILTER_FIELDS}
+    errors: dict[str, str] = {}
+    bounds: dict[str, Any] = {}
+    for name, end in (("since", False), ("until", True)):
+        if values[name]:
+            try:
+                bounds[name] = service.parse_date_bound(values[name], name=name, end=end)
+            except ValueError:
+                errors[name] = _("Enter a date as YYYY-MM-DD (or an ISO date and time).")
+    outcome = values["outcome"] or None
+    if outcome is not None and outcome not in OUTCOMES:
+        errors["outcome"] = _("Unknown outcome.")
+        outcome = None
+    filters = service.EventFilter(
+        action=values["action"] or None,
+        actor=values["actor"] or None,
+        target_type=values["target_type"] or None,
+        target_id=values["target_id"] or None,
+        outcome=outcome,
+        since=bounds.get("since"),
+        until=bounds.get("until"),
+    )
+    return ParsedFilters(filters, values, errors)
+
+
+def _before(request: Request) -> int | None:
+    raw = request.query_params.get("before", "")
+    return int(raw) if raw.isdigit() else None
+
+
+@router.get("/audit", response_class=HTMLResponse)
+def audit_log(
+    request: Request, principal: Annotated[Principal, requires("audit.read")]
+) -> HTMLResponse:
+    parsed = parse_filters(request)
+    before = _before(request)
+    with get_db(request).sessions() as session:
+        events = service.list_events(
+            session, parsed.filters, limit=PAGE_SIZE + 1, before_seq=before
+        )
+        matching = service.count_events(session, parsed.filters)
+        actions = service.known_actions(session)
+    more = len(events) > PAGE_SIZE
+    events = events[:PAGE_SIZE]
+    query = {k: v for k, v in parsed.values.items() if v}
+    return render(
+        request,
+        "audit/events.html",
+        {
+            "events": events,
+            "matching": matching,
+            "values": parsed.values,
+            "errors": parsed.errors,
+            "actions": actions,
+            "outcomes": [(code, OUTCOME_LABELS[code]) for code in OUTCOMES],
+            "outcome_labels": OUTCOME_LABELS,
+            "actor_kind_labels": ACTOR_KIND_LABELS,
+            "older": {**query, "before": events[-1].seq} if more and events else None,
+            "newest": query if before is not None else None,
+            "canonical_json": service.canonical_json,
+        },
+        status_code=400 if parsed.errors else 200,
+    )
+
+
+@router.get("/audit/verify", response_class=HTMLResponse)
+def audit_verify(
+    request: Request, principal: Annotated[Principal, requires("audit.read")]
+) -> HTMLResponse:
+    _ = request.state.gettext
+    anchor_text = request.query_params.get("anchor", "").strip()
+    anchor = None
+    error = None
+    if anchor_text:
+        try:
+            anchor = service.parse_anchor(anchor_text)
+        except ValueError:
+            error = _("An anchor is written SEQ:HASH, as shown after an earlier check.")
+    with get_db(request).sessions() as session:
+        result = service.verify_chain(session, anchor=anchor, release_between_batches=True)
+    return render(
+        request,
+        "audit/verify.html",
+        {
+            "result": result,
+            "anchor": anchor_text,
+            "error": error,
+            "problem_labels": PROBLEM_LABELS,
+        },
+        status_code=400 if error else 200,
+    )

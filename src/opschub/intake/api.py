@@ -1,0 +1,390 @@
+"""Partner API: online services and other hotlines submit reports in batches.
+
+``POST /api/v1/reports`` (token with ``reports.submit``) takes up to 1,000 reports, stores them
+in one transaction and answers 202 with their ids; ``GET /api/v1/reports/{id}`` gives a report's
+status. The request body is limited in bytes before it is parsed, and deep nesting is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Coroutine
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Header, HTTPException, Path, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from sqlalchemy.exc import IntegrityError
+
+from opschub import taxonomy
+from opschub.accounts.permissions import AUTHENTICATED
+from opschub.intake import service
+from opschub.intake.models import STATED_AGE_BANDS, Report
+from opschub.intake.ratelimit import RateLimiter, retry_after_header
+from opschub.intake.urls import UrlError, normalise_url
+from opschub.web.auth import Principal, requires
+from opschub.web.deps import get_db
+
+MAX_BODY_BYTES = 5 * 1024 * 1024
+MAX_REPORTS = 1000
+MAX_ERRORS = 100
+# Per token: a burst of this many reports, refilled at this rate (reports per second).
+API_BURST = 20_000
+API_RATE = 2_000.0
+
+
+# -- size and shape limits, before FastAPI parses the body --------------------------------------
+
+
+def _too_large() -> JSONResponse:
+    return JSONResponse(
+        {"detail": f"request body is larger than {MAX_BODY_BYTES} bytes"}, status_code=413
+    )
+
+
+def _bad_json(message: str) -> JSONResponse:
+    return JSONResponse(
+        {"detail": "invalid request", "errors": [{"field": "/", "message": message}]},
+        status_code=400,
+    )
+
+
+class LimitedBodyRoute(APIRoute):
+    """Reads at most MAX_BODY_BYTES (by Content-Length and as streamed), parses the JSON once,
+    refuses nesting too deep for the parser and caps the list of field errors."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def limited(request: Request) -> Response:
+            if request.method in ("POST", "PUT", "PATCH"):
+                declared = request.headers.get("content-length")
+                try:
+                    if declared is not None and int(declared) > MAX_BODY_BYTES:
+                        return _too_large()
+                except ValueError:
+                    return JSONResponse({"detail": "bad Content-Length"}, status_code=400)
+                body = bytearray()
+                async for chunk in request.stream():
+                    body.extend(chunk)
+                    if len(body) > MAX_BODY_BYTES:
+                        return _too_large()
+                request._body = bytes(body)
+                if body and "json" in request.headers.get("content-type", ""):
+                    try:
+                        request._json = json.loads(body)
+                    except RecursionError:
+                        return _bad_json("JSON nested too deeply")
+                    except (ValueError, UnicodeDecodeError) as exc:
+                        return _bad_json(f"not valid JSON: {exc}")
+                    reports = (
+                        request._json.get("reports") if isinstance(request._json, dict) else None
+                    )
+                    if isinstance(reports, list) and len(reports) > MAX_REPORTS:
+                        return JSONResponse(
+                            {
+                                "detail": "invalid request",
+                                "errors": [
+                                    {
+                                        "field": "/reports",
+                                        "message": f"at most {MAX_REPORTS} reports per request",
+                                    }
+                                ],
+                            },
+                            status_code=400,
+                        )
+            try:
+                return await handler(request)
+            except RequestValidationError as exc:
+                errors = [
+                    {**e, "msg": str(e.get("msg", "")).removeprefix("Value error, ")}
+                    for e in list(exc.errors())[:MAX_ERRORS]
+                ]
+                raise RequestValidationError(errors) from None
+
+        return limited
+
+
+router = APIRouter(prefix="/api/v1", tags=["reports"], route_class=LimitedBodyRoute)
+
+
+# -- request and response bodies ---------------------------------------------------------------
+
+
+def _check_url(value: str) -> str:
+    try:
+        normalise_url(value)
+    except UrlError as exc:
+        raise ValueError(exc.reason) from None
+    return value
+
+
+def _check_incident_type(value: str) -> str:
+    if value not in service.INCIDENT_TYPES:
+        raise ValueError(f"unknown incident type; known: {', '.join(service.INCIDENT_TYPES)}")
+    return value
+
+
+IncidentType = Annotated[
+    str,
+    Field(json_schema_extra={"enum": list(service.INCIDENT_TYPES)}, max_length=64),
+    AfterValidator(_check_incident_type),
+]
+UrlText = Annotated[
+    str,
+    Field(min_length=1, max_length=2048, examples=["https://example.org/page"]),
+    AfterValidator(_check_url),
+]
+
+
+class FingerprintBody(BaseModel):
+    """One hash of a file. ``quality`` (0-100) is for PDQ; PDQ hashes of quality < 50 are
+    stored but not matched."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["sha256", "md5", "sha1", "pdq"]
+    value: str = Field(pattern=r"^[0-9a-fA-F]{32,64}$", description="lower- or upper-case hex")
+    quality: int | None = Field(default=None, ge=0, le=100)
+
+    @model_validator(mode="after")
+    def _length(self) -> FingerprintBody:
+        try:
+            service.validate_fingerprint(service.FingerprintIn(self.type, self.value, self.quality))
+        except ValueError as exc:
+            raise ValueError(str(exc)) from None
+        return self
+
+
+class ReportBody(BaseModel):
+    """One report: at least one URL or fingerprint."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    incident_types: list[IncidentType] = Field(
+        min_length=1, max_length=service.MAX_INCIDENT_TYPES, description="taxonomy codes"
+    )
+    urls: list[UrlText] = Field(default_factory=list, max_length=service.MAX_URLS)
+    fingerprints: list[FingerprintBody] = Field(
+        default_factory=list, max_length=service.MAX_FINGERPRINTS
+    )
+    incident_time: datetime | None = Field(
+        default=None, description="when it happened or was seen (RFC 3339, with time zone)"
+    )
+    org_reference: str | None = Field(
+        default=None, max_length=service.MAX_REFERENCE, description="your own reference"
+    )
+    setting: Literal["online", "offline", "both"] | None = None
+    description: str | None = Field(default=None, max_length=service.MAX_DESCRIPTION)
+    stated_age_band: Literal["0-9", "10-12", "13-14", "15-17"] | None = None
+
+    @model_validator(mode="after")
+    def _something_to_act_on(self) -> ReportBody:
+        if not self.urls and not self.fingerprints:
+            raise ValueError("give at least one URL or fingerprint")
+        if self.incident_time is not None and self.incident_time.tzinfo is None:
+            raise ValueError("incident_time needs a time zone, e.g. 2026-01-31T12:00:00Z")
+        return self
+
+
+class ReportBatch(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "reports": [
+                        {
+                            "incident_types": ["csam"],
+                            "urls": ["https://example.org/gallery/123"],
+                            "fingerprints": [
+                                {"type": "pdq", "value": "f" * 64, "quality": 90},
+                                {"type": "sha256", "value": "0" * 64},
+                            ],
+                            "incident_time": "2026-01-31T12:00:00Z",
+                            "org_reference": "ticket-4711",
+                        }
+                    ]
+                }
+            ]
+        },
+    )
+
+    reports: list[ReportBody] = Field(min_length=1, max_length=MAX_REPORTS)
+
+
+class Accepted(BaseModel):
+    received: int
+    ids: list[str]
+
+
+class ReportStatus(BaseModel):
+    id: str
+    status: Literal["received", "assessing", "action_taken", "closed"]
+    received_at: datetime
+    status_changed_at: datetime
+    org_reference: str | None
+
+
+class ErrorItem(BaseModel):
+    field: str = Field(description="JSON pointer into the request body, e.g. /reports/3/urls/0")
+    message: str
+
+
+class ErrorBody(BaseModel):
+    detail: str
+    errors: list[ErrorItem] | None = None
+
+
+assert set(STATED_AGE_BANDS) == {"0-9", "10-12", "13-14", "15-17"}
+assert {c.code for c in taxonomy.SETTING} == {"online", "offline", "both"}
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "invalid request; each bad field named"},
+    401: {"model": ErrorBody, "description": "missing, unknown, expired or revoked token"},
+    403: {"model": ErrorBody, "description": "the token lacks the permission"},
+}
+
+
+# -- routes ------------------------------------------------------------------------------------
+
+
+def _limiter(request: Request) -> RateLimiter:
+    state = request.app.state
+    limiter: RateLimiter | None = getattr(state, "intake_api_limiter", None)
+    if limiter is None:
+        limiter = state.intake_api_limiter = RateLimiter(API_BURST, API_RATE)
+    return limiter
+
+
+def _body_hash(batch: ReportBatch) -> str:
+    canonical = json.dumps(batch.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _to_input(body: ReportBody) -> service.ReportIn:
+    return service.ReportIn(
+        channel="partner",
+        incident_types=body.incident_types,
+        urls=body.urls,
+        fingerprints=[service.FingerprintIn(f.type, f.value, f.quality) for f in body.fingerprints],
+        setting=body.setting,
+        description=body.description,
+        stated_age_band=body.stated_age_band,
+        incident_at=body.incident_time,
+        partner_reference=body.org_reference,
+    )
+
+
+def _replay(record: Any, body_hash: str) -> JSONResponse:
+    if record.body_hash != body_hash:
+        raise HTTPException(
+            status_code=409,
+            detail="Idempotency-Key was already used with a different request body",
+        )
+    return JSONResponse(
+        record.response, status_code=record.status_code, headers={"Idempotent-Replayed": "true"}
+    )
+
+
+@router.post(
+    "/reports",
+    status_code=202,
+    response_model=Accepted,
+    responses={
+        **ERRORS,
+        409: {"model": ErrorBody, "description": "Idempotency-Key reused with another body"},
+        413: {"model": ErrorBody, "description": f"body larger than {MAX_BODY_BYTES} bytes"},
+        429: {"model": ErrorBody, "description": "too many reports; see Retry-After"},
+    },
+    summary="Submit up to 1,000 reports",
+)
+def submit_reports(
+    request: Request,
+    batch: ReportBatch,
+    principal: Annotated[Principal, requires("reports.submit")],
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            min_length=1,
+            max_length=200,
+            description="Repeat a request safely: the same key and body give the same answer.",
+        ),
+    ] = None,
+) -> JSONResponse:
+    """Store the reports in one transaction (all or none) and match them on arrival."""
+    wait = _limiter(request).hit(f"token:{principal.id}", cost=len(batch.reports))
+    if wait is not None:
+        raise HTTPException(
+            status_code=429,
+            detail="too many reports from this token; retry later",
+            headers={"Retry-After": retry_after_header(wait)},
+        )
+    body_hash = _body_hash(batch)
+    database = get_db(request)
+    inputs = [_to_input(r) for r in batch.reports]
+    try:
+        with database.transaction() as session:
+            if idempotency_key is not None:
+                earlier = service.find_idempotent(session, principal.id, idempotency_key)
+                if earlier is not None:
+                    return _replay(earlier, body_hash)
+            try:
+                submitted = service.submit_reports(session, inputs, actor=principal)
+            except service.IntakeInvalid as exc:
+                errors = [
+                    {"field": e.field or "/", "message": e.message} for e in exc.errors
+                ][:MAX_ERRORS]
+                return JSONResponse(
+                    {"detail": "invalid request", "errors": errors}, status_code=400
+                )
+            body = {"received": len(submitted), "ids": [s.report.id for s in submitted]}
+            if idempotency_key is not None:
+                service.save_idempotent(
+                    session, principal.id, idempotency_key, body_hash, 202, body
+                )
+    except IntegrityError:
+        # The same key committed concurrently by another request: answer as it did.
+        if idempotency_key is None:
+            raise
+        with database.transaction() as session:
+            earlier = service.find_idempotent(session, principal.id, idempotency_key)
+            if earlier is None:
+                raise
+            return _replay(earlier, body_hash)
+    return JSONResponse(body, status_code=202)
+
+
+@router.get(
+    "/reports/{report_id}",
+    response_model=ReportStatus,
+    responses={**ERRORS, 404: {"model": ErrorBody, "description": "no such report"}},
+    summary="Status of a report",
+)
+def report_status(
+    request: Request,
+    report_id: Annotated[str, Path(max_length=64)],
+    principal: Annotated[Principal, requires(AUTHENTICATED)],
+) -> ReportStatus:
+    """The submitting token sees its own reports; holders of ``reports.read`` see any."""
+    if not (principal.can("reports.read") or principal.can("reports.submit")):
+        raise HTTPException(status_code=403, detail="permission reports.submit required")
+    with get_db(request).transaction() as session:
+        report = session.get(Report, report_id)
+        visible = report is not None and (
+            principal.can("reports.read") or report.partner_token_id == principal.id
+        )
+        if report is None or not visible:
+            raise HTTPException(status_code=404, detail="no such report")
+        return ReportStatus(
+            id=report.id,
+            status=report.status,  # type: ignore[arg-type]
+            received_at=report.created_at,
+            status_changed_at=report.status_changed_at,
+            org_reference=report.partner_reference,
+        )

@@ -1,0 +1,598 @@
+"""Intake use cases: the only code that writes the intake tables.
+
+A report arrives whole or not at all: in the caller's transaction its URLs are normalised and
+linked to earlier open reports of the same URL, its fingerprints are matched against every hash
+list, its triage priority is set, and an audit event is written for it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from opschub import taxonomy
+from opschub.audit import service as audit
+from opschub.clock import utcnow
+from opschub.config import get_settings
+from opschub.intake import receipts, triage
+from opschub.intake.models import (
+    CHANNELS,
+    FINGERPRINT_TYPES,
+    MEDIA_KINDS,
+    OPEN_STATUSES,
+    STATED_AGE_BANDS,
+    STATUSES,
+    IdempotencyRecord,
+    Report,
+    ReportFingerprint,
+    ReportMatch,
+    ReportUrl,
+)
+from opschub.intake.urls import UrlError, host_of, normalise_url
+from opschub.matching.formats import Entry
+from opschub.matching.store import HashListStore, StoreError
+from opschub.web.auth import Principal
+
+log = logging.getLogger(__name__)
+
+SELF_REPORTED_LIST = "self-reported"
+MAX_URLS = 100
+MAX_FINGERPRINTS = 100
+MAX_INCIDENT_TYPES = 20
+MAX_DESCRIPTION = 5000
+MAX_WHERE_SEEN = 500
+MAX_CONTACT = 500
+MAX_REFERENCE = 200
+HEX_LENGTHS = {"sha256": 64, "md5": 32, "sha1": 40, "pdq": 64}
+_HEX = re.compile(r"[0-9a-f]+")
+INCIDENT_TYPES: tuple[str, ...] = (
+    taxonomy.FORM_OF_EXPLOITATION.values + taxonomy.EXPLOITATION_CONTEXT.values
+)
+
+
+@dataclass(frozen=True)
+class FingerprintIn:
+    hash_type: str
+    value: str
+    quality: int | None = None
+
+
+@dataclass
+class ReportIn:
+    """A report as submitted, before validation."""
+
+    channel: str
+    incident_types: Sequence[str] = ()
+    urls: Sequence[str] = ()
+    fingerprints: Sequence[FingerprintIn] = ()
+    setting: str | None = None
+    where_seen: str | None = None
+    description: str | None = None
+    contact: str | None = None
+    stated_age_band: str | None = None
+    media_kind: str | None = None
+    incident_at: datetime | None = None
+    partner_reference: str | None = None
+    is_demo: bool = False
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str  # JSON pointer into the submission, e.g. /reports/3/urls/0
+    message: str
+    code: str = "invalid"
+
+
+class IntakeInvalid(ValueError):
+    """The submission has errors; nothing was stored. ``errors`` names every bad field."""
+
+    def __init__(self, errors: Sequence[FieldError]) -> None:
+        self.errors = list(errors)
+        super().__init__("; ".join(f"{e.field}: {e.message}" for e in self.errors[:5]))
+
+
+class UnknownReport(LookupError):
+    pass
+
+
+@dataclass
+class Submitted:
+    report: Report
+    receipt: str | None = None  # display form, shown once
+
+
+@dataclass(frozen=True)
+class _PdqQuery:
+    """A PDQ query with its quality (store.match skips quality < 50)."""
+
+    transform: str
+    pdq: str
+    quality: int
+
+
+@dataclass
+class _Clean:
+    source: ReportIn
+    urls: list[tuple[str, str]] = field(default_factory=list)  # (original, normalised)
+    fingerprints: list[FingerprintIn] = field(default_factory=list)
+
+
+# -- hash list store ---------------------------------------------------------------------------
+
+_stores: dict[Path, HashListStore] = {}
+_stores_lock = threading.Lock()
+
+
+def default_store() -> HashListStore:
+    """One store object per process and directory, so its loaded indexes are reused."""
+    root = (get_settings().data_dir / "matching").resolve()
+    with _stores_lock:
+        store = _stores.get(root)
+        if store is None:
+            store = _stores[root] = HashListStore(root)
+        return store
+
+
+# -- validation --------------------------------------------------------------------------------
+
+
+def _text(value: str | None, limit: int, pointer: str, errors: list[FieldError]) -> str | None:
+    if value is None:
+        return None
+    value = value.strip()
+    if not value:
+        return None
+    if len(value) > limit:
+        errors.append(FieldError(pointer, f"is longer than {limit} characters", "too_long"))
+    return value
+
+
+def validate_fingerprint(fp: FingerprintIn) -> FingerprintIn:
+    """``fp`` with its hex in lower case; ValueError says what is wrong."""
+    if fp.hash_type not in FINGERPRINT_TYPES:
+        raise ValueError(f"unknown hash type {fp.hash_type!r}; use {', '.join(FINGERPRINT_TYPES)}")
+    value = fp.value.strip().lower()
+    length = HEX_LENGTHS[fp.hash_type]
+    if len(value) != length or not _HEX.fullmatch(value):
+        raise ValueError(f"a {fp.hash_type} hash is {length} hexadecimal digits")
+    quality = fp.quality
+    if quality is not None:
+        if fp.hash_type != "pdq":
+            raise ValueError("quality applies to pdq hashes only")
+        if not 0 <= quality <= 100:
+            raise ValueError("pdq quality must be between 0 and 100")
+    return FingerprintIn(fp.hash_type, value, quality)
+
+
+def _validate(report: ReportIn, prefix: str, errors: list[FieldError]) -> _Clean:
+    clean = _Clean(report)
+    if report.channel not in CHANNELS:
+        errors.append(FieldError(f"{prefix}/channel", f"must be one of {', '.join(CHANNELS)}"))
+    if len(report.incident_types) > MAX_INCIDENT_TYPES:
+        errors.append(FieldError(f"{prefix}/incident_types", "too many incident types"))
+    for i, code in enumerate(report.incident_types):
+        if code not in INCIDENT_TYPES:
+            errors.append(
+                FieldError(
+                    f"{prefix}/incident_types/{i}",
+                    f"unknown incident type {code!r}; known: {', '.join(INCIDENT_TYPES)}",
+                )
+            )
+    if len(report.urls) > MAX_URLS:
+        errors.append(FieldError(f"{prefix}/urls", f"at most {MAX_URLS} URLs per report"))
+    for i, url in enumerate(report.urls[:MAX_URLS]):
+        try:
+            clean.urls.append((url.strip(), normalise_url(url)))
+        except UrlError as exc:
+            errors.append(FieldError(f"{prefix}/urls/{i}", exc.reason, "bad_url"))
+    if len(report.fingerprints) > MAX_FINGERPRINTS:
+        errors.append(
+            FieldError(f"{prefix}/fingerprints", f"at most {MAX_FINGERPRINTS} fingerprints")
+        )
+    for i, fp in enumerate(report.fingerprints[:MAX_FINGERPRINTS]):
+        try:
+            clean.fingerprints.append(validate_fingerprint(fp))
+        except ValueError as exc:
+            errors.append(FieldError(f"{prefix}/fingerprints/{i}", str(exc), "bad_hash"))
+    if report.setting is not None and report.setting not in taxonomy.SETTING:
+        errors.append(
+            FieldError(f"{prefix}/setting", f"must be one of {', '.join(taxonomy.SETTING.values)}")
+        )
+    if report.stated_age_band is not None and report.stated_age_band not in STATED_AGE_BANDS:
+        errors.append(
+            FieldError(
+                f"{prefix}/stated_age_band", f"must be one of {', '.join(STATED_AGE_BANDS)}"
+            )
+        )
+    if report.media_kind is not None and report.media_kind not in MEDIA_KINDS:
+        errors.append(FieldError(f"{prefix}/media_kind", "must be image or video"))
+    if report.incident_at is not None and report.incident_at.tzinfo is None:
+        errors.append(FieldError(f"{prefix}/incident_time", "needs a time zone, e.g. Z for UTC"))
+    report.where_seen = _text(report.where_seen, MAX_WHERE_SEEN, f"{prefix}/where_seen", errors)
+    report.description = _text(
+        report.description, MAX_DESCRIPTION, f"{prefix}/description", errors
+    )
+    report.contact = _text(report.contact, MAX_CONTACT, f"{prefix}/contact", errors)
+    report.partner_reference = _text(
+        report.partner_reference, MAX_REFERENCE, f"{prefix}/org_reference", errors
+    )
+    if report.channel == "public" and not report.urls:
+        errors.append(FieldError(f"{prefix}/urls", "give at least one web address", "required"))
+    if report.channel == "self_report" and not report.fingerprints:
+        errors.append(
+            FieldError(f"{prefix}/fingerprints", "no fingerprints of the file", "required")
+        )
+    if report.channel == "partner" and not (report.urls or report.fingerprints):
+        errors.append(FieldError(prefix or "/", "give at least one URL or fingerprint", "required"))
+    return clean
+
+
+# -- arrival -----------------------------------------------------------------------------------
+
+
+def _url_hash(normalised: str) -> str:
+    return hashlib.sha256(normalised.encode("utf-8")).hexdigest()
+
+
+def _earlier_open_reports(session: Session, hashes: set[str]) -> dict[str, str]:
+    """normalised-URL hash -> id of the earliest open report with that URL."""
+    found: dict[str, tuple[datetime, str]] = {}
+    ordered = sorted(hashes)
+    for start in range(0, len(ordered), 500):
+        chunk = ordered[start : start + 500]
+        rows = session.execute(
+            select(ReportUrl.normalised_hash, Report.id, Report.created_at)
+            .join(Report, Report.id == ReportUrl.report_id)
+            .where(ReportUrl.normalised_hash.in_(chunk), Report.status.in_(OPEN_STATUSES))
+        )
+        for url_hash, report_id, created_at in rows:
+            current = found.get(url_hash)
+            if current is None or (created_at, report_id) < current:
+                found[url_hash] = (created_at, report_id)
+    return {h: rid for h, (_, rid) in found.items()}
+
+
+def _match_all(
+    store: HashListStore, cleaned: list[_Clean]
+) -> tuple[list[list[list[Any]]], bool]:
+    """Per report, per fingerprint, the store's matches; and whether matching worked."""
+    queries: list[Entry | _PdqQuery] = []
+    for item in cleaned:
+        for fp in item.fingerprints:
+            if fp.hash_type == "pdq" and fp.quality is not None:
+                queries.append(_PdqQuery("original", fp.value, fp.quality))
+            else:
+                queries.append(Entry(fp.hash_type, fp.value))  # type: ignore[arg-type]
+    results: list[list[Any]] = [[] for _ in queries]
+    ok = True
+    if queries:
+        try:
+            results = store.match(queries)
+        except (StoreError, OSError, ValueError) as exc:
+            ok = False
+            log.error("hash list matching failed; reports kept without matches: %s", exc)
+    out: list[list[list[Any]]] = []
+    position = 0
+    for item in cleaned:
+        out.append(results[position : position + len(item.fingerprints)])
+        position += len(item.fingerprints)
+    return out, ok
+
+
+def submit_reports(
+    session: Session,
+    reports: Sequence[ReportIn],
+    *,
+    actor: Principal | None = None,
+    store: HashListStore | None = None,
+    with_receipts: bool = False,
+) -> list[Submitted]:
+    """Store ``reports`` (all or none); raises :class:`IntakeInvalid` naming every bad field.
+
+    Pointers in errors are ``/reports/<i>/...`` when several reports are given and ``/...`` for
+    one. Public reports (``actor`` None) are audited as actor kind ``public``.
+    """
+    errors: list[FieldError] = []
+    prefix_of = (lambda i: f"/reports/{i}") if len(reports) != 1 else (lambda i: "")
+    cleaned = [_validate(r, prefix_of(i), errors) for i, r in enumerate(reports)]
+    if errors:
+        raise IntakeInvalid(errors)
+    store = store or default_store()
+    matches, matching_ok = _match_all(store, cleaned)
+    all_hashes = {_url_hash(n) for item in cleaned for _, n in item.urls}
+    earlier = _earlier_open_reports(session, all_hashes) if all_hashes else {}
+    now = utcnow()
+    submitted: list[Submitted] = []
+    for item, report_matches in zip(cleaned, matches, strict=True):
+        src = item.source
+        matched = any(report_matches)
+        verdict = triage.triage(
+            matched=matched,
+            channel=src.channel,
+            stated_age_band=src.stated_age_band,
+            incident_types=list(src.incident_types),
+        )
+        reasons = list(verdict.reasons) + ([] if matching_ok else ["matching_unavailable"])
+        receipt = receipts.new_code() if with_receipts else None
+        report = Report(
+            channel=src.channel,
+            status="received",
+            incident_types=list(dict.fromkeys(src.incident_types)),
+            setting=src.setting,
+            where_seen=src.where_seen,
+            description=src.description,
+            contact=src.contact,
+            stated_age_band=src.stated_age_band,
+            media_kind=src.media_kind,
+            incident_at=src.incident_at,
+            partner_token_id=actor.id if actor is not None and actor.kind == "token" else None,
+            partner_reference=src.partner_reference,
+            priority=verdict.priority,
+            priority_reasons=reasons,
+            receipt_hash=receipts.code_hash(receipt) if receipt else None,
+            is_demo=src.is_demo,
+            created_at=now,
+            status_changed_at=now,
+        )
+        session.add(report)
+        session.flush()  # the id, for links within this batch
+        for position, (original, normalised) in enumerate(item.urls):
+            url_hash = _url_hash(normalised)
+            linked = earlier.get(url_hash)
+            report.urls.append(
+                ReportUrl(
+                    position=position,
+                    original=original,
+                    normalised=normalised,
+                    normalised_hash=url_hash,
+                    host=host_of(normalised)[:255],
+                    linked_report_id=linked,
+                )
+            )
+            earlier.setdefault(url_hash, report.id)
+        match_count = 0
+        for position, (fp, found) in enumerate(zip(item.fingerprints, report_matches, strict=True)):
+            fingerprint = ReportFingerprint(
+                position=position, hash_type=fp.hash_type, value=fp.value, quality=fp.quality
+            )
+            report.fingerprints.append(fingerprint)
+            for match in found:
+                match_count += 1
+                report.matches.append(
+                    ReportMatch(
+                        fingerprint=fingerprint,
+                        list_name=match.list,
+                        hash_type=match.hash_type,
+                        hash=match.hash,
+                        label=(match.label or None) and str(match.label)[:300],
+                        distance=int(match.distance),
+                        transform=match.transform,
+                    )
+                )
+        audit.record(
+            session,
+            action="intake.report.received",
+            actor=actor,
+            actor_kind=None if actor is not None else ("system" if src.is_demo else "public"),
+            actor_label=None if actor is not None else ("demo data" if src.is_demo else None),
+            target_type="report",
+            target_id=report.id,
+            details={
+                "channel": src.channel,
+                "priority": verdict.priority,
+                "reasons": reasons,
+                "urls": len(item.urls),
+                "fingerprints": len(item.fingerprints),
+                "matches": match_count,
+            },
+        )
+        submitted.append(Submitted(report, receipts.display(receipt) if receipt else None))
+    session.flush()
+    _add_self_reported(store, submitted)
+    return submitted
+
+
+def submit_report(session: Session, report: ReportIn, **kwargs: Any) -> Submitted:
+    """One report (errors point at ``/field``); see :func:`submit_reports`."""
+    return submit_reports(session, [report], **kwargs)[0]
+
+
+def _add_self_reported(store: HashListStore, submitted: list[Submitted]) -> None:
+    """Self-reported fingerprints join the shared list, so partners can remove copies.
+
+    Done before the caller commits: should the commit fail, the list holds a fingerprint without
+    a report (harmless, the addition is idempotent), never a report whose fingerprint is missing.
+    """
+    entries = [
+        Entry(fp.hash_type, fp.value, f"report:{s.report.id}")  # type: ignore[arg-type]
+        for s in submitted
+        if s.report.channel == "self_report"
+        for fp in s.report.fingerprints
+    ]
+    if not entries:
+        return
+    ensure_self_reported_list(store)
+    store.add_entries(SELF_REPORTED_LIST, entries)
+
+
+def ensure_self_reported_list(store: HashListStore) -> None:
+    if store.exists(SELF_REPORTED_LIST):
+        return
+    try:
+        store.create_list(
+            SELF_REPORTED_LIST,
+            source="opschub self-reports",
+            sharing="partners",
+            description="Fingerprints of images that children reported as images of themselves.",
+        )
+    except StoreError:
+        if not store.exists(SELF_REPORTED_LIST):  # another process created it meanwhile
+            raise
+
+
+# -- reading -----------------------------------------------------------------------------------
+
+
+def status_by_receipt(session: Session, code_text: str) -> str | None:
+    """The coarse status of the report with this receipt code, or None.
+
+    Raises :class:`receipts.ReceiptFormatError` for text that cannot be a code.
+    """
+    digest = receipts.code_hash(receipts.canonical(code_text))
+    status: str | None = session.scalar(select(Report.status).where(Report.receipt_hash == digest))
+    return status
+
+
+def get_report(session: Session, report_id: str) -> Report:
+    report = session.scalar(
+        select(Report)
+        .where(Report.id == report_id)
+        .options(
+            selectinload(Report.urls),
+            selectinload(Report.fingerprints),
+            selectinload(Report.matches),
+        )
+    )
+    if report is None:
+        raise UnknownReport(report_id)
+    return report
+
+
+def linked_reports(session: Session, report_id: str) -> list[tuple[str, str]]:
+    """(report id, normalised URL) of later reports that link to this one by URL."""
+    rows = session.execute(
+        select(ReportUrl.report_id, ReportUrl.normalised)
+        .where(ReportUrl.linked_report_id == report_id)
+        .order_by(ReportUrl.report_id)
+    )
+    return [(r, u) for r, u in rows]
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    status: str | None = None
+    channel: str | None = None
+    matched_only: bool = False
+    include_closed: bool = False
+
+
+def queue(
+    session: Session, filters: QueueFilter | None = None, *, limit: int = 100, offset: int = 0
+) -> tuple[list[Report], int]:
+    """Reports by priority (highest first), then oldest first; and the total count."""
+    filters = filters or QueueFilter()
+    query = select(Report)
+    if filters.status:
+        query = query.where(Report.status == filters.status)
+    elif not filters.include_closed:
+        query = query.where(Report.status != "closed")
+    if filters.channel:
+        query = query.where(Report.channel == filters.channel)
+    if filters.matched_only:
+        query = query.where(Report.matches.any())
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.options(selectinload(Report.matches), selectinload(Report.urls))
+        .order_by(Report.priority.desc(), Report.created_at, Report.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(rows), int(total)
+
+
+# -- changes -----------------------------------------------------------------------------------
+
+
+def change_status(session: Session, report_id: str, status: str, actor: Principal | None) -> Report:
+    if status not in STATUSES:
+        raise ValueError(f"unknown status {status!r}; use {', '.join(STATUSES)}")
+    report = session.get(Report, report_id)
+    if report is None:
+        raise UnknownReport(report_id)
+    previous = report.status
+    if previous == status:
+        return report
+    report.status = status
+    report.status_changed_at = utcnow()
+    audit.record(
+        session,
+        action="intake.report.status_changed",
+        actor=actor,
+        target_type="report",
+        target_id=report.id,
+        details={"from": previous, "to": status},
+    )
+    return report
+
+
+def record_view(session: Session, report_id: str, actor: Principal) -> None:
+    """Opening a report shows personal data (contact details): the audit log says who did."""
+    audit.record(
+        session, action="intake.report.viewed", actor=actor, target_type="report",
+        target_id=report_id,
+    )
+
+
+# -- idempotency -------------------------------------------------------------------------------
+
+
+def find_idempotent(session: Session, token_id: str, key: str) -> IdempotencyRecord | None:
+    return session.scalar(
+        select(IdempotencyRecord).where(
+            IdempotencyRecord.token_id == token_id, IdempotencyRecord.key == key
+        )
+    )
+
+
+def save_idempotent(
+    session: Session,
+    token_id: str,
+    key: str,
+    body_hash: str,
+    status_code: int,
+    response: dict[str, Any],
+) -> None:
+    session.add(
+        IdempotencyRecord(
+            token_id=token_id,
+            key=key,
+            body_hash=body_hash,
+            status_code=status_code,
+            response=response,
+        )
+    )
+    session.flush()
+
+
+def demo_report_ids(session: Session) -> list[str]:
+    return list(session.scalars(select(Report.id).where(Report.is_demo.is_(True))))
+
+
+def remove_reports(session: Session, report_ids: Iterable[str], *, reason: str) -> int:
+    """Delete reports (demo data); audited."""
+    count = 0
+    for report_id in report_ids:
+        report = session.get(Report, report_id)
+        if report is None:
+            continue
+        session.delete(report)
+        count += 1
+    if count:
+        session.flush()
+        audit.record(
+            session,
+            action="intake.report.removed",
+            actor_label="command line",
+            details={"count": count, "reason": reason},
+        )
+    return count
