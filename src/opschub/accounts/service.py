@@ -462,6 +462,7 @@ def start_session(session: Session, user: User, *, totp_verified: bool) -> tuple
     session.execute(delete(UserSession).where(UserSession.expires_at < now))
     raw = tokens.new_session_value()
     row = UserSession(
+        created_at=now,
         user_id=user.id,
         token_hash=tokens.sha256_hex(raw),
         expires_at=now + timedelta(hours=get_settings().session_hours),

@@ -23,7 +23,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,7 +50,7 @@ VICS_CONTEXT = (
     "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/Default/$metadata#Media"
 )
 
-_HEX = re.compile(r"[0-9a-f]+")
+_HEX_CHARS = "0123456789abcdef"
 _ALIASES = {"sha-256": "sha256", "sha-1": "sha1", "md-5": "md5", "pdqhash": "pdq"}
 
 
@@ -127,8 +126,8 @@ def normalize_hash(hash_type: str, value: str) -> str:
     text = value.strip().lower()
     if not text:
         raise InvalidHash("empty hash")
-    if not _HEX.fullmatch(text):
-        bad = next(ch for ch in text if ch not in "0123456789abcdef")
+    if text.strip(_HEX_CHARS):  # str.strip runs in C: far faster than a regex per line
+        bad = next(ch for ch in text if ch not in _HEX_CHARS)
         raise InvalidHash(f"malformed hex: {bad!r} is not a hex digit in {value.strip()!r}")
     want = HEX_DIGITS[hash_type]
     if len(text) != want:

@@ -252,6 +252,42 @@ class _Loaded:
     seen_segments: set[int]
 
 
+@dataclass
+class _Batch:
+    """Entries to add, by hash type: unique digests (first occurrence kept) and label ids."""
+
+    codes: dict[str, np.ndarray]
+    label_ids: dict[str, np.ndarray]
+    labels: list[tuple[str | None, str | None]]
+
+    @property
+    def size(self) -> int:
+        return sum(len(codes) for codes in self.codes.values())
+
+    @classmethod
+    def of(cls, entries: Iterable[Entry]) -> _Batch:
+        pairs: dict[tuple[str | None, str | None], int] = {}
+        hexes: dict[str, list[str]] = {t: [] for t in HASH_TYPES}
+        label_ids: dict[str, list[int]] = {t: [] for t in HASH_TYPES}
+        for entry in entries:
+            hexes[entry.hash_type].append(entry.hash)
+            label_ids[entry.hash_type].append(
+                pairs.setdefault((entry.label, entry.category), len(pairs))
+            )
+        batch = cls({}, {}, list(pairs))
+        for hash_type in HASH_TYPES:
+            codes = _codes(hexes[hash_type], hash_type)
+            ids = np.asarray(label_ids[hash_type], dtype=np.int32)
+            if len(codes) > 1:
+                rows = codes.view(f"V{codes.shape[1]}").ravel()
+                _, first = np.unique(rows, return_index=True)
+                first.sort()
+                codes, ids = codes[first], ids[first]
+            batch.codes[hash_type] = codes
+            batch.label_ids[hash_type] = ids
+        return batch
+
+
 class HashListStore:
     """Named hash lists under ``root``; safe for several processes (see module docstring)."""
 
@@ -532,10 +568,8 @@ class HashListStore:
         save_index: bool = False,
     ) -> ImportSummary:
         summary = ImportSummary(name=name)
-        unique: dict[tuple[str, str], Entry] = {}
-        for entry in entries:
-            unique.setdefault((entry.hash_type, entry.hash), entry)
-        summary.read = len(unique)
+        batch = _Batch.of(entries)
+        summary.read = batch.size
         with self._write_lock():
             if not self.exists(name):
                 if not create:
@@ -543,7 +577,7 @@ class HashListStore:
                 self._create_unlocked(name, metadata)
             loaded = self._refresh(name)
             try:
-                return self._add_locked(name, loaded, unique, summary, record, metadata, save_index)
+                return self._add_locked(name, loaded, batch, summary, record, metadata, save_index)
             except BaseException:
                 self._loaded.pop(name, None)  # in-memory state may be ahead of the disk
                 raise
@@ -552,23 +586,23 @@ class HashListStore:
         self,
         name: str,
         loaded: _Loaded,
-        unique: dict[tuple[str, str], Entry],
+        batch: _Batch,
         summary: ImportSummary,
         record: dict[str, Any] | None,
         metadata: dict[str, str | None],
         save_index: bool,
     ) -> ImportSummary:
         meta = json.loads(json.dumps(loaded.meta))  # private copy to edit
-        new_by_type = self._new_entries(loaded, list(unique.values()))
-        summary.added = sum(len(v) for v in new_by_type.values())
+        self._drop_present(loaded, batch)
+        summary.added = batch.size
         summary.already_present = summary.read - summary.added
-        summary.added_by_type = {t: len(v) for t, v in new_by_type.items() if v}
+        summary.added_by_type = {t: len(c) for t, c in batch.codes.items() if len(c)}
         changed_meta = any(v is not None for v in metadata.values())
         if not summary.added and not changed_meta and record is None:
             return summary
         if summary.added:
             seq = max((int(s["seq"]) for s in meta["segments"]), default=0) + 1
-            counts = self._write_segment(self._dir(name), seq, new_by_type)
+            counts = self._write_segment(self._dir(name), seq, batch)
             meta["segments"].append({"seq": seq, "counts": counts, "added_at": _now()})
             for hash_type, count in counts.items():
                 meta["rows"][hash_type] = int(meta["rows"].get(hash_type, 0)) + count
@@ -580,19 +614,23 @@ class HashListStore:
             meta["imported_at"] = record["imported_at"]
             meta["imports"] = [*meta.get("imports", []), record][-50:]
         meta["generation"] = int(meta["generation"]) + 1
-        # Bring this process's index up to date, then maybe persist it before committing.
-        self._catch_up(loaded, meta)
         unsaved = sum(int(meta["rows"][t]) - int(meta["index_rows"].get(t, 0)) for t in HASH_TYPES)
         pending_segments = len(meta["segments"]) - int(meta.get("index_segments", 0))
-        if unsaved and (
+        persist = unsaved > 0 and (
             save_index
             or unsaved >= SAVE_INDEX_AFTER_ROWS
             or pending_segments >= SAVE_INDEX_AFTER_SEGMENTS
-        ):
-            for hash_type, state in loaded.types.items():
-                if int(meta["rows"][hash_type]) != int(meta["index_rows"].get(hash_type, 0)):
-                    self._persist_index(name, state)
-                    meta["index_rows"][hash_type] = state.rows
+        )
+        stale = [t for t in HASH_TYPES if int(meta["rows"][t]) != int(meta["index_rows"].get(t, 0))]
+        if persist:
+            for hash_type in stale:
+                self._bind_index(name, loaded.types[hash_type])
+        # Bring this process's index up to date, then persist it before committing.
+        self._catch_up(loaded, meta)
+        if persist:
+            for hash_type in stale:
+                loaded.types[hash_type].index.save()
+                meta["index_rows"][hash_type] = loaded.types[hash_type].rows
             meta["index_segments"] = len(meta["segments"])
         _atomic_write_text(self._dir(name) / META, json.dumps(meta, indent=1))
         found = self._read_meta(name)
@@ -600,17 +638,20 @@ class HashListStore:
         loaded.meta, loaded.stat_key = found
         return summary
 
-    def _persist_index(self, name: str, state: _TypeState) -> None:
-        if not state.bound:
-            # First save: build an index bound to its directory (a stale one from a
-            # crashed writer is not referenced by meta.json, so it can go).
-            directory = self._dir(name) / f"index-{state.hash_type}"
-            shutil.rmtree(directory, ignore_errors=True)
-            index = _create_index(state.hash_type, directory)
-            if state.rows:
-                index.add(np.arange(state.rows, dtype=np.int64), state.codes_from(0))
-            state.index, state.bound = index, True
-        state.index.save()
+    def _bind_index(self, name: str, state: _TypeState) -> None:
+        """Make the index one saved in the list's directory (a list whose index was never
+        saved has an in-memory one); a stale directory from a crashed writer is not
+        referenced by meta.json, so it can go."""
+        if state.bound:
+            return
+        directory = self._dir(name) / f"index-{state.hash_type}"
+        shutil.rmtree(directory, ignore_errors=True)
+        index = _create_index(state.hash_type, directory)
+        if state.indexed:
+            index.add(
+                np.arange(state.indexed, dtype=np.int64), state.codes_from(0)[: state.indexed]
+            )
+        state.index, state.bound = index, True
 
     def _create_unlocked(self, name: str, metadata: dict[str, str | None]) -> None:
         directory = self._dir(name)
@@ -633,43 +674,30 @@ class HashListStore:
         }
         _atomic_write_text(directory / META, json.dumps(meta, indent=1))
 
-    def _new_entries(self, loaded: _Loaded, entries: list[Entry]) -> dict[str, list[Entry]]:
-        """The entries not yet in the list, by hash type."""
-        by_type: dict[str, list[Entry]] = {t: [] for t in HASH_TYPES}
-        for entry in entries:
-            by_type[entry.hash_type].append(entry)
-        out: dict[str, list[Entry]] = {}
-        for hash_type, group in by_type.items():
-            if not group:
-                continue
+    def _drop_present(self, loaded: _Loaded, batch: _Batch) -> None:
+        """Remove from ``batch`` the hashes the list already holds."""
+        for hash_type, codes in batch.codes.items():
             state = loaded.types[hash_type]
-            codes = _codes([e.hash for e in group], hash_type)
-            present = np.zeros(len(group), dtype=bool)
-            if state.rows:
-                hits = self._search(state, codes, 0)
-                present[hits.query_index[hits.ids < state.rows]] = True
-            out[hash_type] = [e for e, seen in zip(group, present, strict=True) if not seen]
-        return out
-
-    def _write_segment(
-        self, directory: Path, seq: int, new_by_type: dict[str, list[Entry]]
-    ) -> dict[str, int]:
-        stem = directory / f"seg-{seq:06d}"
-        labels: dict[tuple[str | None, str | None], int] = {}
-        counts: dict[str, int] = {}
-        for hash_type, group in new_by_type.items():
-            if not group:
+            if not state.rows or not len(codes):
                 continue
-            codes = _codes([e.hash for e in group], hash_type)
-            label_ids = np.fromiter(
-                (labels.setdefault((e.label, e.category), len(labels)) for e in group),
-                dtype=np.int32,
-                count=len(group),
-            )
+            hits = self._search(state, codes, 0)
+            present = np.zeros(len(codes), dtype=bool)
+            present[hits.query_index[hits.ids < state.rows]] = True
+            batch.codes[hash_type] = codes[~present]
+            batch.label_ids[hash_type] = batch.label_ids[hash_type][~present]
+
+    def _write_segment(self, directory: Path, seq: int, batch: _Batch) -> dict[str, int]:
+        stem = directory / f"seg-{seq:06d}"
+        counts: dict[str, int] = {}
+        for hash_type, codes in batch.codes.items():
+            if not len(codes):
+                continue
             _atomic_save_npy(Path(f"{stem}.{hash_type}.npy"), codes)
-            _atomic_save_npy(Path(f"{stem}.{hash_type}.lab.npy"), label_ids)
-            counts[hash_type] = len(group)
-        _atomic_write_text(Path(f"{stem}.labels.json"), json.dumps([list(pair) for pair in labels]))
+            _atomic_save_npy(Path(f"{stem}.{hash_type}.lab.npy"), batch.label_ids[hash_type])
+            counts[hash_type] = len(codes)
+        _atomic_write_text(
+            Path(f"{stem}.labels.json"), json.dumps([list(pair) for pair in batch.labels])
+        )
         return counts
 
     # -- reading -------------------------------------------------------------------------

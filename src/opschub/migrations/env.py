@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from alembic import context
+from alembic.autogenerate.api import AutogenContext
 from sqlalchemy import Connection
+from sqlalchemy.types import TypeDecorator
 
 from opschub.db import Base, import_all_models, make_engine
 
@@ -12,10 +16,20 @@ target_metadata = Base.metadata
 config = context.config
 
 
+def _render_item(kind: str, obj: Any, autogen: AutogenContext) -> str | bool:
+    """Write our column types as the plain types they store, so migrations never import opschub."""
+    if kind == "type" and isinstance(obj, TypeDecorator):
+        impl = obj.impl if isinstance(obj.impl, type) is False else obj.impl()
+        autogen.imports.add("import sqlalchemy as sa")
+        return f"sa.{impl!r}"
+    return False
+
+
 def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
+        render_item=_render_item,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
     )

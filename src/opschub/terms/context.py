@@ -99,7 +99,9 @@ def parse_suppressions(text: str) -> Suppressions:
             if open_block is None:
                 open_block = line
             continue
-        rules = {r.strip() for r in match["rules"].split(",") if r.strip()} if match["rules"] else None
+        rules = (
+            {r.strip() for r in match["rules"].split(",") if r.strip()} if match["rules"] else None
+        )
         found._add(line + 1 if verb == "ignore-next-line" else line, rules)
     if open_block is not None:
         found.blocks.append((open_block, text.count("\n") + 1))

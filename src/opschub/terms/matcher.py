@@ -115,9 +115,12 @@ def build_matcher(termbase: TermBase, langs: LangSet) -> Matcher:
                 )
                 for text, plural, possessive in inflected:
                     for variant in _gap_variants(text):
-                        add(variant, Key("term", len(variant), True, entry, form, plural, possessive))
+                        add(
+                            variant,
+                            Key("term", len(variant), True, entry, form, plural, possessive),
+                        )
     automaton.make_automaton()
-    max_len = max((len(k) for k in automaton.keys()), default=0)
+    max_len = max((len(k) for k in automaton.keys()), default=0)  # noqa: SIM118
     return Matcher(automaton, max_len, _trad_chars(zh_keys) if zh_keys else frozenset())
 
 

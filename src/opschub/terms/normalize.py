@@ -93,9 +93,9 @@ def tables() -> Tables:
             cls[code] = WS
         elif is_cjk(code):
             cls[code] = CJK
-        elif folded.isascii() and folded.isalnum():
-            cls[code] = LATIN
-        elif ch.isalpha() and unicodedata.name(ch, "").startswith("LATIN"):
+        elif (folded.isascii() and folded.isalnum()) or (
+            ch.isalpha() and unicodedata.name(ch, "").startswith("LATIN")
+        ):
             cls[code] = LATIN
     fold[ord("`")] = ord("`")  # a backtick is Markdown code, not a quote
     cls[ord("`")] = MDMARK
@@ -109,7 +109,7 @@ def tables() -> Tables:
     return Tables(fold, cls, names, lens, repl)
 
 
-def _kernel(  # noqa: C901 - one pass over the text on purpose (compiled by numba)
+def _kernel(  # one pass over the text on purpose: numba compiles it
     src: Any,
     fold: Any,
     cls: Any,
@@ -191,7 +191,7 @@ def _kernel(  # noqa: C901 - one pass over the text on purpose (compiled by numb
                     j += 1
                 if j >= n or src[j] == 10:
                     k = WS
-        if k == WS or k == NL or k == HYPH:
+        if k == WS or k == NL or k == HYPH:  # noqa: SIM109 - numba-friendly
             if not in_run:
                 in_run = True
                 run_start = i
@@ -231,13 +231,13 @@ def _kernel(  # noqa: C901 - one pass over the text on purpose (compiled by numb
 def _compiled() -> Callable[..., int]:
     import numba  # heavy import, only for big texts
 
-    return numba.njit(cache=True, nogil=True)(_kernel)  # type: ignore[no-any-return]
+    return numba.njit(cache=True, nogil=True)(_kernel)  # type: ignore[no-any-return,unused-ignore]
 
 
 @dataclass(frozen=True, slots=True)
 class Normalized:
     text: str
-    pos: Sequence[int]  # original index of each normalised character
+    pos: Sequence[int] | np.ndarray  # original index of each normalised character
 
 
 def normalize(text: str, *, markup: bool = True, po: bool = False) -> Normalized:

@@ -7,7 +7,7 @@
  *
  * HTML contract (the server-side template provides it; ids and names are fixed):
  *   <form id="selfreport-form" method="post" action="..."
- *         data-msg-working="..."      shown while fingerprinting; "{percent}" is replaced by 0-100
+ *         data-msg-working="..."      shown while fingerprinting; "{percent}" becomes 0, 10 ... 100
  *         data-msg-ready="..."        fingerprints ready, the button is enabled
  *         data-msg-cannot-read="..."  the browser cannot open this picture; nothing will be sent
  *         data-msg-not-media="..."    not a photo or video; nothing will be sent
@@ -32,6 +32,7 @@
  *   - Submitting without ready fingerprints is prevented; otherwise the file input is cleared
  *     before the browser builds the request.
  *   - The form's `data-state` attribute is "idle", "working", "ready" or "error" (for tests/CSS).
+ *   - Coming back through the back/forward cache resets the form (state idle, fields empty).
  * Messages are set with textContent, never as HTML. Missing data-msg-* attributes fall back to
  * the English texts below.
  *
@@ -110,7 +111,8 @@
         result = await root.OpschubFingerprint.fingerprintFile(file, {
           onProgress: function (p) {
             if (current !== generation || p.phase !== "bytes" || !p.total) return;
-            var percent = Math.floor((100 * p.done) / p.total);
+            // 10% steps: the status is a live region, each change is read out.
+            var percent = 10 * Math.floor((10 * p.done) / p.total);
             if (percent !== lastPercent) {
               lastPercent = percent;
               status.textContent = message(form, "working", percent);
@@ -135,6 +137,16 @@
     }
 
     fileInput.addEventListener("change", onFileChosen);
+    // Back/forward cache: start clean rather than trust restored field values.
+    window.addEventListener("pageshow", function (event) {
+      if (!event.persisted) return;
+      generation++;
+      clearFields();
+      fileInput.value = "";
+      form.setAttribute("data-state", "idle");
+      status.textContent = "";
+      submit.disabled = true;
+    });
     form.addEventListener("submit", function (event) {
       if (form.getAttribute("data-state") !== "ready" || !fields.sha256.value) {
         event.preventDefault();
