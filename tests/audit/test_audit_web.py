@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from audit_helpers import fill, row_id, tampering
-from factories import logged_in_client
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from factories import logged_in_client
 from opschub import clock
 from opschub.accounts.permissions import Role
 from opschub.audit import service

@@ -197,7 +197,7 @@ def lists_import(
     from opschub.matching.store import StoreError
 
     if not file.is_file():
-        _fail(f"{file}: no such file")
+        _fail(f"{file}: {'not a file' if file.exists() else 'no such file'}")
     store = _store()
     console = _stderr()
     try:

@@ -27,6 +27,7 @@ import os
 import re
 import shutil
 import threading
+import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -456,32 +457,50 @@ class HashListStore:
         if loaded is not None and loaded.stat_key == stat_key:
             return loaded
         if loaded is None or loaded.list_id != meta["list_id"]:
-            loaded = _Loaded(name, meta["list_id"], stat_key, meta, {}, set())
-            for hash_type in HASH_TYPES:
-                loaded.types[hash_type] = _TypeState(hash_type)
-            self._open_indexes(loaded, meta)
-        self._catch_up(loaded, meta)
-        loaded.stat_key = stat_key
-        loaded.meta = meta
+            loaded = self._load(name, meta, stat_key)
+        else:
+            self._catch_up(loaded, meta)
+            loaded.stat_key, loaded.meta = stat_key, meta
         self._loaded[name] = loaded
         return loaded
 
+    def _load(self, name: str, meta: dict[str, Any], stat_key: tuple[int, int, int]) -> _Loaded:
+        """Load a list from disk. A writer saving the index at the same moment may delete
+        files named by the manifest just read: then read meta.json again and retry."""
+        for attempt in range(5):
+            loaded = _Loaded(name, meta["list_id"], stat_key, meta, {}, set())
+            for hash_type in HASH_TYPES:
+                loaded.types[hash_type] = _TypeState(hash_type)
+            try:
+                self._open_indexes(loaded, meta)
+                self._catch_up(loaded, meta)
+                return loaded
+            except (FileNotFoundError, ValueError):
+                if attempt == 4:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
+                found = self._read_meta(name)
+                if found is None:
+                    raise UnknownList(f"no hash list named {name!r}") from None
+                meta, stat_key = found
+        raise AssertionError("unreachable")
+
     def _open_indexes(self, loaded: _Loaded, meta: dict[str, Any]) -> None:
-        directory = self._dir(loaded.name)
         for hash_type, state in loaded.types.items():
-            saved_rows = int(meta.get("index_rows", {}).get(hash_type, 0))
-            index_dir = directory / f"index-{hash_type}"
-            if saved_rows:
-                state.index = _open_index(hash_type, index_dir)
-                state.bound = True
-                extra = len(state.index) - saved_rows
-                if extra > 0:
-                    # Saved by a writer whose meta.json is not (yet) committed: ignore its rows.
-                    state.index.remove(np.arange(saved_rows, saved_rows + extra, dtype=np.int64))
-                state.indexed = saved_rows
-            else:
-                state.index = _create_index(hash_type, None)
-                state.indexed = 0
+            self._load_index(loaded.name, state, int(meta["index_rows"].get(hash_type, 0)))
+
+    def _load_index(self, name: str, state: _TypeState, saved_rows: int) -> None:
+        """Open the saved index (memory-mapped) holding the first ``saved_rows`` rows, or an
+        empty in-memory one when nothing was saved yet."""
+        if not saved_rows:
+            state.index, state.bound, state.indexed = _create_index(state.hash_type, None), False, 0
+            return
+        index = _open_index(state.hash_type, self._dir(name) / f"index-{state.hash_type}")
+        extra = len(index) - saved_rows
+        if extra > 0:
+            # Saved by a writer whose meta.json is not (yet) committed: ignore its rows.
+            index.remove(np.arange(saved_rows, saved_rows + extra, dtype=np.int64))
+        state.index, state.bound, state.indexed = index, True, saved_rows
 
     def _catch_up(self, loaded: _Loaded, meta: dict[str, Any]) -> None:
         directory = self._dir(loaded.name)
@@ -624,7 +643,14 @@ class HashListStore:
         stale = [t for t in HASH_TYPES if int(meta["rows"][t]) != int(meta["index_rows"].get(t, 0))]
         if persist:
             for hash_type in stale:
-                self._bind_index(name, loaded.types[hash_type])
+                state = loaded.types[hash_type]
+                saved = int(meta["index_rows"].get(hash_type, 0))
+                if saved:
+                    # Save on top of the files on disk now: another process may have saved
+                    # (and deleted files this process's copy still names) since we opened.
+                    self._load_index(name, state, saved)
+                else:
+                    self._bind_index(name, state)
         # Bring this process's index up to date, then persist it before committing.
         self._catch_up(loaded, meta)
         if persist:
@@ -742,7 +768,12 @@ class HashListStore:
                 grouped["pdq"].append((position, query.pdq.lower(), query.transform))
         with self._mutex:
             for name in names:
-                loaded = self._refresh(name)
+                try:
+                    loaded = self._refresh(name)
+                except UnknownList:
+                    if lists is not None:
+                        raise
+                    continue  # removed since it was listed
                 for hash_type, group in grouped.items():
                     state = loaded.types[hash_type]
                     if not group or not state.rows:

@@ -100,6 +100,7 @@ def build_matcher(termbase: TermBase, langs: LangSet) -> Matcher:
             add(norm, Key("title", len(norm), _is_latin(norm)))
             if lang == "zh-Hans":
                 zh_keys.append(norm)
+    generated: list[tuple[str, Key]] = []
     for lang in sorted(langs):
         for entry in termbase.entries:
             if entry.lang != lang:
@@ -115,10 +116,14 @@ def build_matcher(termbase: TermBase, langs: LangSet) -> Matcher:
                 )
                 for text, plural, possessive in inflected:
                     for variant in _gap_variants(text):
-                        add(
-                            variant,
-                            Key("term", len(variant), True, entry, form, plural, possessive),
-                        )
+                        key = Key("term", len(variant), True, entry, form, plural, possessive)
+                        if text == norm and variant == text:
+                            add(variant, key)  # a form as written
+                        else:
+                            generated.append((variant, key))
+    for variant, key in generated:  # an inflection never replaces a form as written
+        if not automaton.exists(variant):
+            add(variant, key)
     automaton.make_automaton()
     max_len = max((len(k) for k in automaton.keys()), default=0)  # noqa: SIM118
     return Matcher(automaton, max_len, _trad_chars(zh_keys) if zh_keys else frozenset())
