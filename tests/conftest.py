@@ -28,6 +28,18 @@ TEST_SECRET = "test-secret-key-0123456789abcdef0123456789abcdef"
 
 
 @pytest.fixture(autouse=True)
+def fast_password_hashing() -> Iterator[None]:
+    """argon2 with production parameters takes about a second here; tests use cheap ones."""
+    from factories import FAST_HASHER
+
+    from opschub.accounts import passwords
+
+    previous = passwords.use_hasher(FAST_HASHER)
+    yield
+    passwords.use_hasher(previous)
+
+
+@pytest.fixture(autouse=True)
 def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[config.Settings]:
     """Every test gets its own data directory and a known master key."""
     data_dir = tmp_path / "var"

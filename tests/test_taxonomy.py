@@ -221,6 +221,11 @@ def test_age_band_edges(age: int | None, band: str) -> None:
     assert band in taxonomy.AGE_BAND
 
 
+def test_numpy_integers_are_ages() -> None:
+    np = pytest.importorskip("numpy")
+    assert age_band(np.int64(12)) == "10-14"  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize("age", [18, 19, 99])
 def test_adults_are_not_banded_as_children(age: int) -> None:
     with pytest.raises(ValueError, match=f"age {age} is not a child's age"):

@@ -34,13 +34,7 @@ CAPABILITY_CLIS = (
 
 def _register_all() -> None:
     for module_name in CAPABILITY_CLIS:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name == module_name:
-                continue  # capability not installed in this build
-            raise
-        module.register(app)
+        importlib.import_module(module_name).register(app)
 
 
 _register_all()

@@ -119,11 +119,7 @@ def import_all_models() -> MetaData:
     import importlib
 
     for name in MODEL_MODULES:
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
+        importlib.import_module(name)
     return Base.metadata
 
 

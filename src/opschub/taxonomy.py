@@ -13,6 +13,7 @@ Ages are stored as an age or a birth month; they are banded only when counting (
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -458,8 +459,12 @@ def age_band(age: int | None) -> str:
     """
     if age is None:
         return "unknown"
-    if isinstance(age, bool) or not isinstance(age, int):
+    if isinstance(age, bool):
         raise ValueError(f"age must be a whole number of years or None, got {age!r}")
+    try:
+        age = operator.index(age)  # ints, and numpy integers from statistics code
+    except TypeError:
+        raise ValueError(f"age must be a whole number of years or None, got {age!r}") from None
     if age < 0:
         raise ValueError(f"age must not be negative, got {age}")
     if age >= ADULT_AGE:

@@ -32,7 +32,11 @@ def test_rules_name_the_broken_rule(password: str, rule: str) -> None:
 
 
 def test_good_passwords_pass() -> None:
-    for password in ("correct horse battery staple 42", "Tr0ub4dor&3xyz", "长城长城长城长城长城长城1"):
+    for password in (
+        "correct horse battery staple 42",
+        "Tr0ub4dor&3xyz",
+        "长城长城长城长城长城长城1",
+    ):
         check_password(password, "alice")
 
 

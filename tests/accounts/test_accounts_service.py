@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from factories import PASSWORD, create_user, totp_code
 from sqlalchemy import func, select
 
+from factories import PASSWORD, create_user, totp_code
 from opschub import clock, config
 from opschub.accounts import service
 from opschub.accounts.errors import AccountError, TokenError
@@ -21,7 +21,9 @@ from opschub.db import Database
 
 def actions(database: Database) -> list[tuple[str, str]]:
     with database.transaction() as session:
-        rows = session.execute(select(AuditEvent.action, AuditEvent.outcome).order_by(AuditEvent.seq))
+        rows = session.execute(
+            select(AuditEvent.action, AuditEvent.outcome).order_by(AuditEvent.seq)
+        )
         return [(row.action, row.outcome) for row in rows]
 
 
@@ -88,28 +90,36 @@ def test_bad_input_names_the_field_and_writes_nothing(
 
 
 def test_unknown_role_message_lists_known_roles(database: Database) -> None:
-    with pytest.raises(AccountError, match="known roles: admin, analyst"):
-        with database.transaction() as session:
-            service.create_user(session, username="carol", role="overlord")
+    with (
+        pytest.raises(AccountError, match="known roles: admin, analyst"),
+        database.transaction() as session,
+    ):
+        service.create_user(session, username="carol", role="overlord")
 
 
 def test_duplicate_user_is_refused(database: Database) -> None:
     create_user(database, Role.ANALYST, username="dave")
-    with pytest.raises(service.DuplicateUser, match="already exists"):
-        with database.transaction() as session:
-            service.create_user(session, username="DAVE", role="auditor")
+    with (
+        pytest.raises(service.DuplicateUser, match="already exists"),
+        database.transaction() as session,
+    ):
+        service.create_user(session, username="DAVE", role="auditor")
     assert count(database, User) == 1
 
 
 def test_last_administrator_cannot_be_disabled_or_demoted(database: Database) -> None:
     admin, _ = create_user(database, Role.ADMIN)
-    with pytest.raises(AccountError, match="last administrator"):
-        with database.transaction() as session:
-            service.set_disabled(session, admin.id, True, None)
-    with pytest.raises(AccountError, match="last administrator"):
-        with database.transaction() as session:
-            service.change_role(session, admin.id, "analyst", None)
-    second, _ = create_user(database, Role.ADMIN)
+    with (
+        pytest.raises(AccountError, match="last administrator"),
+        database.transaction() as session,
+    ):
+        service.set_disabled(session, admin.id, True, None)
+    with (
+        pytest.raises(AccountError, match="last administrator"),
+        database.transaction() as session,
+    ):
+        service.change_role(session, admin.id, "analyst", None)
+    create_user(database, Role.ADMIN)
     with database.transaction() as session:
         assert service.change_role(session, admin.id, "auditor", None).role is Role.AUDITOR
     assert actions(database)[-1] == ("accounts.user.role_changed", "ok")
@@ -148,7 +158,10 @@ def test_login_success_resets_failures_and_is_audited(database: Database) -> Non
         result = service.authenticate(session, user.username, password)
     assert result.ok and result.user is not None and not result.needs_totp
     assert result.user.failed_logins == 0 and result.user.last_login_at is not None
-    assert actions(database)[-2:] == [("accounts.login.failed", "refused"), ("accounts.login", "ok")]
+    assert actions(database)[-2:] == [
+        ("accounts.login.failed", "refused"),
+        ("accounts.login", "ok"),
+    ]
 
 
 def test_unknown_user_fails_like_a_wrong_password(database: Database) -> None:
@@ -168,7 +181,9 @@ def test_disabled_user_cannot_log_in(database: Database) -> None:
     assert not result.ok and result.reason == "invalid"
 
 
-def test_lock_out_after_repeated_failures_then_expiry(database: Database, max_failures: int) -> None:
+def test_lock_out_after_repeated_failures_then_expiry(
+    database: Database, max_failures: int
+) -> None:
     user, password = create_user(database, Role.ANALYST)
     with database.transaction() as session:
         for _ in range(max_failures - 1):
@@ -182,9 +197,11 @@ def test_lock_out_after_repeated_failures_then_expiry(database: Database, max_fa
     with database.transaction() as session:
         assert service.authenticate(session, user.username, password).reason == "locked"
     assert actions(database)[-1] == ("accounts.login.failed", "refused")
-    with clock.frozen(locked.locked_until + timedelta(seconds=1)):
-        with database.transaction() as session:
-            assert service.authenticate(session, user.username, password).ok
+    with (
+        clock.frozen(locked.locked_until + timedelta(seconds=1)),
+        database.transaction() as session,
+    ):
+        assert service.authenticate(session, user.username, password).ok
 
 
 def test_password_parameters_changed_means_rehash_at_login(database: Database) -> None:
@@ -305,7 +322,9 @@ def test_admin_without_totp_must_set_it_up(database: Database) -> None:
         service.confirm_totp_setup(session, admin.id, row.id, "000000")
     assert wrong.value.code == "wrong_code"
     with database.transaction() as session:
-        service.confirm_totp_setup(session, admin.id, row.id, totp_code(database, admin.username, secret))
+        service.confirm_totp_setup(
+            session, admin.id, row.id, totp_code(database, admin.username, secret)
+        )
         principal = service.resolve_session(session, raw)
         stored = session.get(User, admin.id)
         assert stored is not None and stored.totp_secret == secret
@@ -313,7 +332,8 @@ def test_admin_without_totp_must_set_it_up(database: Database) -> None:
     # The secret is encrypted at rest: the raw column does not hold it.
     with database.engine.connect() as conn:
         blob = conn.exec_driver_sql(
-            "SELECT totp_secret FROM users WHERE id = %s" if database.url.startswith("postgres")
+            "SELECT totp_secret FROM users WHERE id = %s"
+            if database.url.startswith("postgres")
             else "SELECT totp_secret FROM users WHERE id = ?",
             (admin.id,),
         ).scalar_one()
@@ -340,7 +360,7 @@ def test_login_totp_wrong_code_counts_and_right_code_completes(
         full = service.resolve_session(session, raw)
         assert full is not None and not full.totp_pending
         # The same code cannot be used again.
-        raw2, row2 = service.start_session(session, admin, totp_verified=False)
+        _raw2, row2 = service.start_session(session, admin, totp_verified=False)
         assert service.verify_login_totp(session, row2.id, code).reason == "wrong_code"
     assert ("accounts.login.totp", "ok") in actions(database)
 
@@ -405,8 +425,12 @@ def test_token_permissions_must_be_a_subset_of_its_role(database: Database) -> N
     for days in (0, 3651):
         with pytest.raises(AccountError, match="expiry"), database.transaction() as session:
             service.create_token(
-                session, name="t", permissions=["reports.submit"], expires_in_days=days,
-                actor=None, partner=True,
+                session,
+                name="t",
+                permissions=["reports.submit"],
+                expires_in_days=days,
+                actor=None,
+                partner=True,
             )
     assert count(database, ApiToken) == 0
 
@@ -418,27 +442,50 @@ def test_token_created_by_a_person_acts_for_their_role(database: Database) -> No
         actor = service.resolve_session(session, raw_cookie)
         assert actor is not None
         token, raw = service.create_token(
-            session, name="list sync", permissions=["hashlists.read"], expires_in_days=7, actor=actor
+            session,
+            name="list sync",
+            permissions=["hashlists.read"],
+            expires_in_days=7,
+            actor=actor,
         )
         assert token.role is Role.ADMIN and token.created_by_id == admin.id
         with pytest.raises(AccountError) as caught:
             service.create_token(
-                session, name="x", permissions=["reports.read"], expires_in_days=7, actor=actor,
+                session,
+                name="x",
+                permissions=["reports.read"],
+                expires_in_days=7,
+                actor=actor,
                 role="analyst",
             )
         assert caught.value.code == "foreign_role"
         assert service.resolve_token(session, raw).permissions == frozenset({"hashlists.read"})
+    # It never does more than its creator can now: demoted, then disabled.
+    create_user(database, Role.ADMIN)
+    with database.transaction() as session:
+        service.change_role(session, admin.id, "auditor", None)
+        assert service.resolve_token(session, raw).permissions == frozenset()
+        service.set_disabled(session, admin.id, True, None)
+        with pytest.raises(TokenError, match="revoked"):
+            service.resolve_token(session, raw)
 
 
 def test_token_expiry_and_revocation(database: Database) -> None:
     with database.transaction() as session:
         token, raw = service.create_token(
-            session, name="p", permissions=["reports.submit"], expires_in_days=1, actor=None,
+            session,
+            name="p",
+            permissions=["reports.submit"],
+            expires_in_days=1,
+            actor=None,
             partner=True,
         )
-    with clock.frozen(token.expires_at), database.transaction() as session:
-        with pytest.raises(TokenError, match="expired"):
-            service.resolve_token(session, raw)
+    with (
+        clock.frozen(token.expires_at),
+        database.transaction() as session,
+        pytest.raises(TokenError, match="expired"),
+    ):
+        service.resolve_token(session, raw)
     with database.transaction() as session:
         service.resolve_token(session, raw)
         service.revoke_token(session, token.id, None)
@@ -462,3 +509,19 @@ def test_audit_chain_of_account_events_is_intact(database: Database) -> None:
         service.reset_password(session, user.id, None)
     with database.transaction() as session:
         assert verify(session) == []
+
+
+def test_concurrent_failures_are_all_counted(database: Database) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    user, _ = create_user(database, Role.ANALYST)
+
+    def fail() -> None:
+        with database.transaction() as session:
+            service.authenticate(session, user.username, "wrong password 1234")
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for future in [pool.submit(fail) for _ in range(4)]:
+            future.result()
+    with database.transaction() as session:
+        assert service.require_user(session, user.username).failed_logins == 4

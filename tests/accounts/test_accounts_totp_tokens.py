@@ -56,7 +56,13 @@ def test_token_format_round_trip() -> None:
 
 
 def test_malformed_tokens_are_not_parsed() -> None:
-    for raw in ("", "opschub", "opschub_x_y", f"other_{new_id()}_{'s' * 40}", f"opschub_{new_id()}_"):
+    for raw in (
+        "",
+        "opschub",
+        "opschub_x_y",
+        f"other_{new_id()}_{'s' * 40}",
+        f"opschub_{new_id()}_",
+    ):
         assert tokens.parse_token(raw) is None
 
 

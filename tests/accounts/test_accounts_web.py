@@ -7,10 +7,10 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from factories import PASSWORD, create_user, csrf_token, logged_in_client, login, totp_code
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from factories import PASSWORD, create_user, csrf_token, logged_in_client, login, totp_code
 from opschub import clock, config
 from opschub.accounts import service
 from opschub.accounts.permissions import Role
@@ -52,7 +52,9 @@ def test_login_page_in_both_languages_sets_no_cookie(client: TestClient) -> None
     assert "set-cookie" not in en.headers and "set-cookie" not in zh.headers
 
 
-def test_login_sets_a_strict_http_only_session_cookie(client: TestClient, database: Database) -> None:
+def test_login_sets_a_strict_http_only_session_cookie(
+    client: TestClient, database: Database
+) -> None:
     user, password = create_user(database, Role.ANALYST)
     response = submit_login(client, user.username, password)
     assert response.status_code == 303 and response.headers["location"] == "/"
@@ -66,9 +68,7 @@ def test_login_sets_a_strict_http_only_session_cookie(client: TestClient, databa
     assert me.json()["name"] == user.username and me.json()["role"] == "analyst"
 
 
-def test_cookie_is_secure_under_https(
-    monkeypatch: pytest.MonkeyPatch, database: Database
-) -> None:
+def test_cookie_is_secure_under_https(monkeypatch: pytest.MonkeyPatch, database: Database) -> None:
     from opschub.web.app import create_app
 
     monkeypatch.setenv("OPSCHUB_BASE_URL", "https://hotline.example.org")
@@ -97,7 +97,10 @@ def test_lock_out_after_repeated_failures(
 ) -> None:
     user, password = create_user(database, Role.ANALYST)
     for _ in range(max_failures - 1):
-        assert "Wrong username or password." in submit_login(client, user.username, "nope 12345678").text
+        assert (
+            "Wrong username or password."
+            in submit_login(client, user.username, "nope 12345678").text
+        )
     locked = submit_login(client, user.username, "nope 12345678")
     assert locked.status_code == 400 and "Too many failed logins" in locked.text
     still = submit_login(client, user.username, password)
@@ -109,12 +112,21 @@ def test_lock_out_after_repeated_failures(
 
 def test_next_is_followed_only_within_the_site(client: TestClient, database: Database) -> None:
     user, password = create_user(database, Role.AUDITOR)
-    for next_path, expected in (("/account", "/account"), ("//evil.example", "/"), ("http://x", "/")):
+    for next_path, expected in (
+        ("/account", "/account"),
+        ("/account?done=password", "/account?done=password"),
+        ("//evil.example", "/"),
+        ("/\t/evil.example", "/"),
+        ("/\\evil.example", "/"),
+        ("http://x", "/"),
+    ):
         page = client.get("/login", params={"next": next_path}).text
         response = client.post(
             "/login",
             data={
-                "username": user.username, "password": password, "next": next_path,
+                "username": user.username,
+                "password": password,
+                "next": next_path,
                 "csrf_token": csrf_token(page),
             },
             follow_redirects=False,
@@ -168,7 +180,9 @@ def test_admin_without_totp_is_sent_to_set_it_up(client: TestClient, database: D
     assert f"otpauth://totp/opschub:{admin.username}?secret={secret}" in page.replace("&amp;", "&")
     wrong = post_form(client, "/account/totp", page, {"code": "000000"})
     assert wrong.status_code == 400 and "The code is wrong" in wrong.text  # type: ignore[attr-defined]
-    done = post_form(client, "/account/totp", page, {"code": totp_code(database, admin.username, secret)})
+    done = post_form(
+        client, "/account/totp", page, {"code": totp_code(database, admin.username, secret)}
+    )
     assert done.headers["location"] == "/account?done=totp"  # type: ignore[attr-defined]
     assert client.get("/admin/users").status_code == 200
 
@@ -189,7 +203,10 @@ def test_admin_with_totp_must_enter_a_code(
     with database.transaction() as session:
         assert service.require_user(session, admin.username).failed_logins == 1
     right = post_form(
-        client, "/login/totp", page, {"code": totp_code(database, admin.username, admin.totp_secret)}
+        client,
+        "/login/totp",
+        page,
+        {"code": totp_code(database, admin.username, admin.totp_secret)},
     )
     assert right.headers["location"] == "/"  # type: ignore[attr-defined]
     assert client.get("/admin/users").status_code == 200
@@ -226,7 +243,7 @@ def test_optional_totp_for_an_analyst(client: TestClient, database: Database) ->
 
 def test_first_login_forces_a_password_change(client: TestClient, database: Database) -> None:
     with database.transaction() as session:
-        user, one_time = service.create_user(session, username="newcomer", role="case_worker")
+        _user, one_time = service.create_user(session, username="newcomer", role="case_worker")
     assert one_time is not None
     assert login(client, "newcomer", one_time) == "/account/password"
     blocked = client.get("/account", follow_redirects=False)
@@ -237,7 +254,9 @@ def test_first_login_forces_a_password_change(client: TestClient, database: Data
 
     def change(new: str, confirm: str | None = None):  # type: ignore[no-untyped-def]
         return post_form(
-            client, "/account/password", page,
+            client,
+            "/account/password",
+            page,
             {"current_password": one_time, "new_password": new, "confirm_password": confirm or new},
         )
 
@@ -320,14 +339,21 @@ def test_partner_token_from_the_page_is_shown_once_scoped_and_revocable(
     admin_client: TestClient, client: TestClient, database: Database
 ) -> None:
     raw = _create_token(
-        admin_client, name="Example ISP", acts_for="partner", permission=["reports.submit"],
+        admin_client,
+        name="Example ISP",
+        acts_for="partner",
+        permission=["reports.submit"],
         expires_days="30",
     )
     listing = admin_client.get("/admin/tokens").text
     assert "Example ISP" in listing and raw not in listing
     bearer = {"authorization": f"Bearer {raw}"}
     me = client.get("/api/v1/me", headers=bearer).json()
-    assert me["kind"] == "token" and me["role"] == "partner" and me["permissions"] == ["reports.submit"]
+    assert (
+        me["kind"] == "token"
+        and me["role"] == "partner"
+        and me["permissions"] == ["reports.submit"]
+    )
     assert client.get("/admin/users", headers=bearer).status_code == 403  # beyond its scope
     token_id = raw.split("_")[1]
     admin_client.post(f"/admin/tokens/{token_id}/revoke")
@@ -335,9 +361,7 @@ def test_partner_token_from_the_page_is_shown_once_scoped_and_revocable(
     assert revoked.status_code == 401 and revoked.json()["detail"] == "API token revoked"
 
 
-def test_token_expiry_through_the_api(
-    admin_client: TestClient, client: TestClient
-) -> None:
+def test_token_expiry_through_the_api(admin_client: TestClient, client: TestClient) -> None:
     raw = _create_token(
         admin_client, name="short", acts_for="own", permission=["hashlists.read"], expires_days="1"
     )
@@ -354,7 +378,12 @@ def test_token_expiry_through_the_api(
 def test_token_form_errors_name_the_problem(admin_client: TestClient) -> None:
     beyond = admin_client.post(
         "/admin/tokens",
-        data={"name": "x", "acts_for": "partner", "permission": ["users.manage"], "expires_days": "9"},
+        data={
+            "name": "x",
+            "acts_for": "partner",
+            "permission": ["users.manage"],
+            "expires_days": "9",
+        },
     )
     assert beyond.status_code == 400
     assert "A token may only have permissions of the role it acts for." in beyond.text
@@ -362,7 +391,12 @@ def test_token_form_errors_name_the_problem(admin_client: TestClient) -> None:
     assert "Choose at least one permission." in none.text
     days = admin_client.post(
         "/admin/tokens",
-        data={"name": "x", "acts_for": "partner", "permission": "reports.submit", "expires_days": "x"},
+        data={
+            "name": "x",
+            "acts_for": "partner",
+            "permission": "reports.submit",
+            "expires_days": "x",
+        },
     )
     assert "The expiry must be between 1 and 3650 days." in days.text
 
@@ -371,3 +405,14 @@ def test_password_factory_default_is_valid() -> None:
     from opschub.accounts.passwords import check_password
 
     check_password(PASSWORD, "someone")
+
+
+def test_language_preference_is_saved(client: TestClient, database: Database) -> None:
+    user, password = create_user(database, Role.STATISTICIAN)
+    login(client, user.username, password)
+    page = client.get("/account").text
+    response = post_form(client, "/account/language", page, {"language": "zh-Hans"})
+    assert response.headers["location"] == "/account?done=language&lang=zh-Hans"  # type: ignore[attr-defined]
+    assert client.get("/api/v1/me").json()["language"] == "zh-Hans"
+    post_form(client, "/account/language", page, {"language": ""})
+    assert client.get("/api/v1/me").json()["language"] is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -72,12 +73,34 @@ def test_record_stores_actor_target_and_details(database: Database) -> None:
     assert _verify(database).intact
 
 
+def test_long_actor_name_is_shortened_not_refused(database: Database) -> None:
+    long_name = replace(ALICE, name="n" * 300)
+    with database.transaction() as session:
+        event = service.record(session, action="user.login", actor=long_name)
+    assert len(event.actor_label) == 200 and event.actor_label.endswith("…")
+    assert _verify(database).intact
+
+
 def test_two_records_in_one_transaction_chain_in_order(database: Database) -> None:
     with database.transaction() as session:
         a = service.record(session, action="user.create")
         b = service.record(session, action="user.update")
         assert (a.seq, b.seq) == (1, 2) and b.prev_hash == a.row_hash
     assert _verify(database).intact
+
+
+def test_rolled_back_savepoint_does_not_break_the_chain(database: Database) -> None:
+    with database.transaction() as session:
+        first = service.record(session, action="case.open")
+        savepoint = session.begin_nested()
+        service.record(session, action="case.referral")
+        savepoint.rollback()
+        after = service.record(session, action="case.close")
+        assert after.seq == first.seq + 1 and after.prev_hash == first.row_hash
+    with database.transaction() as session:
+        assert service.record(session, action="case.reopen").seq == after.seq + 1
+    result = _verify(database)
+    assert result.intact and result.checked == 3
 
 
 def test_failed_transaction_leaves_no_audit_row(database: Database) -> None:

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from factories import FAST_HASHER
 
+from factories import FAST_HASHER
 from opschub.accounts import passwords
 from opschub.accounts import service as accounts
 from opschub.db import Database
@@ -27,7 +27,10 @@ def fast_hasher() -> Iterator[None]:
 
 
 def make_token(
-    database: Database, *, permissions: tuple[str, ...] = ("reports.submit",), role: str | None = None
+    database: Database,
+    *,
+    permissions: tuple[str, ...] = ("reports.submit",),
+    role: str | None = None,
 ) -> tuple[str, str]:
     """(token id, raw bearer token) of a new API token (a partner token by default)."""
     with database.transaction() as session:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 
-from conftest import make_token, reference_pdq
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from conftest import make_token, reference_pdq
 from opschub.db import Database
 from opschub.intake.models import Report, ReportMatch
 from opschub.intake.ratelimit import RateLimiter
@@ -29,7 +28,9 @@ def count_reports(database: Database) -> int:
         return int(session.scalar(select(func.count()).select_from(Report)) or 0)
 
 
-def test_submit_and_read_status(client: TestClient, partner: dict[str, str], database: Database) -> None:
+def test_submit_and_read_status(
+    client: TestClient, partner: dict[str, str], database: Database
+) -> None:
     body = {
         "reports": [
             one(
@@ -51,16 +52,18 @@ def test_submit_and_read_status(client: TestClient, partner: dict[str, str], dat
     with database.transaction() as session:
         second = session.get(Report, ids[1])
         assert second is not None
-        # Same normalised URL as the first report in the batch: linked to it.
-        assert second.urls[0].normalised == "https://example.org/a" or second.urls[
-            0
-        ].normalised == "http://example.org/a"
+        assert second.urls[0].original == "http://Example.org:80/a#x"
+        assert second.urls[0].normalised == "http://example.org/a"
+        # http and https are different addresses: not linked to the first report.
+        assert second.urls[0].linked_report_id is None
         assert second.priority > 0 and "live_harm" in second.priority_reasons
         first = session.get(Report, ids[0])
         assert first is not None and first.fingerprints[0].value == "ab" * 32
 
 
-def test_links_to_earlier_open_report(client: TestClient, partner: dict[str, str], database: Database) -> None:
+def test_links_to_earlier_open_report(
+    client: TestClient, partner: dict[str, str], database: Database
+) -> None:
     first = client.post(URL, json={"reports": [one()]}, headers=partner).json()["ids"][0]
     second = client.post(
         URL, json={"reports": [one(urls=["HTTPS://EXAMPLE.ORG:443/a#frag"])]}, headers=partner
@@ -70,12 +73,20 @@ def test_links_to_earlier_open_report(client: TestClient, partner: dict[str, str
         assert report is not None and report.urls[0].linked_report_id == first
 
 
-def test_other_tokens_cannot_see_a_report(client: TestClient, partner: dict[str, str], database: Database) -> None:
+def test_other_tokens_cannot_see_a_report(
+    client: TestClient, partner: dict[str, str], database: Database
+) -> None:
     report_id = client.post(URL, json={"reports": [one()]}, headers=partner).json()["ids"][0]
     _, other = make_token(database)
-    assert client.get(f"{URL}/{report_id}", headers={"Authorization": f"Bearer {other}"}).status_code == 404
+    assert (
+        client.get(f"{URL}/{report_id}", headers={"Authorization": f"Bearer {other}"}).status_code
+        == 404
+    )
     _, reader = make_token(database, permissions=("reports.read",), role="analyst")
-    assert client.get(f"{URL}/{report_id}", headers={"Authorization": f"Bearer {reader}"}).status_code == 200
+    assert (
+        client.get(f"{URL}/{report_id}", headers={"Authorization": f"Bearer {reader}"}).status_code
+        == 200
+    )
     assert client.get(f"{URL}/nonexistent", headers=partner).status_code == 404
 
 
@@ -108,7 +119,9 @@ def test_malformed_json_and_bombs_are_refused(client: TestClient, partner: dict[
     assert client.post(URL, content=b"{not json", headers=headers).status_code == 400
     deep = client.post(URL, content=b"[" * 200_000 + b"]" * 200_000, headers=headers)
     assert deep.status_code in (400, 413)
-    deep = client.post(URL, content=b'{"reports":' + b"[" * 50_000 + b"]" * 50_000 + b"}", headers=headers)
+    deep = client.post(
+        URL, content=b'{"reports":' + b"[" * 50_000 + b"]" * 50_000 + b"}", headers=headers
+    )
     assert deep.status_code == 400
     huge = {"reports": [one()] * 1001}
     response = client.post(URL, json=huge, headers=partner)
@@ -119,9 +132,9 @@ def test_malformed_json_and_bombs_are_refused(client: TestClient, partner: dict[
     assert response.status_code == 400 and len(response.json()["errors"]) <= 100
 
 
-def test_oversized_body_is_413_by_header_and_by_stream(client: TestClient, partner: dict[str, str]) -> None:
-    big = json.dumps({"reports": [one(description="x" * 4000)] * 1000}).encode()
-    assert len(big) > 5 * 1024 * 1024 - 1 or True
+def test_oversized_body_is_413_by_header_and_by_stream(
+    client: TestClient, partner: dict[str, str]
+) -> None:
     payload = b'{"reports": [' + b" " * (6 * 1024 * 1024) + b"]}"
     headers = {**partner, "Content-Type": "application/json"}
     assert client.post(URL, content=payload, headers=headers).status_code == 413
@@ -139,7 +152,9 @@ def test_authentication_and_permission(client: TestClient, database: Database) -
     assert bad.status_code == 401
     assert "www-authenticate" in bad.headers
     _, reader = make_token(database, permissions=("reports.read",), role="analyst")
-    refused = client.post(URL, json={"reports": [one()]}, headers={"Authorization": f"Bearer {reader}"})
+    refused = client.post(
+        URL, json={"reports": [one()]}, headers={"Authorization": f"Bearer {reader}"}
+    )
     assert refused.status_code == 403
     assert client.get(f"{URL}/x", headers={"Authorization": "Bearer nope"}).status_code == 401
 
@@ -153,7 +168,9 @@ def test_idempotency(client: TestClient, partner: dict[str, str], database: Data
     assert again.json() == first.json()
     assert again.headers["idempotent-replayed"] == "true"
     assert count_reports(database) == 1
-    changed = client.post(URL, json={"reports": [one(urls=["https://example.org/b"])]}, headers=headers)
+    changed = client.post(
+        URL, json={"reports": [one(urls=["https://example.org/b"])]}, headers=headers
+    )
     assert changed.status_code == 409
     assert count_reports(database) == 1
     # Keys belong to a token: another partner may use the same key.
@@ -163,7 +180,9 @@ def test_idempotency(client: TestClient, partner: dict[str, str], database: Data
     assert count_reports(database) == 2
 
 
-def test_rate_limit_answers_429_with_retry_after(client: TestClient, partner: dict[str, str]) -> None:
+def test_rate_limit_answers_429_with_retry_after(
+    client: TestClient, partner: dict[str, str]
+) -> None:
     client.app.state.intake_api_limiter = RateLimiter(3, 0.01)  # type: ignore[attr-defined]
     body = {"reports": [one(), one()]}
     assert client.post(URL, json=body, headers=partner).status_code == 202
@@ -172,10 +191,15 @@ def test_rate_limit_answers_429_with_retry_after(client: TestClient, partner: di
     assert int(limited.headers["retry-after"]) >= 1
 
 
-def test_full_batch_of_1000(client: TestClient, partner: dict[str, str], database: Database) -> None:
+def test_full_batch_of_1000(
+    client: TestClient, partner: dict[str, str], database: Database
+) -> None:
     body = {
         "reports": [
-            one(urls=[f"https://example.org/item/{i}"], fingerprints=[{"type": "md5", "value": f"{i:032x}"}])
+            one(
+                urls=[f"https://example.org/item/{i}"],
+                fingerprints=[{"type": "md5", "value": f"{i:032x}"}],
+            )
             for i in range(1000)
         ]
     }

@@ -6,11 +6,11 @@ import logging
 import re
 
 import pytest
-from factories import csrf_token, logged_in_client
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text
 
+from factories import csrf_token, logged_in_client
 from opschub.accounts.permissions import Role
 from opschub.audit.models import AuditEvent
 from opschub.db import Database
@@ -83,14 +83,20 @@ def test_public_report_keeps_no_trace_of_the_device(
         for table in (*INTAKE_TABLES, "audit_events"):
             for row in conn.execute(text(f"SELECT * FROM {table}")):
                 for value in row:
-                    raw = bytes(value) if isinstance(value, bytes | memoryview) else str(value).encode()
+                    raw = (
+                        bytes(value)
+                        if isinstance(value, bytes | memoryview)
+                        else str(value).encode()
+                    )
                     for secret in (AGENT, ADDRESS, "testclient", "tracking-canary"):
                         assert secret.encode() not in raw, f"{table} holds {secret}"
     assert AGENT not in caplog.text and ADDRESS not in caplog.text
     assert "tracking-canary" not in caplog.text
 
 
-def test_free_text_and_contact_are_encrypted_at_rest(client: TestClient, database: Database) -> None:
+def test_free_text_and_contact_are_encrypted_at_rest(
+    client: TestClient, database: Database
+) -> None:
     submit_public(client, contact="reach-me@example.net", description="plain words here")
     with database.engine.connect() as conn:
         row = conn.execute(text("SELECT contact, description FROM intake_reports")).one()
@@ -118,7 +124,9 @@ def test_receipt_gives_the_coarse_status_only(client: TestClient, database: Data
     assert "example.org" not in found.text  # no details
     unknown = client.post("/report/status", data={"csrf_token": token, "code": "0" * 28})
     assert unknown.status_code == 404
-    assert client.post("/report/status", data={"csrf_token": token, "code": "abc"}).status_code == 400
+    assert (
+        client.post("/report/status", data={"csrf_token": token, "code": "abc"}).status_code == 400
+    )
     # The code travels in the body, never in a URL.
     assert "code=" not in str(found.url)
 
@@ -129,13 +137,20 @@ def test_bad_public_input_names_the_address_and_stores_nothing(
     page = client.get("/report?lang=zh-Hans")
     response = client.post(
         "/report?lang=zh-Hans",
-        data={"csrf_token": csrf_token(page.text), "urls": "https://example.org/ok\nftp://x.example"},
+        data={
+            "csrf_token": csrf_token(page.text),
+            "urls": "https://example.org/ok\nftp://x.example",
+        },
     )
     assert response.status_code == 400
     assert "ftp://x.example" in response.text and "我们无法使用这个网址" in response.text
     long = client.post(
         "/report",
-        data={"csrf_token": csrf_token(page.text), "urls": "example.org", "description": "x" * 6000},
+        data={
+            "csrf_token": csrf_token(page.text),
+            "urls": "example.org",
+            "description": "x" * 6000,
+        },
     )
     assert long.status_code == 400
     with database.transaction() as session:
@@ -162,7 +177,12 @@ def test_self_report_stores_fingerprints_and_joins_the_list(
     fingerprints = {"sha256": "a" * 64, "md5": "b" * 32, "pdq": "c" * 64, "pdq_quality": "90"}
     response = client.post(
         "/report/me",
-        data={"csrf_token": csrf_token(page.text), **fingerprints, "media_kind": "image", "age_band": "10-12"},
+        data={
+            "csrf_token": csrf_token(page.text),
+            **fingerprints,
+            "media_kind": "image",
+            "age_band": "10-12",
+        },
     )
     assert response.status_code == 200
     receipt_of(response.text)
@@ -173,11 +193,14 @@ def test_self_report_stores_fingerprints_and_joins_the_list(
         assert report.priority_reasons == ["self_report", "under_13"]
     entries = list(store.entries(service.SELF_REPORTED_LIST))
     assert {(e.hash_type, e.hash) for e in entries} == {
-        ("sha256", "a" * 64), ("md5", "b" * 32), ("pdq", "c" * 64)
+        ("sha256", "a" * 64),
+        ("md5", "b" * 32),
+        ("pdq", "c" * 64),
     }
     # The same image reported again is a known match.
     again = client.post(
-        "/report/me", data={"csrf_token": csrf_token(page.text), **fingerprints, "media_kind": "image"}
+        "/report/me",
+        data={"csrf_token": csrf_token(page.text), **fingerprints, "media_kind": "image"},
     )
     assert again.status_code == 200
     with database.transaction() as session:
@@ -185,7 +208,9 @@ def test_self_report_stores_fingerprints_and_joins_the_list(
         assert latest is not None and "known_match" in latest.priority_reasons
 
 
-def test_self_report_without_fingerprints_is_refused(client: TestClient, database: Database) -> None:
+def test_self_report_without_fingerprints_is_refused(
+    client: TestClient, database: Database
+) -> None:
     page = client.get("/report/me")
     response = client.post("/report/me", data={"csrf_token": csrf_token(page.text), "sha256": "zz"})
     assert response.status_code == 400
@@ -221,7 +246,9 @@ def test_queue_orders_by_priority_and_status_change_is_audited(
     statistician = logged_in_client(app, database, Role.STATISTICIAN)
     assert statistician.get("/queue", follow_redirects=False).status_code == 403
     police = logged_in_client(app, database, Role.POLICE_LIAISON)  # reads, cannot assess
-    assert police.post(f"/queue/{reports[0].id}/status", data={"status": "closed"}).status_code == 403
+    assert (
+        police.post(f"/queue/{reports[0].id}/status", data={"status": "closed"}).status_code == 403
+    )
 
 
 def test_every_report_is_audited_as_public(client: TestClient, database: Database) -> None:

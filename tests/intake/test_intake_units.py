@@ -78,7 +78,12 @@ def test_other_limiters_use_other_salts() -> None:
 
 def test_triage_order_is_lexicographic() -> None:
     def score(**kw: object) -> int:
-        args = {"matched": False, "channel": "public", "stated_age_band": None, "incident_types": []}
+        args = {
+            "matched": False,
+            "channel": "public",
+            "stated_age_band": None,
+            "incident_types": [],
+        }
         args.update(kw)
         return triage.triage(**args).priority  # type: ignore[arg-type]
 
@@ -87,7 +92,9 @@ def test_triage_order_is_lexicographic() -> None:
         channel="self_report", stated_age_band="0-9", incident_types=["live_streaming"]
     )
     assert match_only > everything_else
-    assert score(channel="self_report") > score(stated_age_band="10-12", incident_types=["live_streaming"])
+    assert score(channel="self_report") > score(
+        stated_age_band="10-12", incident_types=["live_streaming"]
+    )
     assert score(stated_age_band="10-12") > score(incident_types=["live_streaming"])
     assert score(stated_age_band="13-14") == 0
     assert score(incident_types=["live_streaming"]) > score() == 0

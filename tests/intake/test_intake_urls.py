@@ -25,7 +25,10 @@ ACCEPTED = [
     ("https://BÜCHER.example./", "https://xn--bcher-kva.example/"),
     ("http://例子.测试/路径", "http://xn--fsqu00a.xn--0zwm56d/%E8%B7%AF%E5%BE%84"),
     ("http://93.184.215.14/x", "http://93.184.215.14/x"),
-    ("http://[2606:2800:21f:cb07:6820:80da:af6b:8b2c]/", "http://[2606:2800:21f:cb07:6820:80da:af6b:8b2c]/"),
+    (
+        "http://[2606:2800:21f:cb07:6820:80da:af6b:8b2c]/",
+        "http://[2606:2800:21f:cb07:6820:80da:af6b:8b2c]/",
+    ),
     ("  https://example.org/x  ", "https://example.org/x"),
 ]
 

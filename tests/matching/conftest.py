@@ -1,4 +1,4 @@
-"""Fixtures for the matching tests: reference data, a store, random hash sets, the CLI."""
+"""Fixtures for the matching tests: reference data, a store, the CLI."""
 
 from __future__ import annotations
 
@@ -42,18 +42,11 @@ def store(store_root: Path) -> HashListStore:
 
 @pytest.fixture
 def cli_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[typer.Typer]:
-    """The root ``opschub`` app with OPSCHUB_DATA_DIR in tmp_path.
-
-    Falls back to the matching commands alone when another capability's CLI cannot be
-    imported yet (the root app imports them all).
-    """
+    """The root ``opschub`` app with OPSCHUB_DATA_DIR in tmp_path."""
     from opschub import config
+    from opschub.cli import app
 
     monkeypatch.setenv("OPSCHUB_DATA_DIR", str(tmp_path / "data"))
     config.get_settings.cache_clear()
-    try:
-        from opschub.cli import app
-    except ModuleNotFoundError:
-        from opschub.matching.__main__ import app
     yield app
     config.get_settings.cache_clear()

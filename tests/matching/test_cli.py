@@ -223,3 +223,105 @@ def test_module_entry_point_and_light_import() -> None:
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_best_match_prefers_the_untransformed_image() -> None:
+    from opschub.matching.matcher import best_per_entry
+    from opschub.matching.store import Match
+
+    found = [
+        Match("l", "pdq", "aa", None, 5, "rotate180"),
+        Match("l", "pdq", "aa", None, 20, "original"),
+        Match("l", "pdq", "bb", None, 9, "trimmed+original"),
+        Match("l", "pdq", "bb", None, 7, "flipx"),
+        Match("l", "sha256", "cc", None, 0, None),
+    ]
+    best = {(m.hash, m.distance, m.transform) for m in best_per_entry(found)}
+    assert best == {("aa", 20, "original"), ("bb", 7, "flipx"), ("cc", 0, None)}
+
+
+def test_match_generated_sets_against_brute_force(cli_app: typer.Typer, tmp_path: Path) -> None:
+    rng = np.random.default_rng(11)
+    entries = rng.integers(0, 256, size=(800, 32), dtype=np.uint8)
+    queries = rng.integers(0, 256, size=(40, 32), dtype=np.uint8)
+    planted = []
+    for i in range(41):  # neighbours at every distance 0..40
+        bits = np.unpackbits(queries[i % 40])
+        bits[rng.choice(256, size=i, replace=False)] ^= 1
+        planted.append(np.packbits(bits))
+    entries = np.concatenate([entries, np.array(planted)])
+    list_a, list_b = tmp_path / "a.jsonl", tmp_path / "b.csv"
+    list_a.write_text(
+        "".join(
+            json.dumps({"hash_type": "pdq", "hash": e.tobytes().hex(), "label": f"a{i}"}) + "\n"
+            for i, e in enumerate(entries[::2])
+        )
+    )
+    list_b.write_text(
+        "hash_type,hash,label\n"
+        + "".join(f"pdq,{e.tobytes().hex()},b{i}\n" for i, e in enumerate(entries[1::2]))
+    )
+    assert invoke(cli_app, "lists", "import", "a", list_a)[0] == 0
+    assert invoke(cli_app, "lists", "import", "b", list_b)[0] == 0
+    query_file = tmp_path / "q.txt"
+    query_file.write_text("".join(q.tobytes().hex() + "\n" for q in queries))
+    for threshold in (31, 20, 64):
+        code, out, _ = invoke(
+            cli_app, "match", "--hashes", query_file, "--threshold", str(threshold)
+        )
+        assert code == 0
+        for q, result in zip(queries, jsonl(out), strict=True):
+            got = {(m["list"], m["hash"], m["distance"]) for m in result["matches"]}  # type: ignore[union-attr]
+            want = set()
+            for i, e in enumerate(entries):
+                d = int(np.unpackbits(q ^ e).sum())
+                if d <= threshold:
+                    want.add(("a" if i % 2 == 0 else "b", e.tobytes().hex(), d))
+            assert got == want
+
+
+def test_import_threatexchange_and_vics_then_export(cli_app: typer.Typer, tmp_path: Path) -> None:
+    md5 = "adebf3fa3c9be7f73825e1cb9e2dea09"
+    sha1 = "2b037f69c566dfdb3a5a79e5360d085959bdde4c"
+    pdq = "f8f8f0cce0f4e84d0e370a22028f67f0b36e2ed596623e1d33e6339c4e9c9b22"
+    tx = tmp_path / "tx.csv"
+    tx.write_text(
+        "signal_type,signal_str,collab,category,tags\n"
+        f"pdq,{pdq},Sample Signals,TRUE_POSITIVE,t1 t2\n"
+        f"video_md5,{'0' * 32},Sample Signals,FALSE_POSITIVE,\n"
+    )
+    code, _, err = invoke(cli_app, "lists", "import", "mixed", tx, "--format", "tx-csv")
+    assert code == 0 and "1 added" in err and "1 false positives not imported" in err
+    vics = tmp_path / "v.json"
+    vics.write_text(
+        json.dumps({"value": [{"MediaID": 1, "Category": 1, "MD5": md5.upper(), "SHA1": sha1}]})
+    )
+    code, _, err = invoke(cli_app, "lists", "import", "mixed", vics)
+    assert code == 0 and "2 added" in err
+    code, out, _ = invoke(cli_app, "lists", "show", "mixed", "--json")
+    assert jsonl(out)[0]["counts"] == {"pdq": 1, "md5": 1, "sha1": 1}
+
+    code, out, err = invoke(cli_app, "lists", "export", "mixed", "--format", "lines")
+    assert code == 2 and out == "" and "one hash type" in err
+    code, out, err = invoke(cli_app, "lists", "export", "mixed", "--format", "vics")
+    assert code == 0 and "1 entries not exported" in err
+    media = json.loads(out)["value"]
+    assert {m.get("MD5", m.get("SHA1")) for m in media} == {md5.upper(), sha1.upper()}
+    code, out, _ = invoke(cli_app, "lists", "export", "mixed", "--format", "tx-csv")
+    assert out.splitlines()[0] == "signal_type,signal_str,collab,category,tags"
+    assert f"pdq,{pdq},,TRUE_POSITIVE,t1 t2" in out
+
+    queries = tmp_path / "q.jsonl"
+    queries.write_text(json.dumps({"hash_type": "md5", "hash": md5}) + "\n")
+    code, out, _ = invoke(cli_app, "match", "--list", "mixed", "--hashes", queries)
+    match = jsonl(out)[0]["matches"][0]  # type: ignore[index]
+    assert (match["hash_type"], match["category"], match["distance"]) == ("md5", "1", 0)
+
+
+def test_hash_output_keeps_the_file_order(cli_app: typer.Typer, pdq_reference: Path) -> None:
+    folder = pdq_reference / "images"
+    code, out, _ = invoke(cli_app, "hash", folder / "misc", folder / "dih", "--workers", "2")
+    assert code == 0
+    paths = [Path(str(r["path"])) for r in jsonl(out)]
+    expected = sorted((folder / "misc").iterdir()) + sorted((folder / "dih").iterdir())
+    assert paths == expected

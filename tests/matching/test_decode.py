@@ -136,27 +136,27 @@ def test_exif_orientation_is_applied(orientation: int) -> None:
     rng = np.random.default_rng(orientation)
     blocks = rng.integers(0, 255, (25, 33), dtype=np.uint8)
     upright = Image.fromarray(np.kron(blocks, np.ones((41, 41), dtype=np.uint8))).convert("RGB")
-    upright = upright.crop((0, 0, 1333, 1021))  # not a multiple of any DCT block size
+    upright = upright.crop((0, 0, 1031, 797))  # not a multiple of any DCT block size
     method = STORED_AS[orientation]
     stored = upright if method is None else upright.transpose(method)
     data = encoded(stored, "JPEG", quality=95, exif=exif_with_orientation(orientation))
 
     rgb = decode_rgb(data)
-    assert rgb.shape == (1021, 1333, 3)
+    assert rgb.shape == (797, 1031, 3)
     assert np.abs(rgb[..., 0].astype(int) - np.asarray(upright)[..., 0]).mean() < 3
 
     luma = decode_luma(data)
-    assert luma.scale == 4 and luma.full_shape == (1021, 1333)
+    assert luma.scale == 4 and luma.full_shape == (797, 1031)
     # Each reduced pixel is the mean of its (clipped, possibly offset) block of the full image.
     full = np.asarray(upright.convert("L"), dtype=np.float64)
     rows, cols = luma.pixels.shape
     expected = np.zeros((rows, cols))
     for i in range(rows):
         r0 = max(0, luma.offset[0] + 4 * i)
-        r1 = min(1021, luma.offset[0] + 4 * i + 4)
+        r1 = min(797, luma.offset[0] + 4 * i + 4)
         for j in range(0, cols, 7):
             c0 = max(0, luma.offset[1] + 4 * j)
-            c1 = min(1333, luma.offset[1] + 4 * j + 4)
+            c1 = min(1031, luma.offset[1] + 4 * j + 4)
             expected[i, j] = full[r0:r1, c0:c1].mean()
     sampled = luma.pixels[:, ::7]
     assert np.abs(sampled - expected[:, ::7]).mean() < 4
@@ -166,6 +166,17 @@ def test_exif_orientation_is_applied(orientation: int) -> None:
     assert fast.pdq and reference.pdq and plain.pdq
     assert distance(fast.pdq, reference.pdq) <= 8
     assert distance(reference.pdq, plain.pdq) <= 8
+
+
+@pytest.mark.parametrize("mode", ["L", "CMYK"])
+def test_greyscale_and_cmyk_jpegs_use_the_reduced_path(mode: str) -> None:
+    img = photo((1600, 1200)).convert(mode)
+    data = encoded(img, "JPEG", quality=92)
+    luma = decode_luma(data)
+    assert luma.scale > 1
+    fast, full = hash_image_bytes(data, fast=True), hash_image_bytes(data, fast=False)
+    assert fast.pdq and full.pdq
+    assert distance(fast.pdq, full.pdq) <= 8
 
 
 def test_malformed_exif_does_not_stop_hashing() -> None:

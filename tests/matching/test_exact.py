@@ -77,7 +77,7 @@ def test_addition_visible_at_once() -> None:
 
 def test_invalid_input() -> None:
     index = ExactIndex.create()
-    with pytest.raises(ValueError, match="16|20|32"):
+    with pytest.raises(ValueError, match=r"\(n, 16\|20\|32\)"):
         index.add(np.array([1]), np.zeros((1, 10), dtype=np.uint8))
     index.add(np.array([1]), np.zeros((1, 16), dtype=np.uint8))
     with pytest.raises(ValueError, match=r"shape \(n, 16\)"):

@@ -129,7 +129,10 @@ def test_vics_2_media_records(tmp_path: Path) -> None:
         ("value[1]", "MD5"),
         ("value[2]", "Media record has no MD5 or SHA1"),
     ]
-    assert str(result.errors[0]).startswith(f"{tmp_path / 'vics.json'}: value[1]: MD5: malformed")
+    assert [e.line for e in result.errors] == [12, 17]  # where each record starts
+    assert str(result.errors[0]).startswith(
+        f"{tmp_path / 'vics.json'}: line 12 value[1]: MD5: malformed hex: 'z'"
+    )
 
 
 def test_vics_1_cases_holding_media(tmp_path: Path) -> None:
@@ -140,6 +143,9 @@ def test_vics_1_cases_holding_media(tmp_path: Path) -> None:
     result = parse_file(write(tmp_path, "case.json", json.dumps(doc)), "vics")
     assert result.entries == [Entry("md5", MD5, None, "3")]
     assert not result.errors
+    doc["value"][0]["Media"].append({"MediaID": 2, "SHA1": "12"})  # type: ignore[index]
+    result = parse_file(write(tmp_path, "case.json", json.dumps(doc, indent=1)), "vics")
+    assert [(e.line, e.item) for e in result.errors] == [(12, "value[0].Media[1]")]
 
 
 def test_vics_broken_json_names_the_line(tmp_path: Path) -> None:
@@ -233,3 +239,16 @@ def test_export_lines_needs_one_hash_type() -> None:
     assert out.getvalue() == PDQ + "\n"
     with pytest.raises(UnsupportedExport, match="one hash type"):
         write_entries(ENTRIES, io.StringIO(), "lines")
+
+
+def test_every_kind_of_error_counts(tmp_path: Path) -> None:
+    from opschub.matching.formats import MAX_ERRORS_KEPT
+
+    wrong = write(tmp_path, "w.txt", "x\n" * (MAX_ERRORS_KEPT + 5))
+    result = parse_file(wrong, "lines")
+    assert result.invalid == MAX_ERRORS_KEPT + 5 and len(result.errors) == MAX_ERRORS_KEPT
+    for fmt, text in [("csv", "a,b\n1,2\n"), ("tx-csv", ""), ("vics", "[]"), ("jsonl", "1\n")]:
+        assert parse_file(write(tmp_path, f"x.{fmt}", text), fmt).invalid == 1, fmt
+    binary = tmp_path / "b.txt"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\xff")
+    assert parse_file(binary, "lines").invalid == 1

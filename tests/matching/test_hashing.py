@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from opschub.matching import hashing as hashing_module
 from opschub.matching.hashing import (
     DIHEDRAL_TRANSFORMS,
     FileHashes,
@@ -56,11 +57,25 @@ def expected() -> list[dict[str, str]]:
     return reference_rows()
 
 
+@pytest.fixture(scope="module")
+def hashed(expected: list[dict[str, str]]) -> dict[str, tuple[FileHashes, FileHashes]]:
+    """(fast, reference) results for every image of the reference set."""
+    return {
+        row["path"]: (
+            hash_file(REFERENCE / row["path"], fast=True),
+            hash_file(REFERENCE / row["path"], fast=False),
+        )
+        for row in expected
+    }
+
+
 @pytest.mark.parametrize("fast", [True, False], ids=["fast", "reference"])
-def test_conformance_with_reference_hashes(expected: list[dict[str, str]], fast: bool) -> None:
+def test_conformance_with_reference_hashes(
+    expected: list[dict[str, str]], hashed: dict[str, tuple[FileHashes, FileHashes]], fast: bool
+) -> None:
     checked = 0
     for row in expected:
-        result = hash_file(REFERENCE / row["path"], fast=fast)
+        result = hashed[row["path"]][0 if fast else 1]
         assert result.error is None, result
         assert result.pdq is not None and result.quality is not None
         assert len(result.pdq) == 64 and result.pdq == result.pdq.lower()
@@ -73,16 +88,18 @@ def test_conformance_with_reference_hashes(expected: list[dict[str, str]], fast:
 def test_every_reference_image_hashes(expected: list[dict[str, str]]) -> None:
     files = list(iter_image_files([REFERENCE / "images"]))
     assert len(files) >= len(expected)
+    listed = {str(REFERENCE / row["path"]) for row in expected}
     for path in files:
-        assert hash_file(path).error is None, path
+        if str(path) not in listed:
+            assert hash_file(path).error is None, path
 
 
-def test_fast_path_stays_close_to_full_decode(expected: list[dict[str, str]]) -> None:
-    for row in expected:
-        fast = hash_file(REFERENCE / row["path"], fast=True)
-        full = hash_file(REFERENCE / row["path"], fast=False)
+def test_fast_path_stays_close_to_full_decode(
+    hashed: dict[str, tuple[FileHashes, FileHashes]],
+) -> None:
+    for path, (fast, full) in hashed.items():
         assert fast.pdq and full.pdq
-        assert distance(fast.pdq, full.pdq) <= 6, row["path"]
+        assert distance(fast.pdq, full.pdq) <= 6, path
         assert abs((fast.quality or 0) - (full.quality or 0)) <= 5
 
 
@@ -200,3 +217,31 @@ def test_hash_many_hashes_every_file_and_goes_on_after_errors(tmp_path: Path, wo
             assert variants[0].pdq == record.pdq and len(variants) >= 8
     plain = list(hash_many(paths[:3], workers=workers))
     assert all(isinstance(r, FileHashes) and v == [] for r, v in plain)
+
+
+def _die_on_crash_files(path: str, options: tuple[bool, bool]) -> object:
+    if "crash" in Path(path).name:
+        os._exit(3)  # what a segfaulting decoder or the OOM killer looks like to the pool
+    return _real_worker_one(path, options)
+
+
+_real_worker_one = hashing_module._worker_one
+
+
+def test_hash_many_survives_a_dying_worker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # "fork" so that the patched worker function reaches the pool's processes.
+    monkeypatch.setattr(hashing_module, "_START_METHOD", "fork")
+    monkeypatch.setattr(hashing_module, "_worker_one", _die_on_crash_files)
+    paths = []
+    for index in range(20):
+        name = "07-crash.png" if index == 7 else f"{index:02d}.png"
+        path = tmp_path / name
+        array = np.random.default_rng(index).integers(0, 255, (24, 24, 3), dtype=np.uint8)
+        path.write_bytes(encoded(Image.fromarray(array), "PNG"))
+        paths.append(path)
+    results = {record.path: record for record, _ in hash_many(paths, workers=2)}
+    assert set(results) == {str(p) for p in paths}
+    crashed = results[str(tmp_path / "07-crash.png")]
+    assert crashed.error and "worker process died" in crashed.error
+    assert crashed.sha256 and crashed.pdq is None
+    assert all(r.error is None and r.pdq for p, r in results.items() if "crash" not in p)

@@ -59,19 +59,21 @@ def test_search_equals_brute_force(data, threshold: int) -> None:
     index.add(ids, codes)
     assert index.segment_sizes == [codes.shape[0]]  # one MIH segment, not a linear delta
     result = index.search(queries, threshold)
-    assert as_set(result) == brute_force(queries, ids, codes, threshold)
+    expected = brute_force(queries, ids, codes, threshold)
+    assert as_set(result) == expected
+    assert len(result) == len(expected)  # a code found through several tables is reported once
     assert np.all(result.distances <= threshold)
 
 
-@pytest.mark.parametrize("substrings", [10, 12, 16, 23, 32])
+@pytest.mark.parametrize("substrings", [16, 17, 23, 32])
 def test_any_substring_count_is_exact(data, substrings: int) -> None:
     ids, codes, queries = data
     index = HammingIndex.create(substrings=substrings)
     index.add(ids, codes)
     for threshold in (0, 9, 31, 33, 50):
-        assert as_set(index.search(queries, threshold)) == brute_force(
-            queries, ids, codes, threshold
-        )
+        result = index.search(queries, np.int64(threshold))
+        expected = brute_force(queries, ids, codes, threshold)
+        assert as_set(result) == expected and len(result) == len(expected)
 
 
 def test_results_are_ordered_by_query_distance_id(data) -> None:
@@ -83,7 +85,7 @@ def test_results_are_ordered_by_query_distance_id(data) -> None:
     assert keys == sorted(keys)
     assert result.query_index.dtype == np.int64 and result.ids.dtype == np.int64
     assert result.distances.dtype == np.int32
-    found, dist = result.for_query(0)
+    _, dist = result.for_query(0)
     assert 0 in dist.tolist()
 
 
@@ -123,7 +125,7 @@ def test_many_small_additions_merge_into_segments(monkeypatch) -> None:
 
 
 def test_duplicate_ids_and_codes(data) -> None:
-    _, codes, queries = data
+    _, _, queries = data
     index = HammingIndex.create()
     index.add(np.array([1, 1, 2]), np.stack([queries[0], queries[0], queries[0]]))
     assert sorted(index.search(queries[:1], 0).ids.tolist()) == [1, 1, 2]
@@ -140,6 +142,7 @@ def test_save_open_round_trip(tmp_path: Path, data) -> None:
     index.save()
     reopened = HammingIndex.open(tmp_path / "pdq")
     assert len(reopened) == len(index)
+    assert isinstance(reopened._segments[0].records, np.memmap)  # opened, not read
     for threshold in (0, 31, 64):
         assert as_set(reopened.search(queries, threshold)) == as_set(
             index.search(queries, threshold)
@@ -218,7 +221,7 @@ def test_invalid_add_input() -> None:
     seed=st.integers(0, 2**32 - 1),
     n=st.integers(0, 300),
     threshold=st.integers(0, 64),
-    substrings=st.sampled_from([None, 10, 16, 32]),
+    substrings=st.sampled_from([None, 10, 16, 32]),  # 10 falls back on small segments
 )
 def test_property_matches_brute_force(seed: int, n: int, threshold: int, substrings) -> None:
     rng = np.random.default_rng(seed)

@@ -294,3 +294,59 @@ def test_concurrent_writers_in_processes(store_root: Path) -> None:
     assert store.info("shared").counts == {"md5": 40}
     found = store.match([Entry("md5", f"{i:032x}") for i in (5, 1005, 99)])
     assert [m[0].label if m else None for m in found] == ["w0", "w1000", None]
+
+
+def test_interleaved_saves_by_two_writers(store_root: Path, tmp_path: Path) -> None:
+    """Each writer saves on top of the other's files; a fresh reader sees everything."""
+    rng = np.random.default_rng(9)
+    batches = [random_codes(rng, 3000) for _ in range(4)]
+    files = []
+    for i, codes in enumerate(batches):
+        path = tmp_path / f"b{i}.txt"
+        path.write_text("".join(c.tobytes().hex() + "\n" for c in codes))
+        files.append(path)
+    first, second = HashListStore(store_root), HashListStore(store_root)
+    first.import_file("w", files[0])
+    assert second.info("w").counts == {"pdq": 3000}
+    second.match([Entry("pdq", batches[0][0].tobytes().hex())])  # second opens the saved index
+    second.import_file("w", files[1])  # saves, may merge and delete the files first read
+    first.import_file("w", files[2])
+    second.import_file("w", files[3])
+    for reader in (HashListStore(store_root), first, second):
+        assert reader.info("w").counts == {"pdq": 12000}
+        queries = [Entry("pdq", b[j].tobytes().hex()) for b in batches for j in (0, 2999)]
+        assert all(len(found) == 1 for found in reader.match(queries, threshold=0))
+
+
+def test_many_small_additions_are_compacted(
+    store_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import opschub.matching.store as store_module
+
+    monkeypatch.setattr(store_module, "COMPACT_AFTER_SEGMENTS", 5)
+    monkeypatch.setattr(store_module, "SAVE_INDEX_AFTER_SEGMENTS", 3)
+    writer, reader = HashListStore(store_root), HashListStore(store_root)
+    writer.create_list("s")
+    added = []
+    for i in range(20):
+        entry = (
+            Entry("pdq", random_hex(i), f"label-{i % 3}")
+            if i % 4
+            else Entry("md5", f"{i:032x}", "exact")
+        )
+        writer.add_entries("s", [entry])
+        added.append(entry)
+        # The reader sees every addition at once, across merges.
+        assert reader.match([Entry(entry.hash_type, entry.hash)])[0][0].label == entry.label
+    meta = json.loads((store_root / "lists" / "s" / "meta.json").read_text())
+    assert len(meta["segments"]) <= 6
+    assert len(list((store_root / "lists" / "s").glob("seg-*.labels.json"))) == len(
+        meta["segments"]
+    )
+    for store in (writer, reader, HashListStore(store_root)):
+        assert store.info("s").counts == {"pdq": 15, "md5": 5}
+        assert list(store.entries("s")) == [e for e in added if e.hash_type == "pdq"] + [
+            e for e in added if e.hash_type == "md5"
+        ]
+        found = store.match([Entry(e.hash_type, e.hash) for e in added], threshold=0)
+        assert [f[0].label for f in found] == [e.label for e in added]

@@ -62,8 +62,7 @@ def user_add(
         bool, typer.Option("--password-stdin", help="read the password from standard input")
     ] = False,
 ) -> None:
-    """Add a user. Without --password-stdin a one-time password is printed; it must be changed
-    at first login."""
+    """Add a user; prints a one-time password (to change at first login) unless --password-stdin."""
     from opschub.accounts import service
 
     password = _read_password_stdin() if password_stdin else None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -31,27 +31,6 @@ from opschub.audit import service as audit
 from opschub.clock import as_utc, utcnow
 from opschub.config import get_settings
 from opschub.web.auth import Principal
-
-__all__ = [
-    "AccountError",
-    "DuplicateUser",
-    "LoginResult",
-    "PasswordRuleError",
-    "TokenError",
-    "UnknownUser",
-    "authenticate",
-    "change_password",
-    "change_role",
-    "confirm_totp_setup",
-    "create_token",
-    "create_user",
-    "end_session",
-    "ensure_admin",
-    "resolve_session",
-    "resolve_token",
-    "revoke_token",
-    "start_session",
-]
 
 USERNAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{1,63}")
 CLI_ACTOR = "command line"
@@ -355,7 +334,6 @@ class LoginResult:
     user: User | None = None
     reason: str | None = None
     locked_until: datetime | None = None
-    details: dict[str, Any] = field(default_factory=dict)
 
     @property
     def needs_totp(self) -> bool:
@@ -398,9 +376,17 @@ def _locked_until(user: User) -> datetime | None:
     return None
 
 
+def _user_for_update(session: Session, username: str) -> User | None:
+    """The user row, locked until the transaction ends (PostgreSQL), so that concurrent attempts
+    cannot undercount failures or reuse a TOTP code. SQLite serialises writers anyway."""
+    return session.scalar(
+        select(User).where(User.username == username.strip().lower()).with_for_update()
+    )
+
+
 def authenticate(session: Session, username: str, password: str) -> LoginResult:
     """Check a username and password, counting failures and locking out after too many."""
-    user = find_user(session, username)
+    user = _user_for_update(session, username)
     if user is None:
         passwords.burn_time(password)
         # The attempted name is not recorded: people type passwords into the username field.
@@ -519,7 +505,9 @@ def verify_login_totp(session: Session, session_id: str, code: str) -> LoginResu
     row = session.get(UserSession, session_id)
     if row is None:
         raise AccountError("session", "no_session", "the login has expired; log in again")
-    user = get_user(session, row.user_id)
+    user = session.get(User, row.user_id, with_for_update=True, populate_existing=True)
+    if user is None:
+        raise AccountError("session", "no_session", "the login has expired; log in again")
     if user.totp_secret is None:
         raise AccountError("code", "totp_not_set_up", "two-factor authentication is not set up")
     step = totp.matching_step(user.totp_secret, code, utcnow(), after=user.totp_last_step)
@@ -717,6 +705,14 @@ def resolve_token(session: Session, raw_token: str) -> Principal:
     now = utcnow()
     if as_utc(token.expires_at) <= now:
         raise TokenError("expired")
+    # Narrowed by the role's current grants, should the table have changed since.
+    granted = frozenset(token.permissions) & permissions_of(token.role)
+    if token.role is not Role.PARTNER and token.created_by_id is not None:
+        # A person's token never does more than that person can do now.
+        creator = session.get(User, token.created_by_id)
+        if creator is None or creator.disabled:
+            raise TokenError("revoked")
+        granted &= permissions_of(creator.role)
     if token.last_used_at is None or now - as_utc(token.last_used_at) >= LAST_USED_RESOLUTION:
         token.last_used_at = now
     return Principal(
@@ -724,8 +720,7 @@ def resolve_token(session: Session, raw_token: str) -> Principal:
         id=token.id,
         name=token.name,
         role=token.role,
-        # Narrowed by the role's current grants, should the table have changed since.
-        permissions=frozenset(token.permissions) & permissions_of(token.role),
+        permissions=granted,
     )
 
 

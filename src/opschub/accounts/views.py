@@ -44,13 +44,22 @@ FormText = Annotated[str, Form()]
 
 
 def _safe_next(value: str | None) -> str:
-    """Only a path on this site: never an open redirect."""
-    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+    """Only a path on this site: never an open redirect (browsers drop tabs and newlines, so
+    "/\\t/host" would become "//host")."""
+    if (
+        value
+        and value.startswith("/")
+        and not value.startswith("//")
+        and "\\" not in value
+        and all(ord(char) > 0x20 for char in value)
+    ):
         return value
     return "/"
 
 
 def _redirect(request: Request, path: str, **params: str | None) -> RedirectResponse:
+    if "?" in path:  # a "next" path with its own query: keep it as it is
+        return RedirectResponse(path, status_code=303)
     return RedirectResponse(link(request, path, **params), status_code=303)
 
 
@@ -233,6 +242,25 @@ def account_page(
             "role_label": ROLE_LABELS[user.role],
             "permission_labels": [PERMISSION_LABELS[p] for p in sorted(permissions_of(user.role))],
         },
+    )
+
+
+@router.post("/account/language", response_class=HTMLResponse)
+def language_submit(
+    request: Request,
+    principal: Annotated[Principal, requires(AUTHENTICATED)],
+    session: DbSession,
+    language: FormText = "",
+) -> Response:
+    """A person's preferred language for pages (empty: follow the browser)."""
+    if principal.kind != "user":
+        return _redirect(request, "/")
+    try:
+        service.set_language(session, principal.id, language or None)
+    except AccountError:
+        return _redirect(request, "/account")
+    return RedirectResponse(
+        "/account?done=language" + (f"&lang={language}" if language else ""), status_code=303
     )
 
 

@@ -8,7 +8,8 @@ the rows in ``seq`` order and names every row whose contents, position or link d
 Writers are serialised so that the chain never forks: on PostgreSQL by a transaction-scoped advisory
 lock taken before reading the last row; on SQLite the engine begins every transaction with
 ``BEGIN IMMEDIATE``, which admits one writer at a time. The unique ``seq`` and ``row_hash`` make a
-fork impossible even if a writer bypassed the lock: its transaction fails instead.
+fork impossible even if a writer bypassed the lock: its transaction fails instead. (PostgreSQL
+sessions must use READ COMMITTED, the default, so that the row read after the lock is the newest.)
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Row, Select, func, or_, select
+from sqlalchemy import Row, Select, func, inspect, or_, select
 from sqlalchemy.orm import Session
 
 from opschub.audit.models import ACTOR_KINDS, OUTCOMES, AuditEvent
@@ -37,7 +38,7 @@ MAX_PROBLEMS = 1000
 
 _ACTION = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 # Keys that would carry what the audit log must never hold (compared lower-case, "-" as "_").
-_FORBIDDEN_DETAIL_KEYS = frozenset(
+FORBIDDEN_DETAIL_KEYS = frozenset(
     {
         "ip",
         "ip_address",
@@ -108,7 +109,7 @@ def _check_details(value: object, path: str = "details") -> None:
         for key, item in value.items():
             if not isinstance(key, str):
                 raise ValueError(f"audit {path}: keys must be strings, got {key!r}")
-            if key.lower().replace("-", "_") in _FORBIDDEN_DETAIL_KEYS:
+            if key.lower().replace("-", "_") in FORBIDDEN_DETAIL_KEYS:
                 raise ValueError(
                     f"audit {path}.{key}: the audit log never stores IP addresses or user agents"
                 )
@@ -132,22 +133,52 @@ def _normalise_details(details: Mapping[str, object] | None) -> dict[str, Any]:
             f"audit details must hold only JSON values (text, numbers, true/false, null, "
             f"lists, mappings): {exc}"
         ) from None
-    if len(text_.encode("utf-8")) > MAX_DETAILS_BYTES:
+    try:
+        size = len(text_.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise ValueError("audit details hold text that is not valid Unicode") from None
+    if size > MAX_DETAILS_BYTES:
         raise ValueError(f"audit details are larger than {MAX_DETAILS_BYTES} bytes")
     normalised: dict[str, Any] = json.loads(text_)
     return normalised
 
 
 def _bounded(name: str, value: str | None, limit: int) -> str | None:
-    if value is not None and len(value) > limit:
+    if value is None:
+        return None
+    if len(value) > limit:
         raise ValueError(f"audit {name} is longer than {limit} characters")
+    if "\x00" in value:
+        raise ValueError(f"audit {name} contains a NUL character")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(f"audit {name} is not valid Unicode") from None
     return value
 
 
-def _lock_chain(session: Session) -> None:
+_LAST_APPENDED = "opschub.audit.last_appended"
+
+
+def _chain_head_for_append(session: Session) -> tuple[int, str] | None:
+    """(seq, row_hash) of the last row, with the chain locked until the transaction ends.
+
+    A second record in the same transaction already holds the lock and knows the head, so it
+    skips the lock and the query; the remembered row must still be in the session (a rolled-back
+    savepoint expunges it) and belong to this very transaction.
+    """
+    remembered = session.info.get(_LAST_APPENDED)
+    if remembered is not None:
+        transaction, event = remembered
+        if transaction is session.get_transaction() and inspect(event).persistent:
+            return event.seq, event.row_hash
     if session.get_bind().dialect.name == "postgresql":
         session.execute(select(func.pg_advisory_xact_lock(ADVISORY_LOCK_KEY)))
     # SQLite: the engine's BEGIN IMMEDIATE already holds the database's write lock.
+    last = session.execute(
+        select(AuditEvent.seq, AuditEvent.row_hash).order_by(AuditEvent.seq.desc()).limit(1)
+    ).first()
+    return None if last is None else (last.seq, last.row_hash)
 
 
 def record(
@@ -176,7 +207,9 @@ def record(
     if outcome not in OUTCOMES:
         raise ValueError(f"audit outcome {outcome!r} must be one of {', '.join(OUTCOMES)}")
     if actor is not None:
-        kind, actor_id, label = actor.kind, actor.id, actor_label or actor.name
+        kind, actor_id = actor.kind, actor.id
+        # A name is only a label here: shorten it rather than refuse the change it accompanies.
+        label = actor_label or (actor.name if len(actor.name) <= 200 else actor.name[:199] + "…")
     else:
         kind, actor_id = actor_kind or "system", None
         label = actor_label or kind
@@ -188,13 +221,10 @@ def record(
     _bounded("target_id", target_id, 300)
     clean_details = _normalise_details(details)
 
-    _lock_chain(session)
-    last = session.execute(
-        select(AuditEvent.seq, AuditEvent.row_hash).order_by(AuditEvent.seq.desc()).limit(1)
-    ).first()
+    last = _chain_head_for_append(session)
     event = AuditEvent(
         id=new_id(),
-        seq=1 if last is None else last.seq + 1,
+        seq=1 if last is None else last[0] + 1,
         occurred_at=utcnow().astimezone(UTC),
         actor_kind=kind,
         actor_id=actor_id,
@@ -204,11 +234,12 @@ def record(
         target_id=target_id,
         outcome=outcome,
         details=clean_details,
-        prev_hash=GENESIS_HASH if last is None else last.row_hash,
+        prev_hash=GENESIS_HASH if last is None else last[1],
     )
     event.row_hash = compute_row_hash(event)
     session.add(event)
     session.flush()
+    session.info[_LAST_APPENDED] = (session.get_transaction(), event)
     return event
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -83,6 +84,10 @@ def parse_filters(request: Request) -> ParsedFilters:
     return ParsedFilters(filters, values, errors)
 
 
+def _details_json(details: dict[str, Any]) -> str:
+    return json.dumps(details, ensure_ascii=False, indent=2, sort_keys=True)
+
+
 def _before(request: Request) -> int | None:
     raw = request.query_params.get("before", "")
     return int(raw) if raw.isdigit() else None
@@ -117,7 +122,7 @@ def audit_log(
             "actor_kind_labels": ACTOR_KIND_LABELS,
             "older": {**query, "before": events[-1].seq} if more and events else None,
             "newest": query if before is not None else None,
-            "canonical_json": service.canonical_json,
+            "details_json": _details_json,
         },
         status_code=400 if parsed.errors else 200,
     )

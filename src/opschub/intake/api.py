@@ -7,9 +7,12 @@ status. The request body is limited in bytes before it is parsed, and deep nesti
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
-from collections.abc import Callable, Coroutine
+import logging
+import threading
+from collections.abc import Callable, Coroutine, Iterator
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -18,16 +21,19 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from opschub import taxonomy
 from opschub.accounts.permissions import AUTHENTICATED
+from opschub.db import Database
 from opschub.intake import service
 from opschub.intake.models import STATED_AGE_BANDS, Report
 from opschub.intake.ratelimit import RateLimiter, retry_after_header
 from opschub.intake.urls import UrlError, normalise_url
 from opschub.web.auth import Principal, requires
 from opschub.web.deps import get_db
+
+log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 5 * 1024 * 1024
 MAX_REPORTS = 1000
@@ -163,7 +169,15 @@ class FingerprintBody(BaseModel):
 class ReportBody(BaseModel):
     """One report: at least one URL or fingerprint."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["urls"], "properties": {"urls": {"minItems": 1}}},
+                {"required": ["fingerprints"], "properties": {"fingerprints": {"minItems": 1}}},
+            ]
+        },
+    )
 
     incident_types: list[IncidentType] = Field(
         min_length=1, max_length=service.MAX_INCIDENT_TYPES, description="taxonomy codes"
@@ -298,6 +312,7 @@ def _replay(record: Any, body_hash: str) -> JSONResponse:
     responses={
         **ERRORS,
         409: {"model": ErrorBody, "description": "Idempotency-Key reused with another body"},
+        503: {"model": ErrorBody, "description": "database busy; retry (see Retry-After)"},
         413: {"model": ErrorBody, "description": f"body larger than {MAX_BODY_BYTES} bytes"},
         429: {"model": ErrorBody, "description": "too many reports; see Retry-After"},
     },
@@ -329,25 +344,8 @@ def submit_reports(
     database = get_db(request)
     inputs = [_to_input(r) for r in batch.reports]
     try:
-        with database.transaction() as session:
-            if idempotency_key is not None:
-                earlier = service.find_idempotent(session, principal.id, idempotency_key)
-                if earlier is not None:
-                    return _replay(earlier, body_hash)
-            try:
-                submitted = service.submit_reports(session, inputs, actor=principal)
-            except service.IntakeInvalid as exc:
-                errors = [
-                    {"field": e.field or "/", "message": e.message} for e in exc.errors
-                ][:MAX_ERRORS]
-                return JSONResponse(
-                    {"detail": "invalid request", "errors": errors}, status_code=400
-                )
-            body = {"received": len(submitted), "ids": [s.report.id for s in submitted]}
-            if idempotency_key is not None:
-                service.save_idempotent(
-                    session, principal.id, idempotency_key, body_hash, 202, body
-                )
+        with _writer(database):
+            return _store(database, principal, inputs, idempotency_key, body_hash)
     except IntegrityError:
         # The same key committed concurrently by another request: answer as it did.
         if idempotency_key is None:
@@ -357,6 +355,53 @@ def submit_reports(
             if earlier is None:
                 raise
             return _replay(earlier, body_hash)
+    except OperationalError as exc:
+        # SQLite busy beyond its timeout, or the database unreachable: nothing was stored.
+        log.warning("partner reports not stored, database unavailable: %s", type(exc).__name__)
+        raise HTTPException(
+            status_code=503,
+            detail="database busy; nothing was stored, retry with the same Idempotency-Key",
+            headers={"Retry-After": "1"},
+        ) from None
+
+
+_sqlite_writer = threading.Lock()
+
+
+@contextlib.contextmanager
+def _writer(database: Database) -> Iterator[None]:
+    """SQLite has one writer at a time: this worker's threads queue here, in order, instead of
+    polling the file lock (whose back-off wastes time and times out under load)."""
+    if database.engine.dialect.name != "sqlite":
+        yield
+        return
+    with _sqlite_writer:
+        yield
+
+
+def _store(
+    database: Database,
+    principal: Principal,
+    inputs: list[service.ReportIn],
+    idempotency_key: str | None,
+    body_hash: str,
+) -> JSONResponse:
+    with database.transaction() as session:
+        if idempotency_key is not None:
+            earlier = service.find_idempotent(session, principal.id, idempotency_key)
+            if earlier is not None:
+                return _replay(earlier, body_hash)
+        try:
+            submitted = service.submit_reports(session, inputs, actor=principal)
+        except service.IntakeInvalid as exc:
+            errors = [{"field": e.field or "/", "message": e.message} for e in exc.errors]
+            return JSONResponse(
+                {"detail": "invalid request", "errors": errors[:MAX_ERRORS]}, status_code=400
+            )
+        body = {"received": len(submitted), "ids": [s.report.id for s in submitted]}
+        if idempotency_key is not None:
+            service.save_idempotent(session, principal.id, idempotency_key, body_hash, 202, body)
+    # Committed (durably: SQLite synchronous=FULL, PostgreSQL fsync) before the 202 is sent.
     return JSONResponse(body, status_code=202)
 
 
@@ -372,8 +417,8 @@ def report_status(
     principal: Annotated[Principal, requires(AUTHENTICATED)],
 ) -> ReportStatus:
     """The submitting token sees its own reports; holders of ``reports.read`` see any."""
-    if not (principal.can("reports.read") or principal.can("reports.submit")):
-        raise HTTPException(status_code=403, detail="permission reports.submit required")
+    # One permission per route is the frame's rule; callers with neither reports.read nor
+    # reports.submit simply see no reports (404), like a token asking for another's report.
     with get_db(request).transaction() as session:
         report = session.get(Report, report_id)
         visible = report is not None and (
@@ -383,7 +428,7 @@ def report_status(
             raise HTTPException(status_code=404, detail="no such report")
         return ReportStatus(
             id=report.id,
-            status=report.status,  # type: ignore[arg-type]
+            status=report.status,
             received_at=report.created_at,
             status_changed_at=report.status_changed_at,
             org_reference=report.partner_reference,

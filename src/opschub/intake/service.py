@@ -24,6 +24,7 @@ from opschub import taxonomy
 from opschub.audit import service as audit
 from opschub.clock import utcnow
 from opschub.config import get_settings
+from opschub.ids import new_id
 from opschub.intake import receipts, triage
 from opschub.intake.models import (
     CHANNELS,
@@ -210,18 +211,14 @@ def _validate(report: ReportIn, prefix: str, errors: list[FieldError]) -> _Clean
         )
     if report.stated_age_band is not None and report.stated_age_band not in STATED_AGE_BANDS:
         errors.append(
-            FieldError(
-                f"{prefix}/stated_age_band", f"must be one of {', '.join(STATED_AGE_BANDS)}"
-            )
+            FieldError(f"{prefix}/stated_age_band", f"must be one of {', '.join(STATED_AGE_BANDS)}")
         )
     if report.media_kind is not None and report.media_kind not in MEDIA_KINDS:
         errors.append(FieldError(f"{prefix}/media_kind", "must be image or video"))
     if report.incident_at is not None and report.incident_at.tzinfo is None:
         errors.append(FieldError(f"{prefix}/incident_time", "needs a time zone, e.g. Z for UTC"))
     report.where_seen = _text(report.where_seen, MAX_WHERE_SEEN, f"{prefix}/where_seen", errors)
-    report.description = _text(
-        report.description, MAX_DESCRIPTION, f"{prefix}/description", errors
-    )
+    report.description = _text(report.description, MAX_DESCRIPTION, f"{prefix}/description", errors)
     report.contact = _text(report.contact, MAX_CONTACT, f"{prefix}/contact", errors)
     report.partner_reference = _text(
         report.partner_reference, MAX_REFERENCE, f"{prefix}/org_reference", errors
@@ -262,9 +259,7 @@ def _earlier_open_reports(session: Session, hashes: set[str]) -> dict[str, str]:
     return {h: rid for h, (_, rid) in found.items()}
 
 
-def _match_all(
-    store: HashListStore, cleaned: list[_Clean]
-) -> tuple[list[list[list[Any]]], bool]:
+def _match_all(store: HashListStore, cleaned: list[_Clean]) -> tuple[list[list[list[Any]]], bool]:
     """Per report, per fingerprint, the store's matches; and whether matching worked."""
     queries: list[Entry | _PdqQuery] = []
     for item in cleaned:
@@ -313,6 +308,7 @@ def submit_reports(
     earlier = _earlier_open_reports(session, all_hashes) if all_hashes else {}
     now = utcnow()
     submitted: list[Submitted] = []
+    pending: list[tuple[Report, _Clean, int, list[str], int]] = []
     for item, report_matches in zip(cleaned, matches, strict=True):
         src = item.source
         matched = any(report_matches)
@@ -324,7 +320,52 @@ def submit_reports(
         )
         reasons = list(verdict.reasons) + ([] if matching_ok else ["matching_unavailable"])
         receipt = receipts.new_code() if with_receipts else None
+        report_id = new_id()
+        # Children are built before the report is added: no flush or lazy load per report.
+        urls = []
+        for position, (original, normalised) in enumerate(item.urls):
+            url_hash = _url_hash(normalised)
+            urls.append(
+                ReportUrl(
+                    id=new_id(),
+                    position=position,
+                    original=original,
+                    normalised=normalised,
+                    normalised_hash=url_hash,
+                    host=host_of(normalised)[:255],
+                    linked_report_id=earlier.get(url_hash),
+                )
+            )
+            earlier.setdefault(url_hash, report_id)
+        fingerprints: list[ReportFingerprint] = []
+        found_matches: list[ReportMatch] = []
+        for position, (fp, found) in enumerate(zip(item.fingerprints, report_matches, strict=True)):
+            fingerprint_id = new_id()
+            fingerprints.append(
+                ReportFingerprint(
+                    id=fingerprint_id,
+                    position=position,
+                    hash_type=fp.hash_type,
+                    value=fp.value,
+                    quality=fp.quality,
+                )
+            )
+            found_matches.extend(
+                ReportMatch(
+                    id=new_id(),
+                    fingerprint_id=fingerprint_id,
+                    list_name=match.list,
+                    hash_type=match.hash_type,
+                    hash=match.hash,
+                    label=str(match.label)[:300] if match.label else None,
+                    distance=int(match.distance),
+                    transform=match.transform,
+                )
+                for match in found
+            )
+        match_count = len(found_matches)
         report = Report(
+            id=report_id,
             channel=src.channel,
             status="received",
             incident_types=list(dict.fromkeys(src.incident_types)),
@@ -343,42 +384,16 @@ def submit_reports(
             is_demo=src.is_demo,
             created_at=now,
             status_changed_at=now,
+            urls=urls,
+            fingerprints=fingerprints,
+            matches=found_matches,
         )
         session.add(report)
-        session.flush()  # the id, for links within this batch
-        for position, (original, normalised) in enumerate(item.urls):
-            url_hash = _url_hash(normalised)
-            linked = earlier.get(url_hash)
-            report.urls.append(
-                ReportUrl(
-                    position=position,
-                    original=original,
-                    normalised=normalised,
-                    normalised_hash=url_hash,
-                    host=host_of(normalised)[:255],
-                    linked_report_id=linked,
-                )
-            )
-            earlier.setdefault(url_hash, report.id)
-        match_count = 0
-        for position, (fp, found) in enumerate(zip(item.fingerprints, report_matches, strict=True)):
-            fingerprint = ReportFingerprint(
-                position=position, hash_type=fp.hash_type, value=fp.value, quality=fp.quality
-            )
-            report.fingerprints.append(fingerprint)
-            for match in found:
-                match_count += 1
-                report.matches.append(
-                    ReportMatch(
-                        fingerprint=fingerprint,
-                        list_name=match.list,
-                        hash_type=match.hash_type,
-                        hash=match.hash,
-                        label=(match.label or None) and str(match.label)[:300],
-                        distance=int(match.distance),
-                        transform=match.transform,
-                    )
-                )
+        pending.append((report, item, verdict.priority, reasons, match_count))
+        submitted.append(Submitted(report, receipts.display(receipt) if receipt else None))
+    session.flush()  # one flush: SQLAlchemy batches the inserts of each table
+    for report, item, priority, reasons, match_count in pending:
+        src = item.source
         audit.record(
             session,
             action="intake.report.received",
@@ -389,14 +404,13 @@ def submit_reports(
             target_id=report.id,
             details={
                 "channel": src.channel,
-                "priority": verdict.priority,
+                "priority": priority,
                 "reasons": reasons,
                 "urls": len(item.urls),
                 "fingerprints": len(item.fingerprints),
                 "matches": match_count,
             },
         )
-        submitted.append(Submitted(report, receipts.display(receipt) if receipt else None))
     session.flush()
     _add_self_reported(store, submitted)
     return submitted
@@ -416,7 +430,7 @@ def _add_self_reported(store: HashListStore, submitted: list[Submitted]) -> None
     entries = [
         Entry(fp.hash_type, fp.value, f"report:{s.report.id}")  # type: ignore[arg-type]
         for s in submitted
-        if s.report.channel == "self_report"
+        if s.report.channel == "self_report" and not s.report.is_demo
         for fp in s.report.fingerprints
     ]
     if not entries:
@@ -538,7 +552,10 @@ def change_status(session: Session, report_id: str, status: str, actor: Principa
 def record_view(session: Session, report_id: str, actor: Principal) -> None:
     """Opening a report shows personal data (contact details): the audit log says who did."""
     audit.record(
-        session, action="intake.report.viewed", actor=actor, target_type="report",
+        session,
+        action="intake.report.viewed",
+        actor=actor,
+        target_type="report",
         target_id=report_id,
     )
 

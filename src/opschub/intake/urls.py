@@ -126,7 +126,9 @@ def _normalise_host(url: str, host: str) -> str:
             _check_ip(url, numeric)
             return str(numeric)
         if host.replace(".", "").isdigit():
-            raise UrlError(url, "the host looks like a number but is not a valid IP address")
+            raise UrlError(
+                url, "the host looks like a number but is not a valid IP address"
+            ) from None
     else:
         _check_ip(url, address)
         return str(address)
@@ -154,7 +156,9 @@ def normalise_url(raw: str) -> str:
     if "://" not in url:
         scheme_guess = url.split(":", 1)[0].lower() if ":" in url else ""
         if scheme_guess and scheme_guess.isalpha() and scheme_guess not in DEFAULT_PORTS:
-            raise UrlError(raw, f"only http and https addresses can be reported, not {scheme_guess}:")
+            raise UrlError(
+                raw, f"only http and https addresses can be reported, not {scheme_guess}:"
+            )
         url = "http://" + url  # people often type "example.org/page"
     try:
         parts = urlsplit(url)

@@ -157,9 +157,7 @@ class PublicForm:
             return value if isinstance(value, str) else ""
 
         kinds = tuple(v for v in form.getlist("incident_types") if isinstance(v, str))
-        return cls(
-            text("urls"), text("where_seen"), kinds, text("description"), text("contact")
-        )
+        return cls(text("urls"), text("where_seen"), kinds, text("description"), text("contact"))
 
     def url_lines(self) -> list[str]:
         return [line.strip() for line in self.urls.splitlines() if line.strip()]
@@ -360,7 +358,9 @@ async def status_lookup(
             "status.html",
             {
                 "status": None,
-                "error": _("We could not find a report with this code. Check the code and try again."),
+                "error": _(
+                    "We could not find a report with this code. Check the code and try again."
+                ),
             },
             status=404,
         )

@@ -35,6 +35,7 @@ _EXPORTS = {
     "hash_file": "opschub.matching.hashing",
     "hash_image_bytes": "opschub.matching.hashing",
     "query_hashes": "opschub.matching.hashing",
+    "query_hashes_from_bytes": "opschub.matching.hashing",
     "hash_many": "opschub.matching.hashing",
     "iter_image_files": "opschub.matching.hashing",
 }
@@ -61,6 +62,7 @@ __all__ = [
     "match_hashed",
     "match_paths",
     "query_hashes",
+    "query_hashes_from_bytes",
 ]
 
 if TYPE_CHECKING:
@@ -79,6 +81,7 @@ if TYPE_CHECKING:
         hash_many,
         iter_image_files,
         query_hashes,
+        query_hashes_from_bytes,
     )
     from opschub.matching.matcher import QueryResult, match_hashed, match_paths
     from opschub.matching.store import (

@@ -85,11 +85,12 @@ def _check_threshold(threshold: int) -> None:
         _fail(f"--threshold must be between 0 and 64, got {threshold}")
 
 
-def _report_errors(errors: list[ParseError], console: Console) -> None:
+def _report_errors(errors: list[ParseError], console: Console, total: int | None = None) -> None:
     for error in errors[:MAX_ERRORS_SHOWN]:
         console.print(str(error), markup=False)
-    if len(errors) > MAX_ERRORS_SHOWN:
-        console.print(f"... and {len(errors) - MAX_ERRORS_SHOWN} more invalid lines")
+    total = len(errors) if total is None else total
+    if total > MAX_ERRORS_SHOWN:
+        console.print(f"... and {total - MAX_ERRORS_SHOWN} more invalid lines")
 
 
 def _table(*headers: str, title: str | None = None) -> Table:
@@ -143,13 +144,15 @@ def hash_command(
 ) -> None:
     """Hash images: SHA-256, MD5, SHA-1 and PDQ with quality, one JSON object a file."""
     from opschub.matching.hashing import hash_many, iter_image_files
+    from opschub.matching.matcher import in_input_order
 
     files = list(iter_image_files(paths))
     if not files:
         _fail("no image files found in the given paths")
     records = []
     errors = 0
-    for hashes, _ in hash_many(files, workers=workers, fast=not reference):
+    hashed = hash_many(files, workers=workers, fast=not reference)
+    for hashes, _ in in_input_order([str(f) for f in files], hashed):
         errors += hashes.error is not None
         if format == OutputFormat.jsonl:
             typer.echo(json.dumps(hashes.to_json(), ensure_ascii=False))
@@ -160,7 +163,8 @@ def hash_command(
 
         table = _table("path", "pdq", "quality", "sha256", "error")
         for h in sorted(records, key=lambda r: r.path):
-            table.add_row(h.path, h.pdq or "", str(h.quality or ""), h.sha256 or "", h.error or "")
+            quality = "" if h.quality is None else str(h.quality)
+            table.add_row(h.path, h.pdq or "", quality, h.sha256 or "", h.error or "")
         Console(soft_wrap=True).print(table)
     if errors:
         _stderr().print(f'{errors} of {len(files)} files could not be hashed (see "error")')
@@ -214,21 +218,22 @@ def lists_import(
             description=description,
         )
     except ListFormatError as exc:
-        _report_errors(exc.errors, console)
+        _report_errors(exc.errors, console, exc.invalid)
         console.print(
-            f"{file}: {len(exc.errors)} invalid lines; nothing imported "
-            "(fix the file or use --skip-invalid)"
+            f"{file}: {exc.invalid} invalid lines; nothing imported "
+            "(fix the file or use --skip-invalid)",
+            markup=False,
         )
         raise typer.Exit(1) from None
     except (StoreError, OSError, ValueError) as exc:
         _fail(str(exc))
-    if summary.errors:
-        _report_errors(summary.errors, console)
+    if summary.invalid:
+        _report_errors(summary.errors, console, summary.invalid)
     parts = [f"{summary.added} added", f"{summary.already_present} already present"]
     if summary.skipped:
         parts.append(f"{summary.skipped} false positives not imported")
-    if summary.errors:
-        parts.append(f"{len(summary.errors)} invalid lines skipped")
+    if summary.invalid:
+        parts.append(f"{summary.invalid} invalid lines skipped")
     console.print(f"{name}: " + ", ".join(parts), markup=False)
 
 
@@ -252,6 +257,11 @@ def lists_export(
     store = _store()
     try:
         info = store.info(name)
+        if format == ListFormat.lines and len(info.counts) > 1:
+            raise UnsupportedExport(
+                f"the lines format holds one hash type and {name} has "
+                f"{' and '.join(sorted(info.counts))}; use --format csv or jsonl"
+            )
         if out is None:
             written = store.export(name, sys.stdout, format=format.value)
         else:
@@ -385,8 +395,8 @@ def match_command(
         if not hashes.is_file():
             _fail(f"{hashes}: no such file")
         queries, parse_errors = read_hash_queries(hashes, hash_type=hash_type.value)
-        _report_errors(parse_errors, _stderr())
-        errors += len(parse_errors)
+        _report_errors(parse_errors.errors, _stderr(), parse_errors.invalid)
+        errors += parse_errors.invalid
         results = match_queries(store, queries, lists=names, threshold=threshold)
         _emit_results(results, format)
     else:
@@ -470,8 +480,8 @@ def scan_command(
                 on_start=lambda total: progress.update(task, total=total),
                 on_result=lambda _: progress.advance(task),
             )
-        except OSError as exc:
-            _fail(f"{out}: {exc.strerror or exc}")
+        except OSError as exc:  # results file not writable, scheduler unreachable
+            _fail(f"scan stopped: {exc}")
     for example in summary.error_examples:
         console.print(example, markup=False)
     console.print(

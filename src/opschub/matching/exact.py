@@ -48,7 +48,11 @@ class ExactIndex:
 
     @classmethod
     def create(
-        cls, directory: Path | None = None, *, expected_size: int = 0, digest_size: int | None = None
+        cls,
+        directory: Path | None = None,
+        *,
+        expected_size: int = 0,
+        digest_size: int | None = None,
     ) -> ExactIndex:
         """A new empty index; ``digest_size`` (16, 20 or 32) is fixed now or by the first add."""
         if expected_size < 0:
@@ -184,7 +188,9 @@ class ExactIndex:
             counts = hi - lo
             q = np.repeat(np.arange(digests.shape[0], dtype=np.int64), counts)
             before = np.cumsum(counts) - counts
-            rows = np.repeat(lo, counts) + (np.arange(int(counts.sum())) - np.repeat(before, counts))
+            rows = np.repeat(lo, counts) + (
+                np.arange(int(counts.sum())) - np.repeat(before, counts)
+            )
             same = np.all(self._digests[rows] == digests[q], axis=1) & (self._dead[rows] == 0)
             q, ids = q[same], self._ids[rows[same]]
             if self._delta:
@@ -221,7 +227,9 @@ class ExactIndex:
                 }
             if not self._dead_saved:
                 rows = np.flatnonzero(self._dead).astype(np.int64)
-                self._dead_file = write_array(directory, new_name("dead"), rows) if rows.size else None
+                self._dead_file = (
+                    write_array(directory, new_name("dead"), rows) if rows.size else None
+                )
                 self._dead_saved = True
             if self._delta_count and self._delta_files is None:
                 stem = new_name("delta")

@@ -23,6 +23,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,28 +83,41 @@ class ParseError:
     item: str | None = None  # e.g. ``value[12]`` in a VICS document
 
     def __str__(self) -> str:
-        where = f"line {self.line}" if self.line is not None else (self.item or "file")
-        return f"{self.file}: {where}: {self.reason}"
+        where = [f"line {self.line}"] if self.line is not None else []
+        if self.item:
+            where.append(self.item)
+        return f"{self.file}: {' '.join(where) or 'file'}: {self.reason}"
 
     def to_json(self) -> dict[str, object]:
         return {"file": self.file, "line": self.line, "item": self.item, "reason": self.reason}
 
 
+MAX_ERRORS_KEPT = 1000  # a file in the wrong format has an error on every line: count the rest
+
+
 @dataclass
 class ParseResult:
     entries: list[Entry] = field(default_factory=list)
-    errors: list[ParseError] = field(default_factory=list)
+    errors: list[ParseError] = field(default_factory=list)  # the first MAX_ERRORS_KEPT
+    invalid: int = 0  # all invalid lines
     skipped: int = 0  # rows deliberately not imported (e.g. ThreatExchange false positives)
     format: str = ""
 
+    def add_error(self, error: ParseError) -> None:
+        self.invalid += 1
+        if len(self.errors) < MAX_ERRORS_KEPT:
+            self.errors.append(error)
+
 
 class ListFormatError(ValueError):
-    """A list file has invalid lines; nothing was imported. ``errors`` lists every one."""
+    """A list file has invalid lines; nothing was imported. ``errors`` holds the first ones
+    (up to MAX_ERRORS_KEPT), ``invalid`` counts them all."""
 
-    def __init__(self, errors: list[ParseError]) -> None:
+    def __init__(self, errors: list[ParseError], invalid: int | None = None) -> None:
         self.errors = errors
+        self.invalid = len(errors) if invalid is None else invalid
         first = str(errors[0]) if errors else "invalid list file"
-        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        more = f" (and {self.invalid - 1} more)" if self.invalid > 1 else ""
         super().__init__(first + more)
 
 
@@ -187,7 +201,9 @@ def parse_file(
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        return ParseResult(errors=[ParseError(name, line, "not UTF-8 text")])
+        result = ParseResult()
+        result.add_error(ParseError(name, line, "not UTF-8 text"))
+        return result
     fmt = format or detect_format(file, text[:4096])
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r} (expected one of {', '.join(FORMATS)})")
@@ -215,21 +231,21 @@ def parse_lines(text: str, name: str, *, hash_type: str = "pdq") -> ParseResult:
     try:
         kind = normalize_hash_type(hash_type)
     except InvalidHash as exc:
-        result.errors.append(ParseError(name, None, str(exc)))
+        result.add_error(ParseError(name, None, str(exc)))
         return result
     for number, line in enumerate(text.splitlines(), 1):
         value = line.strip()
         if not value or value.startswith("#"):
             continue
         if "," in value or "\t" in value or " " in value:
-            result.errors.append(
+            result.add_error(
                 ParseError(name, number, "more than one field: the lines format is one hash a line")
             )
             continue
         try:
             result.entries.append(Entry(kind, normalize_hash(kind, value)))
         except InvalidHash as exc:
-            result.errors.append(ParseError(name, number, str(exc)))
+            result.add_error(ParseError(name, number, str(exc)))
     return result
 
 
@@ -276,16 +292,15 @@ def parse_csv(text: str, name: str) -> ParseResult:
     rows = _csv_rows(text)
     columns, errors = _header(rows, name, ("hash_type", "hash"), "csv")
     if columns is None:
-        result.errors.extend(errors)
+        for error in errors:
+            result.add_error(error)
         return result
     width = len(columns)
     for number, row in rows:
         if not any(cell.strip() for cell in row):
             continue
         if len(row) < min(width, max(columns["hash_type"], columns["hash"]) + 1):
-            result.errors.append(
-                ParseError(name, number, f"{len(row)} fields, the header has {width}")
-            )
+            result.add_error(ParseError(name, number, f"{len(row)} fields, the header has {width}"))
             continue
         try:
             result.entries.append(
@@ -297,7 +312,7 @@ def parse_csv(text: str, name: str) -> ParseResult:
                 )
             )
         except InvalidHash as exc:
-            result.errors.append(ParseError(name, number, str(exc)))
+            result.add_error(ParseError(name, number, str(exc)))
     return result
 
 
@@ -306,7 +321,8 @@ def parse_tx_csv(text: str, name: str) -> ParseResult:
     rows = _csv_rows(text)
     columns, errors = _header(rows, name, ("signal_type", "signal_str"), "ThreatExchange CSV")
     if columns is None:
-        result.errors.extend(errors)
+        for error in errors:
+            result.add_error(error)
         return result
     for number, row in rows:
         if not any(cell.strip() for cell in row):
@@ -314,7 +330,7 @@ def parse_tx_csv(text: str, name: str) -> ParseResult:
         signal_type = (_cell(row, columns, "signal_type") or "").strip().lower()
         kind = TX_SIGNAL_TYPES.get(signal_type)
         if kind is None:
-            result.errors.append(
+            result.add_error(
                 ParseError(
                     name,
                     number,
@@ -330,7 +346,7 @@ def parse_tx_csv(text: str, name: str) -> ParseResult:
         try:
             value = normalize_hash(kind, _cell(row, columns, "signal_str") or "")
         except InvalidHash as exc:
-            result.errors.append(ParseError(name, number, str(exc)))
+            result.add_error(ParseError(name, number, str(exc)))
             continue
         # Tags are space-separated in ThreatExchange exports; they become the label.
         result.entries.append(Entry(kind, value, _clean(_cell(row, columns, "tags")), category))
@@ -340,7 +356,7 @@ def parse_tx_csv(text: str, name: str) -> ParseResult:
 def _vics_media(doc: object, name: str, result: ParseResult) -> Iterator[tuple[str, object]]:
     """Media records of a VICS 2.0 (``value`` = Media) or 1.x (``value`` = Cases) document."""
     if not isinstance(doc, dict) or not isinstance(doc.get("value"), list):
-        result.errors.append(
+        result.add_error(
             ParseError(name, None, 'not a VICS document: no top-level "value" list', "file")
         )
         return
@@ -357,11 +373,11 @@ def parse_vics(text: str, name: str) -> ParseResult:
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
-        result.errors.append(ParseError(name, exc.lineno, f"not valid JSON: {exc.msg}"))
+        result.add_error(ParseError(name, exc.lineno, f"not valid JSON: {exc.msg}"))
         return result
     for where, media in _vics_media(doc, name, result):
         if not isinstance(media, dict):
-            result.errors.append(ParseError(name, None, "Media record is not an object", where))
+            result.add_error(ParseError(name, None, "Media record is not an object", where))
             continue
         fields = {key.lower(): value for key, value in media.items()}
         category = fields.get("category")
@@ -373,19 +389,58 @@ def parse_vics(text: str, name: str) -> ParseResult:
                 continue
             found = True
             if not isinstance(value, str):
-                result.errors.append(
-                    ParseError(name, None, f"{kind.upper()} is not a string", where)
-                )
+                result.add_error(ParseError(name, None, f"{kind.upper()} is not a string", where))
                 continue
             try:
                 result.entries.append(
                     Entry(cast(HashType, kind), normalize_hash(kind, value), None, category_text)
                 )
             except InvalidHash as exc:
-                result.errors.append(ParseError(name, None, f"{kind.upper()}: {exc}", where))
+                result.add_error(ParseError(name, None, f"{kind.upper()}: {exc}", where))
         if not found:
-            result.errors.append(ParseError(name, None, "Media record has no MD5 or SHA1", where))
+            result.add_error(ParseError(name, None, "Media record has no MD5 or SHA1", where))
+    if result.errors:
+        lines = _vics_item_lines(text)
+        result.errors = [
+            ParseError(e.file, lines.get(e.item or ""), e.reason, e.item) for e in result.errors
+        ]
     return result
+
+
+_ARRAY_AT = {"value": re.compile(r'"value"\s*:\s*\['), "Media": re.compile(r'"Media"\s*:\s*\[')}
+
+
+def _array_items(text: str, key: str, start: int, end: int) -> list[tuple[int, int]]:
+    """(start, end) offsets of the elements of the first ``"key": [...]`` array in
+    ``text[start:end]``; empty when it cannot be found."""
+    found = _ARRAY_AT[key].search(text, start, end)
+    if found is None:
+        return []
+    decoder = json.JSONDecoder()
+    items: list[tuple[int, int]] = []
+    pos = found.end()
+    while True:
+        while pos < end and text[pos] in " \t\r\n,":
+            pos += 1
+        if pos >= end or text[pos] == "]":
+            return items
+        _, stop = decoder.raw_decode(text, pos)
+        items.append((pos, stop))
+        pos = stop
+
+
+def _vics_item_lines(text: str) -> dict[str, int]:
+    """Line numbers of the Media records (``value[i]`` / ``value[i].Media[j]``), found by
+    walking the arrays again with offsets; only done for files that have errors."""
+    out: dict[str, int] = {}
+    try:
+        for i, (start, stop) in enumerate(_array_items(text, "value", 0, len(text))):
+            out[f"value[{i}]"] = text.count("\n", 0, start) + 1
+            for j, (inner, _) in enumerate(_array_items(text, "Media", start, stop)):
+                out[f"value[{i}].Media[{j}]"] = text.count("\n", 0, inner) + 1
+    except ValueError:  # not the expected shape: errors keep their item names only
+        return {}
+    return out
 
 
 def parse_jsonl(text: str, name: str) -> ParseResult:
@@ -396,14 +451,14 @@ def parse_jsonl(text: str, name: str) -> ParseResult:
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
-            result.errors.append(ParseError(name, number, f"not valid JSON: {exc.msg}"))
+            result.add_error(ParseError(name, number, f"not valid JSON: {exc.msg}"))
             continue
         if not isinstance(obj, dict):
-            result.errors.append(ParseError(name, number, "not a JSON object"))
+            result.add_error(ParseError(name, number, "not a JSON object"))
             continue
         missing = [key for key in ("hash_type", "hash") if not isinstance(obj.get(key), str)]
         if missing:
-            result.errors.append(
+            result.add_error(
                 ParseError(name, number, f"missing or non-string field {', '.join(missing)}")
             )
             continue
@@ -412,7 +467,7 @@ def parse_jsonl(text: str, name: str) -> ParseResult:
                 make_entry(obj["hash_type"], obj["hash"], obj.get("label"), obj.get("category"))
             )
         except InvalidHash as exc:
-            result.errors.append(ParseError(name, number, str(exc)))
+            result.add_error(ParseError(name, number, str(exc)))
     return result
 
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
@@ -128,34 +129,102 @@ def hash_many(
     With ``query_variants`` each result carries the dihedral and trimmed variants; otherwise the
     list is empty. ``workers=1`` hashes in this process.
     """
-    workers = workers or os.cpu_count() or 1
+    workers = workers or _available_cpus()
     options = (fast, query_variants)
     if workers == 1:
         for path in paths:
             yield _worker_one(str(path), options)
         return
-    batch_size = 8
-    max_in_flight = workers * 4
-    # forkserver: safe when the parent has threads (web servers, Dask workers).
-    context = get_context("forkserver")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        pending: set[Future[list[tuple[FileHashes, list[QueryHash]]]]] = set()
-        batch: list[str] = []
-        for path in paths:
-            batch.append(str(path))
-            if len(batch) == batch_size:
-                pending.add(pool.submit(_worker_batch, batch, options))
-                batch = []
-            if len(pending) >= max_in_flight:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    yield from future.result()
-        if batch:
-            pending.add(pool.submit(_worker_batch, batch, options))
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+    batches = _batched((str(path) for path in paths), _BATCH_SIZE)
+    while True:
+        suspects: list[str] = []
+        finished = yield from _run_pool(batches, workers, options, suspects)
+        # A worker died (decoder crash, out of memory): every file it may have been working on
+        # is hashed again alone, so that only the culprit gets an error record.
+        for suspect in suspects:
+            yield from _run_alone(suspect, options)
+        if finished:
+            return
+
+
+_BATCH_SIZE = 8
+# forkserver: safe when the parent has threads (web servers, Dask workers). Tests may switch it.
+_START_METHOD = "forkserver"
+_CRASH = "worker process died while hashing this file (decoder crash or out of memory)"
+
+
+def _batched(items: Iterator[str], size: int) -> Iterator[list[str]]:
+    batch: list[str] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _run_pool(
+    batches: Iterator[list[str]],
+    workers: int,
+    options: tuple[bool, bool],
+    suspects: list[str],
+) -> Generator[tuple[FileHashes, list[QueryHash]], None, bool]:
+    """Hash batches until they run out (True) or a worker dies (False, files in ``suspects``)."""
+    context = get_context(_START_METHOD)
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    pending: dict[Future[list[tuple[FileHashes, list[QueryHash]]]], list[str]] = {}
+    try:
+        exhausted = False
+        while True:
+            while not exhausted and len(pending) < workers * 4:
+                batch = next(batches, None)
+                if batch is None:
+                    exhausted = True
+                else:
+                    pending[pool.submit(_worker_batch, batch, options)] = batch
+            if not pending:
+                return True
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
-                yield from future.result()
+                batch = pending.pop(future)
+                try:
+                    results = future.result()
+                except BrokenProcessPool:
+                    suspects.extend(batch)
+                    continue
+                yield from results
+            if suspects:
+                for batch in pending.values():
+                    suspects.extend(batch)
+                return False
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _run_alone(
+    path: str, options: tuple[bool, bool]
+) -> Iterator[tuple[FileHashes, list[QueryHash]]]:
+    with ProcessPoolExecutor(max_workers=1, mp_context=get_context(_START_METHOD)) as pool:
+        try:
+            yield from pool.submit(_worker_batch, [path], options).result()
+            return
+        except BrokenProcessPool:
+            pass
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        yield FileHashes(path, None, None, None, None, None, f"cannot read file: {reason}"), []
+        return
+    sha256, md5, sha1 = _digests(data)
+    yield FileHashes(path, sha256, md5, sha1, None, None, _CRASH), []
+
+
+def _available_cpus() -> int:
+    if hasattr(os, "sched_getaffinity"):  # honours taskset/cgroup pinning (Linux)
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
 
 
 def _worker_batch(
@@ -185,9 +254,7 @@ def _hash_path(
 def _hash_bytes(
     data: bytes, name: str, *, fast: bool, dihedral: bool, trim_borders: bool
 ) -> tuple[FileHashes, list[QueryHash]]:
-    sha256 = hashlib.sha256(data).hexdigest()
-    md5 = hashlib.md5(data, usedforsecurity=False).hexdigest()
-    sha1 = hashlib.sha1(data, usedforsecurity=False).hexdigest()
+    sha256, md5, sha1 = _digests(data)
     try:
         variants = _pdq_variants(data, fast=fast, dihedral=dihedral, trim_borders=trim_borders)
     except DecodeError as exc:
@@ -200,6 +267,14 @@ def _hash_bytes(
         return FileHashes(name, sha256, md5, sha1, None, None, error), []
     original = variants[0]
     return FileHashes(name, sha256, md5, sha1, original.pdq, original.quality, None), variants
+
+
+def _digests(data: bytes) -> tuple[str, str, str]:
+    return (
+        hashlib.sha256(data).hexdigest(),
+        hashlib.md5(data, usedforsecurity=False).hexdigest(),
+        hashlib.sha1(data, usedforsecurity=False).hexdigest(),
+    )
 
 
 def _pdq_variants(

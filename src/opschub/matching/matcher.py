@@ -19,6 +19,7 @@ from opschub.matching.formats import (
     Entry,
     InvalidHash,
     ParseError,
+    ParseResult,
     make_entry,
     normalize_hash,
 )
@@ -61,7 +62,8 @@ class QueryResult:
 
 
 def best_per_entry(matches: Iterable[Match]) -> list[Match]:
-    """One match per list entry: the smallest distance, the untransformed query on ties."""
+    """One match per list entry. The untransformed image's match wins when there is one, so
+    its distance is what a plain PDQ comparison gives; otherwise the closest variant."""
     best: dict[tuple[str, str, str], Match] = {}
     for match in matches:
         key = (match.list, match.hash_type, match.hash)
@@ -71,9 +73,10 @@ def best_per_entry(matches: Iterable[Match]) -> list[Match]:
     return sorted(best.values(), key=lambda m: (m.distance, m.list, m.hash_type, m.hash))
 
 
-def _rank(match: Match) -> tuple[int, int, int]:
+def _rank(match: Match) -> tuple[bool, int, bool, bool]:
     transform = match.transform or ORIGINAL
     return (
+        transform != ORIGINAL,
         match.distance,
         transform.startswith(TRIMMED_PREFIX),
         transform.removeprefix(TRIMMED_PREFIX) != ORIGINAL,
@@ -140,13 +143,13 @@ def match_paths(
     trim_borders: bool = True,
     workers: int | None = None,
 ) -> Iterator[QueryResult]:
-    """Hash image files (folders recursively) and match them, in completion order."""
+    """Hash image files (folders recursively) and match them, in the order of the files."""
     from opschub.matching.hashing import hash_many, iter_image_files
 
+    files = list(iter_image_files(paths))
+    hashed = hash_many(files, workers=workers, query_variants=dihedral or trim_borders)
     batch: list[tuple[FileHashes, list[QueryHash]]] = []
-    for item in hash_many(
-        iter_image_files(paths), workers=workers, query_variants=dihedral or trim_borders
-    ):
+    for item in in_input_order([str(f) for f in files], hashed):
         batch.append(item)
         if len(batch) >= BATCH:
             yield from match_hashed(
@@ -169,16 +172,35 @@ def match_paths(
         )
 
 
+def in_input_order(
+    order: Sequence[str], items: Iterable[tuple[FileHashes, list[QueryHash]]]
+) -> Iterator[tuple[FileHashes, list[QueryHash]]]:
+    """Results of a process pool (completion order) put back in the order of ``order``;
+    only results that arrive early are held back."""
+    waiting: dict[str, list[tuple[FileHashes, list[QueryHash]]]] = {}
+    position = 0
+    for item in items:
+        waiting.setdefault(item[0].path, []).append(item)
+        while position < len(order) and waiting.get(order[position]):
+            ready = waiting[order[position]]
+            yield ready.pop(0)
+            if not ready:
+                del waiting[order[position]]
+            position += 1
+    for rest in waiting.values():  # paths the pool reported under another name, if any
+        yield from rest
+
+
 def read_hash_queries(
     path: str | Path, *, hash_type: str = "pdq"
-) -> tuple[list[tuple[str, list[Entry | PdqQuery]]], list[ParseError]]:
+) -> tuple[list[tuple[str, list[Entry | PdqQuery]]], ParseResult]:
     """Queries from a file: one hex hash a line (type by length: 32 md5, 40 sha1, 64 the
     ``hash_type`` option), or JSON Lines holding ``hash_type``/``hash`` (optional
     ``quality``) or the records ``opschub hash`` prints. Returns (query text, hashes) pairs
-    and the lines that could not be read."""
+    and the lines that could not be read (``.errors``, counted in ``.invalid``)."""
     name = str(path)
     queries: list[tuple[str, list[Entry | PdqQuery]]] = []
-    errors: list[ParseError] = []
+    errors = ParseResult()  # only its error list and count are used
     by_length = {32: "md5", 40: "sha1", 64: hash_type}
     with open(path, encoding="utf-8-sig") as handle:
         for number, line in enumerate(handle, 1):
@@ -199,7 +221,7 @@ def read_hash_queries(
                 entry = make_entry(kind, text)
                 queries.append((entry.hash, [entry]))
             except (InvalidHash, ValueError) as exc:
-                errors.append(ParseError(name, number, str(exc)))
+                errors.add_error(ParseError(name, number, str(exc)))
     return queries, errors
 
 

@@ -78,14 +78,13 @@ def downsample_64(
 ) -> np.ndarray:
     """The reference 64 x 64 Jarosz-filtered image (float64)."""
     rows, cols = full_shape or (pixels.shape[0] * scale, pixels.shape[1] * scale)
-    w_rows = _weights(rows, scale, pixels.shape[0], offset[0])
-    w_cols = _weights(cols, scale, pixels.shape[1], offset[1])
-    # Reduce the longer axis first: fewer multiply-adds for the second product.
+    row_index, row_weights = _band(rows, scale, pixels.shape[0], offset[0])
+    col_index, col_weights = _band(cols, scale, pixels.shape[1], offset[1])
     data = np.asarray(pixels, dtype=np.float32)
-    if pixels.shape[0] >= pixels.shape[1]:
-        out = (w_rows @ data) @ w_cols.T
-    else:
-        out = w_rows @ (data @ w_cols.T)
+    # Banded weights applied by gathering, not as dense matrix products: no BLAS call, so no
+    # BLAS thread pool (which stalls badly on a busy machine) and no work on zero weights.
+    across_rows = np.einsum("ik,ikj->ij", row_weights, data[row_index])
+    out = np.einsum("jk,ijk->ij", col_weights, across_rows[:, col_index])
     return np.asarray(out, dtype=np.float64)
 
 
@@ -151,37 +150,46 @@ def _dct_matrix() -> np.ndarray:
 
 
 @lru_cache(maxsize=256)
-def _weights(full_length: int, scale: int, decoded_length: int, offset: int) -> np.ndarray:
-    """64 x decoded_length weights along one axis (float32, read-only)."""
-    full = _reference_weights(full_length)
-    if scale == 1 and decoded_length == full_length and offset == 0:
-        out = full
-    else:
-        # Decoded pixel k is the mean of full pixels [offset + k*scale, offset + (k+1)*scale),
-        # so its weight is the sum of theirs (pixels outside the image weigh nothing).
-        padded = np.zeros((HASH_SIZE, decoded_length * scale), dtype=np.float64)
-        start = -offset
-        usable = min(full_length, decoded_length * scale - start)
-        padded[:, start : start + usable] = full[:, :usable]
-        out = padded.reshape(HASH_SIZE, decoded_length, scale).sum(axis=2)
-    result = np.ascontiguousarray(out, dtype=np.float32)
-    result.setflags(write=False)
-    return result
+def _band(
+    full_length: int, scale: int, decoded_length: int, offset: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Downsampling weights along one axis, as (64, K) decoded-pixel indices and weights.
 
-
-def _reference_weights(n: int) -> np.ndarray:
-    """Rows of (decimate . box . box) for a length-n axis, as the reference computes them."""
+    Row i holds the weights of the reference filter (decimate . box . box) for output i over
+    the full-size axis of ``full_length`` pixels, summed over each decoded pixel's block
+    ``[offset + k*scale, offset + (k+1)*scale)``. Only the non-zero band is kept.
+    """
+    n = full_length
     window = (n + 2 * HASH_SIZE - 1) // (2 * HASH_SIZE)
     half = (window + 2) // 2
-    behind, ahead = window - half, half - 1  # window of output o: [o - behind, o + ahead]
+    behind, ahead = window - half, half - 1  # box window of output o: [o - behind, o + ahead]
     centres = (((np.arange(HASH_SIZE) + 0.5) * n) / HASH_SIZE).astype(np.int64)
-    out = np.zeros((HASH_SIZE, n), dtype=np.float64)
-    for row, centre in enumerate(centres):
-        lo, hi = max(0, centre - behind), min(n - 1, centre + ahead)
-        # Second box pass: the sample is the mean of first-pass outputs lo..hi, and each of
-        # those is the mean of its own (edge-clipped) window.
-        share = 1.0 / (hi - lo + 1)
-        for k in range(lo, hi + 1):
-            k_lo, k_hi = max(0, k - behind), min(n - 1, k + ahead)
-            out[row, k_lo : k_hi + 1] += share / (k_hi - k_lo + 1)
-    return out
+
+    # The sample at a centre is the mean of the first-pass outputs k in its edge-clipped
+    # window, and each of those is the mean of its own edge-clipped window.
+    k = centres[:, None] + np.arange(-behind, ahead + 1)[None, :]  # (64, window)
+    k_valid = (k >= 0) & (k < n)
+    k = np.clip(k, 0, n - 1)
+    k_lo, k_hi = np.maximum(0, k - behind), np.minimum(n - 1, k + ahead)
+    share = 1.0 / k_valid.sum(axis=1, keepdims=True)
+    value = np.where(k_valid, share / (k_hi - k_lo + 1), 0.0)
+    span = 2 * window - 1  # full-size pixels a sample can reach
+    p = (centres - 2 * behind)[:, None] + np.arange(span)[None, :]  # (64, span)
+    inside = (k_lo[:, :, None] <= p[:, None, :]) & (p[:, None, :] <= k_hi[:, :, None])
+    full_weights = np.einsum("iw,iwt->it", value, inside)  # zero outside [0, n)
+
+    # Sum the weights of the full-size pixels that make up each decoded pixel.
+    decoded = (p - offset) // scale
+    first = np.clip((np.maximum(p[:, 0], 0) - offset) // scale, 0, decoded_length - 1)
+    last = np.clip((np.minimum(p[:, -1], n - 1) - offset) // scale, 0, decoded_length - 1)
+    width = int((last - first).max()) + 1
+    local = np.clip(decoded - first[:, None], 0, width - 1)
+    flat = (np.arange(HASH_SIZE)[:, None] * width + local).ravel()
+    summed = np.bincount(flat, weights=full_weights.ravel(), minlength=HASH_SIZE * width)
+    weights = summed.reshape(HASH_SIZE, width).astype(np.float32)
+    index = first[:, None] + np.arange(width)[None, :]
+    weights[index > decoded_length - 1] = 0.0  # padding past the last pixel
+    index = np.minimum(index, decoded_length - 1)
+    index.setflags(write=False)
+    weights.setflags(write=False)
+    return index, weights

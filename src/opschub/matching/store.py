@@ -54,6 +54,10 @@ NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 # Save the index once this many rows are only in segments (replaying is cheap below it).
 SAVE_INDEX_AFTER_ROWS = 20_000
 SAVE_INDEX_AFTER_SEGMENTS = 64
+# Many small additions make many small segments: past this count the trailing small ones are
+# merged into one (readers notice the missing segments and reload).
+COMPACT_AFTER_SEGMENTS = 128
+SMALL_SEGMENT_ROWS = 65_536
 MAX_THRESHOLD = 64
 DEFAULT_THRESHOLD = 31
 MIN_QUALITY = 50
@@ -141,7 +145,8 @@ class ImportSummary:
     added: int = 0
     already_present: int = 0
     skipped: int = 0  # rows deliberately not imported (see formats.parse_tx_csv)
-    errors: list[ParseError] = field(default_factory=list)
+    errors: list[ParseError] = field(default_factory=list)  # the first ones
+    invalid: int = 0
     added_by_type: dict[str, int] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, object]:
@@ -151,7 +156,7 @@ class ImportSummary:
             "added": self.added,
             "already_present": self.already_present,
             "skipped": self.skipped,
-            "invalid": len(self.errors),
+            "invalid": self.invalid,
             "added_by_type": dict(self.added_by_type),
             "errors": [error.to_json() for error in self.errors],
         }
@@ -340,14 +345,21 @@ class HashListStore:
     def exists(self, name: str) -> bool:
         return (self._dir(name) / META).is_file()
 
-    def lists(self) -> list[ListInfo]:
+    def names(self) -> list[str]:
+        """Names of the lists, sorted (cheaper than :meth:`lists`)."""
         if not self.lists_dir.is_dir():
             return []
+        return sorted(
+            child.name
+            for child in self.lists_dir.iterdir()
+            if NAME_RE.fullmatch(child.name) and (child / META).is_file()
+        )
+
+    def lists(self) -> list[ListInfo]:
         out = []
-        for child in sorted(self.lists_dir.iterdir()):
-            if NAME_RE.fullmatch(child.name) and (child / META).is_file():
-                with contextlib.suppress(UnknownList):
-                    out.append(self.info(child.name))
+        for name in self.names():
+            with contextlib.suppress(UnknownList):
+                out.append(self.info(name))
         return out
 
     def info(self, name: str) -> ListInfo:
@@ -456,7 +468,12 @@ class HashListStore:
         loaded = self._loaded.get(name)
         if loaded is not None and loaded.stat_key == stat_key:
             return loaded
-        if loaded is None or loaded.list_id != meta["list_id"]:
+        current = {int(segment["seq"]) for segment in meta["segments"]}
+        if (
+            loaded is None
+            or loaded.list_id != meta["list_id"]
+            or not loaded.seen_segments <= current  # segments were merged
+        ):
             loaded = self._load(name, meta, stat_key)
         else:
             self._catch_up(loaded, meta)
@@ -547,8 +564,8 @@ class HashListStore:
         """
         self.check_name(name)
         parsed = parse_file(path, format, hash_type=hash_type, label=label)
-        if parsed.errors and not skip_invalid:
-            raise ListFormatError(parsed.errors)
+        if parsed.invalid and not skip_invalid:
+            raise ListFormatError(parsed.errors, parsed.invalid)
         record = {
             "file": Path(path).name,
             "format": parsed.format,
@@ -569,6 +586,7 @@ class HashListStore:
             save_index=True,
         )
         summary.errors = parsed.errors
+        summary.invalid = parsed.invalid
         summary.skipped = parsed.skipped
         return summary
 
@@ -623,6 +641,7 @@ class HashListStore:
             seq = max((int(s["seq"]) for s in meta["segments"]), default=0) + 1
             counts = self._write_segment(self._dir(name), seq, batch)
             meta["segments"].append({"seq": seq, "counts": counts, "added_at": _now()})
+            meta["unsaved_segments"] = int(meta.get("unsaved_segments", 0)) + 1
             for hash_type, count in counts.items():
                 meta["rows"][hash_type] = int(meta["rows"].get(hash_type, 0)) + count
         for key, value in metadata.items():
@@ -634,11 +653,10 @@ class HashListStore:
             meta["imports"] = [*meta.get("imports", []), record][-50:]
         meta["generation"] = int(meta["generation"]) + 1
         unsaved = sum(int(meta["rows"][t]) - int(meta["index_rows"].get(t, 0)) for t in HASH_TYPES)
-        pending_segments = len(meta["segments"]) - int(meta.get("index_segments", 0))
         persist = unsaved > 0 and (
             save_index
             or unsaved >= SAVE_INDEX_AFTER_ROWS
-            or pending_segments >= SAVE_INDEX_AFTER_SEGMENTS
+            or int(meta.get("unsaved_segments", 0)) >= SAVE_INDEX_AFTER_SEGMENTS
         )
         stale = [t for t in HASH_TYPES if int(meta["rows"][t]) != int(meta["index_rows"].get(t, 0))]
         if persist:
@@ -657,12 +675,55 @@ class HashListStore:
             for hash_type in stale:
                 loaded.types[hash_type].index.save()
                 meta["index_rows"][hash_type] = loaded.types[hash_type].rows
-            meta["index_segments"] = len(meta["segments"])
+            meta["unsaved_segments"] = 0
+        merged = self._compact(name, loaded, meta)
         _atomic_write_text(self._dir(name) / META, json.dumps(meta, indent=1))
+        if merged:
+            self._loaded.pop(name, None)  # reload with the merged segment on next use
+            for seq in merged:
+                for path in self._dir(name).glob(f"seg-{seq:06d}.*"):
+                    path.unlink(missing_ok=True)
+            return summary
         found = self._read_meta(name)
         assert found is not None
         loaded.meta, loaded.stat_key = found
         return summary
+
+    def _compact(self, name: str, loaded: _Loaded, meta: dict[str, Any]) -> list[int]:
+        """Merge the trailing run of small segments into one new segment (rows keep their
+        order, so their ids stay); returns the merged sequence numbers."""
+        segments = meta["segments"]
+        if len(segments) <= COMPACT_AFTER_SEGMENTS:
+            return []
+        run = 0
+        while (
+            run < len(segments) and sum(segments[-run - 1]["counts"].values()) < SMALL_SEGMENT_ROWS
+        ):
+            run += 1
+        if run < 2:
+            return []
+        tail = segments[-run:]
+        seqs = {int(s["seq"]) for s in tail}
+        pairs: dict[tuple[str | None, str | None], int] = {}
+        batch = _Batch({}, {}, [])
+        for hash_type, state in loaded.types.items():
+            codes, label_ids = [], []
+            for segment in state.segments:
+                if segment.seq in seqs:
+                    codes.append(np.asarray(segment.codes))
+                    remap = np.array(
+                        [pairs.setdefault(pair, len(pairs)) for pair in segment.labels],
+                        dtype=np.int32,
+                    )
+                    label_ids.append(remap[np.asarray(segment.label_ids)])
+            if codes:
+                batch.codes[hash_type] = np.concatenate(codes)
+                batch.label_ids[hash_type] = np.concatenate(label_ids)
+        batch.labels = list(pairs)
+        seq = int(segments[-1]["seq"]) + 1
+        counts = self._write_segment(self._dir(name), seq, batch)
+        meta["segments"] = [*segments[:-run], {"seq": seq, "counts": counts, "added_at": _now()}]
+        return sorted(seqs)
 
     def _bind_index(self, name: str, state: _TypeState) -> None:
         """Make the index one saved in the list's directory (a list whose index was never
@@ -756,11 +817,13 @@ class HashListStore:
         hashes equal). PDQ queries of quality < 50 match nothing."""
         if not 0 <= threshold <= MAX_THRESHOLD:
             raise ValueError(f"threshold must be between 0 and {MAX_THRESHOLD}, got {threshold}")
-        names = list(lists) if lists is not None else [i.name for i in self.lists()]
+        names = list(dict.fromkeys(lists)) if lists is not None else self.names()
         results: list[list[Match]] = [[] for _ in queries]
         grouped: dict[str, list[tuple[int, str, str | None]]] = {t: [] for t in HASH_TYPES}
         for position, query in enumerate(queries):
             if isinstance(query, Entry):
+                if query.hash_type not in grouped:
+                    raise ValueError(f"query {position}: unknown hash type {query.hash_type!r}")
                 grouped[query.hash_type].append((position, query.hash, None))
             else:
                 if query.quality < MIN_QUALITY:

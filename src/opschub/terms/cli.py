@@ -85,8 +85,8 @@ def check_command(
         FailOn, typer.Option(help="Lowest severity that makes the exit code 1.")
     ] = FailOn.use_with_care,
 ) -> None:
-    """Check documents for terms the guidelines ask writers to avoid (for example "child
-    pornography": use "child sexual abuse material")."""
+    """Check documents for terms the guidelines ask writers to avoid, and name the preferred
+    terms (such as "child sexual abuse material") to use instead."""
     from rich.console import Console
     from rich.progress import Progress
 
@@ -143,8 +143,14 @@ def check_command(
                 elif not source.fixable:
                     _err(f"{name}: --fix cannot write {kind_of(name)} files; findings reported")
                 elif to_fix:
-                    write_source(source, fixed)
-                    _err(f"{name}: fixed {len(to_fix)} finding(s)")
+                    try:
+                        write_source(source, fixed)
+                    except (OSError, UnicodeEncodeError) as exc:
+                        _err(f"opschub terms: {name}: not fixed, cannot write it ({exc})")
+                        failed += 1
+                        to_fix = []
+                    else:
+                        _err(f"{name}: fixed {len(to_fix)} finding(s)")
                 if to_fix and (name == "-" or source.fixable):
                     findings = analyse(
                         fixed, lang.value, locale.value, markup=source.markup, po=source.po
@@ -181,5 +187,9 @@ def register(app: typer.Typer) -> None:
         help="Terminology checker: the guidelines' preferred terms, in Chinese and English.",
         no_args_is_help=True,
     )
-    terms_app.command("check")(check_command)
+    terms_app.command(
+        "check",
+        help="Check documents for terms the guidelines ask writers to avoid, and name the "
+        'preferred terms (such as "child sexual abuse material") to use instead.',
+    )(check_command)
     app.add_typer(terms_app, name="terms")

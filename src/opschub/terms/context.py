@@ -60,6 +60,10 @@ class Suppressions:
     blocks: list[tuple[int, int]] = field(default_factory=list)  # inclusive line ranges
     notes: list[str] = field(default_factory=list)
 
+    @property
+    def active(self) -> bool:
+        return bool(self.lines or self.blocks)
+
     def silences(self, line: int, rule: str) -> bool:
         if any(a <= line <= b for a, b in self.blocks):
             return True

@@ -1,7 +1,8 @@
 """``fix(text)``: write the preferred term where exactly one fits.
 
 Never touched: mentions (a term discussed as a term), titles (not findings at all),
-quotations (someone's words) and code (Markdown code spans and blocks, HTML code/pre)."""
+quotations (someone's words), code (Markdown code spans and blocks, HTML code/pre) and, in a
+gettext catalogue, anything but the translations."""
 
 from __future__ import annotations
 
@@ -24,11 +25,31 @@ _QUOTATIONS = re.compile(
 _STRAIGHT_QUOTES = re.compile(r'"[^"\n]*"')
 
 
+def _po_source_spans(text: str) -> list[tuple[int, int]]:
+    """In a catalogue only translations (msgstr) are fixed: a changed msgid would no longer
+    match the text in the template, and comments are not shown to anyone."""
+    spans = []
+    protected = False
+    offset = 0
+    for line in text.splitlines(keepends=True):
+        stripped = line.lstrip()
+        if stripped.startswith(("msgid", "msgctxt", "#")):
+            protected = True
+        elif stripped.startswith("msgstr"):
+            protected = False
+        if protected or stripped.startswith("#"):
+            spans.append((offset, offset + len(line)))
+        offset += len(line)
+    return spans
+
+
 def protected_spans(text: str, *, po: bool = False) -> list[tuple[int, int]]:
     """Sorted, merged (start, end) spans that --fix must not change."""
     spans = [m.span() for m in _CODE.finditer(text)]
     spans += [m.span() for m in _QUOTATIONS.finditer(text)]
-    if not po:  # in a catalogue every string is in straight quotes
+    if po:  # every string is in straight quotes, so those say nothing here
+        spans += _po_source_spans(text)
+    else:
         spans += [m.span() for m in _STRAIGHT_QUOTES.finditer(text)]
     spans.sort()
     merged: list[tuple[int, int]] = []

@@ -4,6 +4,7 @@ containing a shorter one gives one finding or none, never two)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import product
@@ -30,6 +31,8 @@ class Key:
     form: Form | None = None
     plural: bool = False
     possessive: bool = False
+    near: re.Pattern[str] | None = None  # a title part: a title only near one of these words
+    window: int = 0
 
 
 def _gap_variants(key: str) -> list[str]:
@@ -62,7 +65,6 @@ def _is_latin(key: str) -> bool:
 @dataclass(frozen=True, slots=True)
 class Matcher:
     automaton: ahocorasick.Automaton
-    max_len: int
     trad_chars: frozenset[str]  # Traditional characters that can occur in a Chinese key
 
 
@@ -100,6 +102,14 @@ def build_matcher(termbase: TermBase, langs: LangSet) -> Matcher:
             add(norm, Key("title", len(norm), _is_latin(norm)))
             if lang == "zh-Hans":
                 zh_keys.append(norm)
+        for part in termbase.title_parts:
+            if part.lang != lang:
+                continue
+            norm = normalize_key(part.text)
+            near = re.compile("|".join(re.escape(normalize_key(w)) for w in part.near))
+            add(norm, Key("title", len(norm), _is_latin(norm), near=near, window=part.window))
+            if lang == "zh-Hans":
+                zh_keys.append(norm)
     generated: list[tuple[str, Key]] = []
     for lang in sorted(langs):
         for entry in termbase.entries:
@@ -125,8 +135,7 @@ def build_matcher(termbase: TermBase, langs: LangSet) -> Matcher:
         if not automaton.exists(variant):
             add(variant, key)
     automaton.make_automaton()
-    max_len = max((len(k) for k in automaton.keys()), default=0)  # noqa: SIM118
-    return Matcher(automaton, max_len, _trad_chars(zh_keys) if zh_keys else frozenset())
+    return Matcher(automaton, _trad_chars(zh_keys) if zh_keys else frozenset())
 
 
 @lru_cache(maxsize=8)

@@ -130,6 +130,8 @@ def _kernel(  # one pass over the text on purpose: numba compiles it
     run_first_hyph = False
     run_extra_hyph = False
     last = WS
+    tag_end = -1  # inside a tag up to here: only quoted attribute values are text
+    quote = 0
     while i < n:
         c = src[i]
         if c < 65536:
@@ -140,7 +142,19 @@ def _kernel(  # one pass over the text on purpose: numba compiles it
             k = OTHER
         emit = -2  # -2: the character itself; -1: nothing; >= 0: this code point
         width = 1
-        if k == MDMARK:
+        inside = i <= tag_end
+        if inside:  # alt="...", title="..." are read; names and the rest of the tag are not
+            if quote == 0:
+                if c == 34 or c == 39:
+                    quote = c
+                k = WS
+            elif c == quote:
+                quote = 0
+                k = WS
+            elif k == DEL or k == MDMARK:  # noqa: SIM109 - numba-friendly
+                i += 1
+                continue
+        elif k == MDMARK:
             if markup:
                 i += 1
                 continue
@@ -148,7 +162,9 @@ def _kernel(  # one pass over the text on purpose: numba compiles it
         elif k == DEL:
             i += 1
             continue
-        if markup and c == 60 and i + 1 < n:  # '<' starting a tag or comment
+        if inside:
+            pass
+        elif markup and c == 60 and i + 1 < n:  # '<' starting a tag or comment
             d = src[i + 1]
             if (97 <= d <= 122) or (65 <= d <= 90) or d == 47 or d == 33:
                 j = i + 1
@@ -157,7 +173,8 @@ def _kernel(  # one pass over the text on purpose: numba compiles it
                     j += 1
                 if j < limit and src[j] == 62:
                     k = WS
-                    width = j - i + 1
+                    tag_end = j
+                    quote = 0
         elif markup and c == 38:  # '&' starting an entity
             for e in range(len(ent_lens)):
                 length = ent_lens[e]
@@ -204,18 +221,19 @@ def _kernel(  # one pass over the text on purpose: numba compiles it
                 run_nl = True
             i += width
             continue
+        if emit == -2:
+            emit = fold[c] if c < 65536 else c
         if in_run:
             in_run = False
             joined = last == CJK and k == CJK
             hyphenated = run_first_hyph and run_nl and not run_extra_hyph
-            if not joined and not (hyphenated and last == LATIN and k == LATIN):
+            # "children,child" and "children , child" match "children, child" (titles)
+            comma = emit == 44 or (m > 0 and out[m - 1] == 44)
+            if not joined and not comma and not (hyphenated and last == LATIN and k == LATIN):
                 out[m] = SPACE
                 pos[m] = run_start
                 m += 1
-        if emit == -2:
-            out[m] = fold[c] if c < 65536 else c
-        else:
-            out[m] = emit
+        out[m] = emit
         pos[m] = i
         m += 1
         last = k
@@ -232,6 +250,19 @@ def _compiled() -> Callable[..., int]:
     import numba  # heavy import, only for big texts
 
     return numba.njit(cache=True, nogil=True)(_kernel)  # type: ignore[no-any-return,unused-ignore]
+
+
+@lru_cache(maxsize=1)
+def _list_tables() -> tuple[list[Any], list[Any], list[Any], list[Any], list[Any]]:
+    """The tables as lists: indexing a list is much faster than a numpy array in Python."""
+    t = tables()
+    return (
+        t.fold.tolist(),
+        t.cls.tolist(),
+        t.ent_names.tolist(),
+        t.ent_lens.tolist(),
+        t.ent_repl.tolist(),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,18 +287,8 @@ def normalize(text: str, *, markup: bool = True, po: bool = False) -> Normalized
     src_list = [ord(c) for c in text]
     out_list = [0] * (n + 1)
     pos_list = [0] * (n + 1)
-    m = _kernel(
-        src_list,
-        t.fold.tolist(),
-        t.cls.tolist(),
-        t.ent_names.tolist(),
-        t.ent_lens.tolist(),
-        t.ent_repl.tolist(),
-        out_list,
-        pos_list,
-        markup,
-        po,
-    )
+    fold, cls, ent_names, ent_lens, ent_repl = _list_tables()
+    m = _kernel(src_list, fold, cls, ent_names, ent_lens, ent_repl, out_list, pos_list, markup, po)
     return Normalized("".join(map(chr, out_list[:m])), pos_list[:m])
 
 

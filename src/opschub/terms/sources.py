@@ -62,6 +62,10 @@ def _looks_binary(text: str) -> bool:
     return "\x00" in sample or controls > len(sample) // 100 + 1
 
 
+def _is_cjk_or_punct(ch: str) -> bool:
+    return "\u3000" <= ch <= "\u9fff" or "\uff00" <= ch <= "\uffef"
+
+
 def decode(data: bytes, name: str) -> tuple[str, str, bytes]:
     """(text, encoding, bom). UTF-8, UTF-16/32 with BOM, GB18030 and what charset-normalizer
     recognises; raises SourceError for binary data or an unknown encoding."""
@@ -81,6 +85,14 @@ def decode(data: bytes, name: str) -> tuple[str, str, bytes]:
         if _looks_binary(text):
             raise SourceError(f"{name}: binary file, not text")
         return text, "utf-8", b""
+    try:  # Chinese text that is not UTF-8 is most often GB18030 (a superset of GBK, GB2312)
+        text = data.decode("gb18030")
+    except UnicodeDecodeError:
+        pass
+    else:
+        wide = [c for c in text if ord(c) > 127]
+        if not _looks_binary(text) and sum(map(_is_cjk_or_punct, wide)) >= 0.9 * len(wide):
+            return text, "gb18030", b""
     from charset_normalizer import from_bytes
 
     best = from_bytes(data[:1_000_000]).best()

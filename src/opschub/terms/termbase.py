@@ -48,9 +48,20 @@ class Entry:
 
 
 @dataclass(frozen=True, slots=True)
+class TitlePart:
+    """A title quoted without its head: a title only with one of ``near`` close by."""
+
+    lang: Lang
+    text: str
+    near: tuple[str, ...]
+    window: int
+
+
+@dataclass(frozen=True, slots=True)
 class TermBase:
     entries: tuple[Entry, ...]
     titles: dict[str, tuple[str, ...]]
+    title_parts: tuple[TitlePart, ...] = ()
 
 
 def _str(raw: dict[str, Any], key: str, where: str, *, required: bool = True) -> str | None:
@@ -144,7 +155,21 @@ def parse_termbase(data: dict[str, Any]) -> TermBase:
         if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
             raise TermBaseError(f"terms.toml [titles]: '{lang}' must be a list of strings")
         titles[lang] = tuple(values)
-    return TermBase(entries, titles)
+    parts = []
+    for i, raw in enumerate(data.get("title_part", [])):
+        where = f"terms.toml [[title_part]] #{i + 1}"
+        part_lang = _str(raw, "lang", where)
+        near = raw.get("near")
+        window = raw.get("window")
+        if part_lang not in _LANGS:
+            raise TermBaseError(f"{where}: 'lang' must be one of {_LANGS}")
+        if not isinstance(near, list) or not near or not all(isinstance(w, str) for w in near):
+            raise TermBaseError(f"{where}: 'near' must be a non-empty list of strings")
+        if not isinstance(window, int) or window <= 0:
+            raise TermBaseError(f"{where}: 'window' must be a positive number of characters")
+        text = _str(raw, "text", where) or ""
+        parts.append(TitlePart(part_lang, text, tuple(near), window))  # type: ignore[arg-type]
+    return TermBase(entries, titles, tuple(parts))
 
 
 def load_termbase(path: Path | None = None) -> TermBase:

@@ -36,14 +36,7 @@ API_DESCRIPTION = """JSON API of opschub. Machine clients authenticate with an A
 
 
 def _load_router_modules() -> list[Any]:
-    modules = []
-    for name in ROUTER_MODULES:
-        try:
-            modules.append(importlib.import_module(name))
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-    return modules
+    return [importlib.import_module(name) for name in ROUTER_MODULES]
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:

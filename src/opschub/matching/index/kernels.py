@@ -5,7 +5,12 @@ hits into caller-provided output arrays up to their capacity and return the tota
 hits; the caller re-runs with larger arrays when the total exceeded the capacity.
 """
 
+# mypy: disable-error-code="call-arg,var-annotated"
+# (numba intrinsics are called from kernels without the typing context mypy expects)
+
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 from llvmlite import ir
@@ -49,7 +54,7 @@ def prefetch(typingctx, array, index):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, nogil=True, inline="always")
-def extract(c0, c1, c2, c3, start, length):
+def extract(c0: Any, c1: Any, c2: Any, c3: Any, start: int, length: int) -> Any:
     """Bits ``start .. start+length-1`` (length <= 32) of the 256-bit code c0..c3."""
     word = start >> 6
     offset = start & 63
@@ -68,15 +73,26 @@ def extract(c0, c1, c2, c3, start, length):
 
 
 @njit(cache=True, nogil=True, boundscheck=False)
-def linear_scan(queries, codes, dead, threshold, out_q, out_row, out_d, count):
+def linear_scan(
+    queries: np.ndarray,
+    codes: np.ndarray,
+    dead: np.ndarray,
+    threshold: int,
+    out_q: np.ndarray,
+    out_row: np.ndarray,
+    out_d: np.ndarray,
+    count: int,
+) -> int:
     """All (query, row) with distance <= threshold by scanning every code.
 
-    Codes are scanned in blocks that stay in cache while every query passes over them.
+    Codes are scanned in blocks that stay in cache while every query passes over them; the
+    distances of a block are computed in a branch-free loop (vectorised) and then filtered.
     """
     cap = out_q.shape[0]
     has_dead = dead.shape[0] > 0
     n = codes.shape[0]
     block = 2048
+    dist = np.empty(block, dtype=np.int64)
     for b0 in range(0, n, block):
         b1 = min(n, b0 + block)
         for qi in range(queries.shape[0]):
@@ -85,12 +101,14 @@ def linear_scan(queries, codes, dead, threshold, out_q, out_row, out_d, count):
             q2 = queries[qi, 2]
             q3 = queries[qi, 3]
             for row in range(b0, b1):
-                d = (
+                dist[row - b0] = (
                     popcount64(q0 ^ codes[row, 0])
                     + popcount64(q1 ^ codes[row, 1])
                     + popcount64(q2 ^ codes[row, 2])
                     + popcount64(q3 ^ codes[row, 3])
                 )
+            for row in range(b0, b1):
+                d = dist[row - b0]
                 if d <= threshold:
                     if has_dead and dead[row]:
                         continue
@@ -103,7 +121,7 @@ def linear_scan(queries, codes, dead, threshold, out_q, out_row, out_d, count):
 
 
 @njit(cache=True, nogil=True, boundscheck=False)
-def table_offsets(codes, start, length, offsets):
+def table_offsets(codes: np.ndarray, start: int, length: int, offsets: np.ndarray) -> None:
     """Bucket offsets (counting sort) of one substring table: ``offsets`` has 2**length + 1."""
     offsets[:] = 0
     for row in range(codes.shape[0]):
@@ -116,7 +134,15 @@ def table_offsets(codes, start, length, offsets):
 
 
 @njit(cache=True, nogil=True, boundscheck=False)
-def table_records(codes, start, length, word_a, word_b, offsets, records):
+def table_records(
+    codes: np.ndarray,
+    start: int,
+    length: int,
+    word_a: int,
+    word_b: int,
+    offsets: np.ndarray,
+    records: np.ndarray,
+) -> None:
     """Bucket-ordered records of one table: ``records[k] = (code word a, code word b low 32
     bits | row << 32)``, so a probe streams 96 code bits and the row from one cache line."""
     fill = offsets[:-1].astype(np.int64)
@@ -134,42 +160,45 @@ def table_records(codes, start, length, word_a, word_b, offsets, records):
 
 @njit(cache=True, nogil=True, boundscheck=False)
 def mih_search(
-    queries,
-    codes,
-    dead,
-    starts,
-    lengths,
-    radii,
-    word_a,
-    word_b,
-    table_base,
-    offsets,
-    records,
-    masks,
-    mask_start,
-    mask_count,
-    threshold,
-    out_q,
-    out_row,
-    out_d,
-    count,
-):
+    queries: np.ndarray,
+    codes: np.ndarray,
+    dead: np.ndarray,
+    starts: np.ndarray,
+    lengths: np.ndarray,
+    radii: np.ndarray,
+    word_a: np.ndarray,
+    word_b: np.ndarray,
+    table_base: np.ndarray,
+    offsets: np.ndarray,
+    records: np.ndarray,
+    probe_table: np.ndarray,
+    probe_mask: np.ndarray,
+    threshold: int,
+    out_q: np.ndarray,
+    out_row: np.ndarray,
+    out_d: np.ndarray,
+    count: int,
+) -> int:
     """Exact range search by multi-index hashing over one segment.
 
-    Table j is probed at every bucket within ``radii[j]`` bits of the query's substring j
-    (``mask_count[j]`` masks from ``masks[mask_start[j]:]``, -1 radius means not probed); the
-    radii make the pigeonhole argument cover every code within ``threshold``. A candidate is
-    filtered on its 96 streamed bits before its full code is read; a true hit is reported only
-    by the first table that can find it, so no de-duplication set is needed.
+    Probe p looks up bucket ``substring(query, probe_table[p]) ^ probe_mask[p]``; the probes
+    cover every bucket within ``radii[j]`` bits of the query's substring j, which by the
+    pigeonhole argument finds every code within ``threshold``. Probes run in stages over a
+    chunk: prefetch the bucket offsets, then read them and prefetch the buckets' records,
+    then scan, so many cache misses are in flight at once. A candidate is filtered on its 96
+    streamed bits before its full code is read; a true hit is reported only by the first
+    table that can find it, so no de-duplication set is needed.
     """
     cap = out_q.shape[0]
     has_dead = dead.shape[0] > 0
     n = codes.shape[0]
     m = starts.shape[0]
+    total = probe_table.shape[0]
+    chunk = 1 << 11
     qsub = np.empty(m, dtype=np.uint64)
-    lo_buf = np.empty(1 << 12, dtype=np.int64)
-    hi_buf = np.empty(1 << 12, dtype=np.int64)
-    wt_buf = np.empty(1 << 12, dtype=np.int64)
+    slot = np.empty(chunk, dtype=np.int64)
+    lo_buf = np.empty(chunk, dtype=np.int64)
+    hi_buf = np.empty(chunk, dtype=np.int64)
     for qi in range(queries.shape[0]):
         q0 = queries[qi, 0]
         q1 = queries[qi, 1]
@@ -177,66 +206,62 @@ def mih_search(
         q3 = queries[qi, 3]
         for j in range(m):
             qsub[j] = extract(q0, q1, q2, q3, starts[j], lengths[j])
-        for j in range(m):
-            if radii[j] < 0:
-                continue
-            qa = queries[qi, word_a[j]]
-            qb = queries[qi, word_b[j]] & _LOW32
-            base = table_base[j]
-            rbase = j * n
-            qv = qsub[j]
-            m0 = mask_start[j]
-            m1 = m0 + mask_count[j]
-            # Stage probes in chunks: first prefetch the bucket offsets of a chunk, then read them
-            # and prefetch the buckets' records, then scan the records.
-            for c0 in range(m0, m1, 1 << 12):
-                c1 = min(m1, c0 + (1 << 12))
-                for mi in range(c0, c1):
-                    prefetch(offsets, base + np.int64(qv ^ masks[mi]))
-                nb = 0
-                for mi in range(c0, c1):
-                    v = base + np.int64(qv ^ masks[mi])
-                    lo = np.int64(offsets[v])
-                    hi = np.int64(offsets[v + 1])
-                    if hi > lo:
-                        prefetch(records, rbase + lo)
-                        lo_buf[nb] = rbase + lo
-                        hi_buf[nb] = rbase + hi
-                        wt_buf[nb] = threshold - popcount64(masks[mi])
-                        nb += 1
-                for bi in range(nb):
-                    limit = wt_buf[bi]
-                    for k in range(lo_buf[bi], hi_buf[bi]):
-                        ra = records[k, 0]
-                        rb = records[k, 1]
-                        part = popcount64(ra ^ qa) + popcount64((rb & _LOW32) ^ qb)
-                        if part > limit:
-                            continue
-                        row = np.int64(rb >> np.uint64(32))
-                        c0w = codes[row, 0]
-                        c1w = codes[row, 1]
-                        c2w = codes[row, 2]
-                        c3w = codes[row, 3]
-                        d = (
-                            popcount64(q0 ^ c0w)
-                            + popcount64(q1 ^ c1w)
-                            + popcount64(q2 ^ c2w)
-                            + popcount64(q3 ^ c3w)
-                        )
-                        if d > threshold:
-                            continue
-                        seen = False
-                        for jj in range(j):
-                            if radii[jj] >= 0:
-                                sv = extract(c0w, c1w, c2w, c3w, starts[jj], lengths[jj])
-                                if popcount64(sv ^ qsub[jj]) <= radii[jj]:
-                                    seen = True
-                                    break
-                        if seen or (has_dead and dead[row]):
-                            continue
-                        if count < cap:
-                            out_q[count] = qi
-                            out_row[count] = row
-                            out_d[count] = d
-                        count += 1
+        for c0 in range(0, total, chunk):
+            c1 = min(total, c0 + chunk)
+            for p in range(c0, c1):
+                j = probe_table[p]
+                at = table_base[j] + np.int64(qsub[j] ^ probe_mask[p])
+                slot[p - c0] = at
+                prefetch(offsets, at)
+            for p in range(c0, c1):
+                at = slot[p - c0]
+                lo = np.int64(offsets[at])
+                hi = np.int64(offsets[at + 1])
+                rbase = probe_table[p] * n
+                lo_buf[p - c0] = rbase + lo
+                hi_buf[p - c0] = rbase + hi
+                for pk in range(rbase + lo, rbase + min(hi, lo + 64), 4):
+                    prefetch(records, pk)
+            for p in range(c0, c1):
+                k0 = lo_buf[p - c0]
+                k1 = hi_buf[p - c0]
+                if k0 == k1:
+                    continue
+                j = probe_table[p]
+                qa = queries[qi, word_a[j]]
+                qb = queries[qi, word_b[j]] & _LOW32
+                limit = threshold - popcount64(probe_mask[p])
+                for k in range(k0, k1):
+                    ra = records[k, 0]
+                    rb = records[k, 1]
+                    part = popcount64(ra ^ qa) + popcount64((rb & _LOW32) ^ qb)
+                    if part > limit:
+                        continue
+                    row = np.int64(rb >> np.uint64(32))
+                    c0w = codes[row, 0]
+                    c1w = codes[row, 1]
+                    c2w = codes[row, 2]
+                    c3w = codes[row, 3]
+                    d = (
+                        popcount64(q0 ^ c0w)
+                        + popcount64(q1 ^ c1w)
+                        + popcount64(q2 ^ c2w)
+                        + popcount64(q3 ^ c3w)
+                    )
+                    if d > threshold:
+                        continue
+                    seen = False
+                    for jj in range(j):
+                        if radii[jj] >= 0:
+                            sv = extract(c0w, c1w, c2w, c3w, starts[jj], lengths[jj])
+                            if popcount64(sv ^ qsub[jj]) <= radii[jj]:
+                                seen = True
+                                break
+                    if seen or (has_dead and dead[row]):
+                        continue
+                    if count < cap:
+                        out_q[count] = qi
+                        out_row[count] = row
+                        out_d[count] = d
+                    count += 1
     return count

@@ -32,6 +32,16 @@ def substrings_for_size(n: int) -> int:
     return max(MIN_SUBSTRINGS, min(32, m))
 
 
+def choose_substrings(n: int, requested: int | None) -> int:
+    """``requested`` unless its tables would dwarf a segment of ``n`` codes (small segments)."""
+    if requested is None:
+        return substrings_for_size(n)
+    bits = math.ceil(CODE_BITS / requested)
+    if bits > max(16.0, math.log2(max(n, 2)) + 3):
+        return max(requested, substrings_for_size(n))
+    return requested
+
+
 @dataclass(frozen=True)
 class Layout:
     """Substring j covers bits ``starts[j] .. starts[j] + lengths[j] - 1`` of the code.
@@ -51,6 +61,7 @@ class Layout:
         return int(self.starts.shape[0])
 
     @classmethod
+    @lru_cache(maxsize=64)
     def split(cls, m: int) -> Layout:
         if not MIN_SUBSTRINGS <= m <= 32:
             raise ValueError(f"substrings must be between {MIN_SUBSTRINGS} and 32, got {m}")
@@ -82,7 +93,9 @@ class Layout:
         """(number of bucket probes, expected candidates per code in the segment)."""
         probes = 0
         fraction = 0.0
-        for length, radius in zip(self.lengths.tolist(), self.radii(threshold).tolist(), strict=True):
+        for length, radius in zip(
+            self.lengths.tolist(), self.radii(threshold).tolist(), strict=True
+        ):
             count = sum(math.comb(length, k) for k in range(radius + 1))
             probes += count
             fraction += count / float(1 << length)
@@ -107,10 +120,27 @@ def masks_within(length: int, radius: int) -> np.ndarray:
     return out
 
 
+@lru_cache(maxsize=256)
+def probes_for(m: int, threshold: int) -> tuple[np.ndarray, np.ndarray]:
+    """Probes of a query at ``threshold`` with m substrings: (table of each, mask to XOR in)."""
+    layout = Layout.split(m)
+    tables, masks = [], []
+    for j, (length, radius) in enumerate(zip(layout.lengths, layout.radii(threshold), strict=True)):
+        if radius >= 0:
+            table_masks = masks_within(int(length), int(radius))
+            masks.append(table_masks)
+            tables.append(np.full(table_masks.shape[0], j, dtype=np.int64))
+    probe_table = np.concatenate(tables)
+    probe_mask = np.concatenate(masks).astype(np.uint64)
+    probe_table.setflags(write=False)
+    probe_mask.setflags(write=False)
+    return probe_table, probe_mask
+
+
 # Rough per-operation costs (nanoseconds, one core) for choosing MIH or a linear scan.
-COST_PROBE = 12.0
-COST_CANDIDATE = 1.5
-COST_LINEAR = 0.6
+COST_PROBE = 20.0
+COST_CANDIDATE = 3.5
+COST_LINEAR = 1.4
 MAX_PROBES = 2_000_000
 
 

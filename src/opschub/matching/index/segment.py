@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from . import kernels
-from .layout import Layout, masks_within, prefer_linear, substrings_for_size
+from .layout import Layout, choose_substrings, prefer_linear, probes_for
 from .storage import new_name, read_array, write_array
 
 MIN_TABLE_SIZE = 4096  # below this a segment is only scanned linearly
@@ -86,12 +86,15 @@ class Segment:
             order = np.argsort(ids, kind="stable")
             ids = ids[order]
             codes = codes[order]
+        else:  # own copies: the caller may reuse its arrays
+            ids = ids.copy()
+            codes = codes.copy()
         ids = np.ascontiguousarray(ids, dtype=np.int64)
         codes = np.ascontiguousarray(codes, dtype=np.uint64)
         n = ids.shape[0]
         if n < MIN_TABLE_SIZE:
             return cls(ids, codes, layout=None, offsets=None, records=None)
-        layout = Layout.split(substrings or substrings_for_size(n))
+        layout = Layout.split(choose_substrings(n, substrings))
         sizes = (1 << layout.lengths) + 1
         offsets = np.empty(int(sizes.sum()), dtype=np.uint32)
         records = np.empty((layout.m * n, 2), dtype=np.uint64)
@@ -122,13 +125,7 @@ class Segment:
             return linear_hits(queries, self.codes, self.dead, threshold)
         assert self.offsets is not None and self.records is not None
         radii = layout.radii(threshold)
-        mask_lists = [
-            masks_within(int(length), int(radius)) if radius >= 0 else masks_within(1, 0)[:0]
-            for length, radius in zip(layout.lengths, radii, strict=True)
-        ]
-        counts = np.asarray([len(ms) for ms in mask_lists], dtype=np.int64)
-        starts = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
-        masks = np.concatenate(mask_lists).astype(np.uint64)
+        probe_table, probe_mask = probes_for(layout.m, threshold)
         offsets, records = self.offsets, self.records
         return run_collecting(
             lambda oq, orow, od: kernels.mih_search(
@@ -143,9 +140,8 @@ class Segment:
                 self.table_base,
                 offsets,
                 records,
-                masks,
-                starts,
-                counts,
+                probe_table,
+                probe_mask,
                 threshold,
                 oq,
                 orow,
@@ -205,7 +201,9 @@ class Segment:
         if not self.dead_saved:
             rows = np.flatnonzero(self.dead).astype(np.int64)
             self.files = dict(self.files)
-            self.files["dead"] = write_array(directory, new_name("dead"), rows) if rows.size else None
+            self.files["dead"] = (
+                write_array(directory, new_name("dead"), rows) if rows.size else None
+            )
             self.dead_saved = True
         return self.files
 
@@ -225,4 +223,6 @@ class Segment:
         if files.get("dead"):
             dead = np.zeros(size, dtype=np.uint8)
             dead[read_array(directory, files["dead"], mmap=False)] = 1
-        return cls(ids, codes, layout=layout, offsets=offsets, records=records, dead=dead, files=files)
+        return cls(
+            ids, codes, layout=layout, offsets=offsets, records=records, dead=dead, files=files
+        )

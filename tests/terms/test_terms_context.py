@@ -77,3 +77,48 @@ def test_block_suppression() -> None:
         "child prostitution\n"
     )
     assert [f.line for f in check(text)] == [1, 5]
+
+
+def test_title_quoted_without_its_head() -> None:
+    both = (
+        "the Optional Protocols to the Convention on the involvement of children in armed "
+        "conflict and on the sale of children, child prostitution and child pornography"
+    )
+    assert check(both) == []
+    assert (
+        check("关于儿童卷入武装冲突和关于买卖儿童、儿童卖淫和儿童色情制品问题的两项任择议定书")
+        == []
+    )
+    text = "States must end the sale of children, child prostitution and child pornography."
+    assert spans(check(text)) == [
+        expect(text, "child prostitution", "avoid"),
+        expect(text, "child pornography", "avoid"),
+    ]
+    text = "打击买卖儿童、儿童卖淫和儿童色情制品的行为。"
+    assert spans(check(text)) == [
+        expect(text, "儿童卖淫", "avoid"),
+        expect(text, "儿童色情制品", "avoid"),
+    ]
+
+
+def test_title_with_irregular_spacing_around_commas() -> None:
+    assert check(OPSC_EN.replace("children, child", "children,child")) == []
+    assert check(OPSC_EN.replace("children, child", "children , child")) == []
+    assert check("《儿童权利公约关于买卖儿童 、儿童卖淫和儿童色情制品问题的任择议定书》") == []
+
+
+def test_national_law_titles() -> None:
+    text = (
+        "Republic Act No. 9775, the Anti-Child Pornography Act of 2009, and the Act on "
+        "Regulation and Punishment of Acts Relating to Child Prostitution and Child "
+        "Pornography, and the Protection of Children, are in force; 《打击儿童色情制品法》。"
+    )
+    assert check(text) == []
+    text = (
+        "The Penal Code prohibits child pornography. "
+        "The Child Prostitution Act is old; Child Prostitution remains."
+    )
+    assert spans(check(text)) == [
+        expect(text, "child pornography", "avoid"),
+        expect(text, "Child Prostitution", "avoid", nth=1),
+    ]

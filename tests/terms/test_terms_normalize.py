@@ -10,7 +10,17 @@ from hypothesis import strategies as st
 from opschub.terms.normalize import normalize, normalize_compiled
 
 ALPHABET = st.sampled_from(
-    list("child porngaphy-_ \n\r\t<>/b&;*`~\"'“”") + ["&nbsp;", "<em>", "\u00ad", "儿", "童", "色", "　", "Ｃ"]
+    [
+        *"child porngaphy-_ \n\r\t<>/b&;*`~\"'“”",
+        "&nbsp;",
+        "<em>",
+        "\u00ad",
+        "儿",
+        "童",
+        "色",
+        "　",
+        "Ｃ",
+    ]
 )
 
 

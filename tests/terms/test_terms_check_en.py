@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from opschub.terms import check
+import pytest
 from terms_helpers import expect, position, spans
+
+from opschub.terms import check
 
 CONCLUDING_OBSERVATIONS = """\
 Sexual exploitation of children in prostitution
@@ -41,7 +43,9 @@ def test_end_points_after_the_last_character() -> None:
     assert finding.end_line == line + 1
     assert finding.end_col == len("tourism") + 1
     assert finding.rule == "child-sex-tourism"
-    assert finding.preferred == ("sexual exploitation of children in the context of travel and tourism",)
+    assert finding.preferred == (
+        "sexual exploitation of children in the context of travel and tourism",
+    )
 
 
 def test_plural_possessive_and_case() -> None:
@@ -125,3 +129,26 @@ def test_lang_filter() -> None:
     assert [f.lang for f in check(text, "en")] == ["en"]
     assert [f.lang for f in check(text, "zh")] == ["zh-Hans"]
     assert [f.lang for f in check(text, "auto")] == ["en", "zh-Hans"]
+
+
+def test_html_attribute_text_is_read() -> None:
+    text = '<img alt="Child pornography report" src="x.png"> <p title=\'儿童卖淫\'>x</p>'
+    assert [(f.term, f.start) for f in check(text)] == [
+        ("Child pornography", text.index("Child")),
+        ("儿童卖淫", text.index("儿童")),
+    ]
+
+
+def test_footnote_digits_glued_to_a_term() -> None:
+    text = "offences of child pornography12 and 3child prostitution in PDF text"
+    assert [f.term for f in check(text)] == ["child pornography", "child prostitution"]
+
+
+def test_ensure_clean_for_generators() -> None:
+    from opschub.terms import TerminologyError, ensure_clean
+
+    assert [f.rule for f in ensure_clean("Two minors were identified.")] == ["minor"]
+    with pytest.raises(TerminologyError, match=r"line 2 col 5: 'child pornography' -> child"):
+        ensure_clean("Notice\nThe child\npornography was removed.")
+    with pytest.raises(TerminologyError):
+        ensure_clean("Two minors.", fail_on="use-with-care")

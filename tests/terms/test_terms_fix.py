@@ -34,3 +34,15 @@ def test_fix_needs_exactly_one_preferred_term() -> None:
 def test_fix_then_check_is_clean_for_fixable_terms() -> None:
     text = "Child pornography, child prostitution, sextortion, 儿童卖淫, 儿童色情旅游."
     assert check(fix(text)) == []
+
+
+def test_fix_in_a_catalogue_changes_translations_only() -> None:
+    text = (
+        "# child pornography in a comment\n"
+        'msgid "Report child pornography"\n'
+        'msgstr "举报儿童色情制品"\n'
+        'msgid ""\n"child "\n"prostitution"\nmsgstr ""\n"儿童卖淫"\n'
+    )
+    assert fix(text, po=True) == text.replace("儿童色情制品", "儿童性虐待材料").replace(
+        "儿童卖淫", "在卖淫业中对儿童的性利用"
+    )
