@@ -16,8 +16,12 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e .
 	touch $@
 
-$(DEV_STAMP): pyproject.toml | $(BIN)/python
+$(DEV_STAMP): pyproject.toml package.json | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
+	@# axe-core (accessibility checks in the browser tests) comes from npm; without npm those
+	@# checks are skipped with the reason.
+	if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --silent; \
+	else echo "npm not found: the accessibility checks will be skipped"; fi
 	touch $@ $(STAMP)
 
 install: $(STAMP)

@@ -79,16 +79,10 @@ def live_server(tmp_path: Path, settings: Settings) -> Iterator[tuple[str, Datab
 
 
 def _submitted(page: Any, selector: str) -> None:
-    """Click submit and wait for the answer page; xfail on the frame's known Origin refusal.
-
-    With ``Referrer-Policy: no-referrer`` (the frame's header and layout meta) Chromium sends
-    ``Origin: null`` on form posts, which opschub.web.csrf refuses as cross-site. Reported to the
-    lead; once the frame accepts it (or the policy becomes ``same-origin``) this passes through.
-    """
+    """Click submit and wait for the answer page (a CSRF or Origin refusal fails the test)."""
     page.click(selector)
     page.wait_for_load_state()
-    if "cross-site request refused" in page.content():
-        pytest.xfail("frame CSRF check refuses Chromium's 'Origin: null' (no-referrer policy)")
+    assert "cross-site request refused" not in page.content()
 
 
 def _serious(page: Any, axe: str) -> list[dict[str, Any]]:
@@ -153,8 +147,6 @@ def test_self_report_sends_fingerprints_never_the_image(
         assert len(body) < 4096, "a request body is large enough to carry the image"
         for sample in samples:
             assert sample not in body, "a request carried the image's bytes"
-    if "cross-site request refused" in page.content():
-        pytest.xfail("frame CSRF check refuses Chromium's 'Origin: null' (no-referrer policy)")
     page.wait_for_selector("#receipt-code")
     assert _serious(page, axe) == []
     with database.transaction() as session:

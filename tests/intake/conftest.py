@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import csv
-import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
+from intake_helpers import make_token
 
 from factories import FAST_HASHER
 from opschub.accounts import passwords
-from opschub.accounts import service as accounts
 from opschub.db import Database
 from opschub.intake import service
 from opschub.matching.store import HashListStore
-
-SHARED = Path(os.environ.get("OPSCHUB_SHARED_DIR", Path(__file__).resolve().parents[3] / "shared"))
 
 
 @pytest.fixture(autouse=True)
@@ -24,26 +19,6 @@ def fast_hasher() -> Iterator[None]:
     previous = passwords.use_hasher(FAST_HASHER)
     yield
     passwords.use_hasher(previous)
-
-
-def make_token(
-    database: Database,
-    *,
-    permissions: tuple[str, ...] = ("reports.submit",),
-    role: str | None = None,
-) -> tuple[str, str]:
-    """(token id, raw bearer token) of a new API token (a partner token by default)."""
-    with database.transaction() as session:
-        token, raw = accounts.create_token(
-            session,
-            name="test partner",
-            permissions=permissions,
-            expires_in_days=30,
-            actor=None,
-            partner=role is None,
-            role=role,
-        )
-        return token.id, raw
 
 
 @pytest.fixture
@@ -56,13 +31,3 @@ def partner(database: Database) -> dict[str, str]:
 @pytest.fixture
 def store() -> HashListStore:
     return service.default_store()
-
-
-def reference_pdq() -> tuple[str, str]:
-    """(image path, PDQ hex) of the first reference image in the shared expected.csv."""
-    path = SHARED / "pdq-reference" / "expected.csv"
-    if not path.is_file():
-        pytest.skip(f"shared PDQ reference data not found at {path}")
-    with path.open(newline="") as handle:
-        row = next(csv.DictReader(handle))
-    return row["path"], row["pdq_hex"]

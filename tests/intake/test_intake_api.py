@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from fastapi.testclient import TestClient
+from intake_helpers import make_token, reference_pdq
 from sqlalchemy import func, select
 
-from conftest import make_token, reference_pdq
 from opschub.db import Database
 from opschub.intake.models import Report, ReportMatch
 from opschub.intake.ratelimit import RateLimiter
@@ -151,6 +151,9 @@ def test_authentication_and_permission(client: TestClient, database: Database) -
     bad = client.post(URL, json={"reports": [one()]}, headers={"Authorization": "Bearer nope"})
     assert bad.status_code == 401
     assert "www-authenticate" in bad.headers
+    missing = client.post(URL, json={"reports": [one()]})  # no token at all: 401, not a CSRF 403
+    assert missing.status_code == 401
+    assert "www-authenticate" in missing.headers
     _, reader = make_token(database, permissions=("reports.read",), role="analyst")
     refused = client.post(
         URL, json={"reports": [one()]}, headers={"Authorization": f"Bearer {reader}"}
@@ -236,3 +239,11 @@ def test_fingerprints_are_matched_on_arrival(
         assert reports[1].matches[0].hash_type == "md5"  # type: ignore[union-attr]
         assert reports[2].matches == [] and reports[3].matches == []  # type: ignore[union-attr]
         assert session.scalar(select(func.count()).select_from(ReportMatch)) == 2
+
+
+def test_unknown_fields_are_refused_with_escaped_pointers(
+    client: TestClient, partner: dict[str, str]
+) -> None:
+    response = client.post(URL, json={"reports": [one(**{"a/b~c": 1})]}, headers=partner)
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "/reports/0/a~1b~0c"

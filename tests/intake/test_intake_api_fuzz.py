@@ -9,8 +9,8 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
+from intake_helpers import make_token
 
-from conftest import make_token
 from opschub.config import Settings
 from opschub.db import Database
 

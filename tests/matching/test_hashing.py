@@ -186,6 +186,22 @@ def test_padding_is_trimmed_for_queries(fast: bool) -> None:
     assert sum(v.transform.startswith("trimmed+") for v in variants) == 8
 
 
+def test_trimming_a_reduced_rotated_jpeg_keeps_the_geometry() -> None:
+    # Scale-4 decoding of a JPEG stored upside down (EXIF 3): the partial edge blocks come first
+    # after the fix, and the crop must carry that offset into the trimmed hash.
+    img = photo((1021, 801))
+    plain = hash_image_bytes(encoded(img, "PNG"), fast=False)
+    padded = Image.new("RGB", (1021, 1203), (0, 0, 0))
+    padded.paste(img, (0, 201))
+    exif = Image.Exif()
+    exif[0x0112] = 3
+    stored = padded.transpose(Image.Transpose.ROTATE_180)
+    data = encoded(stored, "JPEG", quality=95, exif=exif)
+    _, variants = query_hashes_from_bytes(data, dihedral=False)
+    trimmed = {v.transform: v for v in variants}["trimmed+original"]
+    assert plain.pdq and distance(trimmed.pdq, plain.pdq) <= 10
+
+
 def test_iter_image_files_recurses_sorted_and_keeps_explicit_files(tmp_path: Path) -> None:
     (tmp_path / "b").mkdir()
     for name in ["b/z.PNG", "a.jpg", "b/a.webp", "notes.txt"]:

@@ -59,6 +59,11 @@ def _bad_json(message: str) -> JSONResponse:
     )
 
 
+def _pointer_token(part: object) -> object:
+    """Escape a key for a JSON pointer (RFC 6901), e.g. an unknown field named "a/b"."""
+    return part.replace("~", "~0").replace("/", "~1") if isinstance(part, str) else part
+
+
 class LimitedBodyRoute(APIRoute):
     """Reads at most MAX_BODY_BYTES (by Content-Length and as streamed), parses the JSON once,
     refuses nesting too deep for the parser and caps the list of field errors."""
@@ -107,7 +112,11 @@ class LimitedBodyRoute(APIRoute):
                 return await handler(request)
             except RequestValidationError as exc:
                 errors = [
-                    {**e, "msg": str(e.get("msg", "")).removeprefix("Value error, ")}
+                    {
+                        **e,
+                        "loc": tuple(_pointer_token(part) for part in e.get("loc", ())),
+                        "msg": str(e.get("msg", "")).removeprefix("Value error, "),
+                    }
                     for e in list(exc.errors())[:MAX_ERRORS]
                 ]
                 raise RequestValidationError(errors) from None
@@ -398,7 +407,7 @@ def _store(
             return JSONResponse(
                 {"detail": "invalid request", "errors": errors[:MAX_ERRORS]}, status_code=400
             )
-        body = {"received": len(submitted), "ids": [s.report.id for s in submitted]}
+        body = {"received": len(submitted), "ids": [s.id for s in submitted]}
         if idempotency_key is not None:
             service.save_idempotent(session, principal.id, idempotency_key, body_hash, 202, body)
     # Committed (durably: SQLite synchronous=FULL, PostgreSQL fsync) before the 202 is sent.

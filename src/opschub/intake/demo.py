@@ -145,7 +145,7 @@ def load(session: Session, store: HashListStore, *, force: bool = False) -> Demo
     for index, item in enumerate(submitted):
         status = STATUSES[index % len(STATUSES)]
         if status != "received":
-            service.change_status(session, item.report.id, status, None)
+            service.change_status(session, item.id, status, None)
     return DemoSummary(reports=len(submitted), list_entries=len(known))
 
 

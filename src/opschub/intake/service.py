@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from opschub import taxonomy
@@ -108,8 +108,23 @@ class UnknownReport(LookupError):
 
 @dataclass
 class Submitted:
-    report: Report
-    receipt: str | None = None  # display form, shown once
+    """What was stored. ``report`` loads the row with its URLs, fingerprints and matches (only
+    while the transaction that stored it is open)."""
+
+    id: str
+    channel: str
+    priority: int
+    priority_reasons: tuple[str, ...]
+    receipt: str | None  # display form, shown once
+    is_demo: bool
+    fingerprints: tuple[FingerprintIn, ...]
+    match_count: int
+    urls: int
+    _session: Session = field(repr=False, compare=False)
+
+    @property
+    def report(self) -> Report:
+        return get_report(self._session, self.id)
 
 
 @dataclass(frozen=True)
@@ -307,13 +322,12 @@ def submit_reports(
     all_hashes = {_url_hash(n) for item in cleaned for _, n in item.urls}
     earlier = _earlier_open_reports(session, all_hashes) if all_hashes else {}
     now = utcnow()
+    rows: dict[str, list[dict[str, Any]]] = {"reports": [], "urls": [], "fps": [], "matches": []}
     submitted: list[Submitted] = []
-    pending: list[tuple[Report, _Clean, int, list[str], int]] = []
     for item, report_matches in zip(cleaned, matches, strict=True):
         src = item.source
-        matched = any(report_matches)
         verdict = triage.triage(
-            matched=matched,
+            matched=any(report_matches),
             channel=src.channel,
             stated_age_band=src.stated_age_band,
             incident_types=list(src.incident_types),
@@ -321,97 +335,116 @@ def submit_reports(
         reasons = list(verdict.reasons) + ([] if matching_ok else ["matching_unavailable"])
         receipt = receipts.new_code() if with_receipts else None
         report_id = new_id()
-        # Children are built before the report is added: no flush or lazy load per report.
-        urls = []
         for position, (original, normalised) in enumerate(item.urls):
             url_hash = _url_hash(normalised)
-            urls.append(
-                ReportUrl(
-                    id=new_id(),
-                    position=position,
-                    original=original,
-                    normalised=normalised,
-                    normalised_hash=url_hash,
-                    host=host_of(normalised)[:255],
-                    linked_report_id=earlier.get(url_hash),
-                )
+            rows["urls"].append(
+                {
+                    "id": new_id(),
+                    "report_id": report_id,
+                    "position": position,
+                    "original": original,
+                    "normalised": normalised,
+                    "normalised_hash": url_hash,
+                    "host": host_of(normalised)[:255],
+                    "linked_report_id": earlier.get(url_hash),
+                }
             )
             earlier.setdefault(url_hash, report_id)
-        fingerprints: list[ReportFingerprint] = []
-        found_matches: list[ReportMatch] = []
+        match_count = 0
         for position, (fp, found) in enumerate(zip(item.fingerprints, report_matches, strict=True)):
             fingerprint_id = new_id()
-            fingerprints.append(
-                ReportFingerprint(
-                    id=fingerprint_id,
-                    position=position,
-                    hash_type=fp.hash_type,
-                    value=fp.value,
-                    quality=fp.quality,
-                )
+            rows["fps"].append(
+                {
+                    "id": fingerprint_id,
+                    "report_id": report_id,
+                    "position": position,
+                    "hash_type": fp.hash_type,
+                    "value": fp.value,
+                    "quality": fp.quality,
+                }
             )
-            found_matches.extend(
-                ReportMatch(
-                    id=new_id(),
-                    fingerprint_id=fingerprint_id,
-                    list_name=match.list,
-                    hash_type=match.hash_type,
-                    hash=match.hash,
-                    label=str(match.label)[:300] if match.label else None,
-                    distance=int(match.distance),
-                    transform=match.transform,
+            for match in found:
+                match_count += 1
+                rows["matches"].append(
+                    {
+                        "id": new_id(),
+                        "report_id": report_id,
+                        "fingerprint_id": fingerprint_id,
+                        "list_name": match.list,
+                        "hash_type": match.hash_type,
+                        "hash": match.hash,
+                        "label": str(match.label)[:300] if match.label else None,
+                        "distance": int(match.distance),
+                        "transform": match.transform,
+                    }
                 )
-                for match in found
-            )
-        match_count = len(found_matches)
-        report = Report(
-            id=report_id,
-            channel=src.channel,
-            status="received",
-            incident_types=list(dict.fromkeys(src.incident_types)),
-            setting=src.setting,
-            where_seen=src.where_seen,
-            description=src.description,
-            contact=src.contact,
-            stated_age_band=src.stated_age_band,
-            media_kind=src.media_kind,
-            incident_at=src.incident_at,
-            partner_token_id=actor.id if actor is not None and actor.kind == "token" else None,
-            partner_reference=src.partner_reference,
-            priority=verdict.priority,
-            priority_reasons=reasons,
-            receipt_hash=receipts.code_hash(receipt) if receipt else None,
-            is_demo=src.is_demo,
-            created_at=now,
-            status_changed_at=now,
-            urls=urls,
-            fingerprints=fingerprints,
-            matches=found_matches,
+        rows["reports"].append(
+            {
+                "id": report_id,
+                "channel": src.channel,
+                "status": "received",
+                "incident_types": list(dict.fromkeys(src.incident_types)),
+                "setting": src.setting,
+                "where_seen": src.where_seen,
+                "description": src.description,
+                "contact": src.contact,
+                "stated_age_band": src.stated_age_band,
+                "media_kind": src.media_kind,
+                "incident_at": src.incident_at,
+                "partner_token_id": actor.id
+                if actor is not None and actor.kind == "token"
+                else None,
+                "partner_reference": src.partner_reference,
+                "priority": verdict.priority,
+                "priority_reasons": reasons,
+                "receipt_hash": receipts.code_hash(receipt) if receipt else None,
+                "is_demo": src.is_demo,
+                "created_at": now,
+                "status_changed_at": now,
+            }
         )
-        session.add(report)
-        pending.append((report, item, verdict.priority, reasons, match_count))
-        submitted.append(Submitted(report, receipts.display(receipt) if receipt else None))
-    session.flush()  # one flush: SQLAlchemy batches the inserts of each table
-    for report, item, priority, reasons, match_count in pending:
-        src = item.source
+        submitted.append(
+            Submitted(
+                id=report_id,
+                channel=src.channel,
+                priority=verdict.priority,
+                priority_reasons=tuple(reasons),
+                receipt=receipts.display(receipt) if receipt else None,
+                is_demo=src.is_demo,
+                fingerprints=tuple(item.fingerprints),
+                match_count=match_count,
+                urls=len(item.urls),
+                _session=session,
+            )
+        )
+    # Bulk inserts (one executemany per table, parents first): ORM objects per report cost
+    # several times more. Column types still apply (encryption, JSON, UTC times).
+    for model, key in (
+        (Report, "reports"),
+        (ReportFingerprint, "fps"),
+        (ReportUrl, "urls"),
+        (ReportMatch, "matches"),
+    ):
+        if rows[key]:
+            session.execute(insert(model), rows[key])
+    for done in submitted:
         audit.record(
             session,
             action="intake.report.received",
             actor=actor,
-            actor_kind=None if actor is not None else ("system" if src.is_demo else "public"),
-            actor_label=None if actor is not None else ("demo data" if src.is_demo else None),
+            actor_kind=None if actor is not None else ("system" if done.is_demo else "public"),
+            actor_label=None if actor is not None else ("demo data" if done.is_demo else None),
             target_type="report",
-            target_id=report.id,
+            target_id=done.id,
             details={
-                "channel": src.channel,
-                "priority": priority,
-                "reasons": reasons,
-                "urls": len(item.urls),
-                "fingerprints": len(item.fingerprints),
-                "matches": match_count,
+                "channel": done.channel,
+                "priority": done.priority,
+                "reasons": list(done.priority_reasons),
+                "urls": done.urls,
+                "fingerprints": len(done.fingerprints),
+                "matches": done.match_count,
             },
         )
-    session.flush()
     _add_self_reported(store, submitted)
     return submitted
 
@@ -428,10 +461,10 @@ def _add_self_reported(store: HashListStore, submitted: list[Submitted]) -> None
     a report (harmless, the addition is idempotent), never a report whose fingerprint is missing.
     """
     entries = [
-        Entry(fp.hash_type, fp.value, f"report:{s.report.id}")  # type: ignore[arg-type]
+        Entry(fp.hash_type, fp.value, f"report:{s.id}")  # type: ignore[arg-type]
         for s in submitted
-        if s.report.channel == "self_report" and not s.report.is_demo
-        for fp in s.report.fingerprints
+        if s.channel == "self_report" and not s.is_demo
+        for fp in s.fingerprints
     ]
     if not entries:
         return

@@ -177,8 +177,13 @@ def _public_errors(request: Request, exc: service.IntakeInvalid, form: PublicFor
                 )
                 % {"url": lines[index] if index < len(lines) else ""}
             )
-        elif error.field == "/urls":
+        elif error.field == "/urls" and error.code == "required":
             messages.append(_("Please give at least one web address."))
+        elif error.field == "/urls":
+            messages.append(
+                _("Please give at most %(count)s web addresses in one report.")
+                % {"count": MAX_FORM_URLS}
+            )
         elif error.field == "/description":
             messages.append(_("What you wrote is too long. Please make it shorter."))
         elif error.field == "/where_seen":
@@ -205,7 +210,7 @@ def _store_public(request: Request, form: PublicForm) -> service.Submitted:
     lines = form.url_lines()
     if len(lines) > MAX_FORM_URLS:
         raise service.IntakeInvalid(
-            [service.FieldError("/urls", f"at most {MAX_FORM_URLS} addresses")]
+            [service.FieldError("/urls", f"at most {MAX_FORM_URLS} addresses", "too_many")]
         )
     report = service.ReportIn(
         channel="public",

@@ -11,8 +11,9 @@ from __future__ import annotations
 import numpy as np
 
 # A line belongs to the border when this share of its pixels is within TOLERANCE grey levels
-# of the border colour (JPEG ringing and noise make exact uniformity too strict).
-TOLERANCE = 16.0
+# of the border colour. JPEG artefacts make exact uniformity too strict; a wider tolerance
+# (16 was tried) takes plain parts of photos, such as a wall, for padding and loses recall.
+TOLERANCE = 8.0
 UNIFORM_SHARE = 0.98
 # Ignore trims thinner than this share of the side (noise-level edges, e.g. a 1-px frame).
 MIN_TRIM_SHARE = 0.02
@@ -31,6 +32,14 @@ def find_uniform_borders(luma: np.ndarray) -> tuple[int, int, int, int] | None:
         return None
     data = np.asarray(luma, dtype=np.float32)
     top, bottom, left, right = 0, rows, 0, cols
+    # Each side's border colour is that of its outermost line, fixed once: later rounds must not
+    # take a uniform part of the picture (a clear sky) for a border of another colour.
+    colours = (
+        float(np.median(data[0])),
+        float(np.median(data[-1])),
+        float(np.median(data[:, 0])),
+        float(np.median(data[:, -1])),
+    )
     # Repeat: a bar on one side hides the bars on the sides next to it (its corners differ).
     for _ in range(4):
         inside = data[top:bottom, left:right]
@@ -38,10 +47,10 @@ def find_uniform_borders(luma: np.ndarray) -> tuple[int, int, int, int] | None:
         if height < 8 or width < 8:
             return None
         depths = (
-            _border_depth(inside, height // 2),
-            _border_depth(inside[::-1], height // 2),
-            _border_depth(inside.T, width // 2),
-            _border_depth(inside.T[::-1], width // 2),
+            _border_depth(inside, height // 2, colours[0]),
+            _border_depth(inside[::-1], height // 2, colours[1]),
+            _border_depth(inside.T, width // 2, colours[2]),
+            _border_depth(inside.T[::-1], width // 2, colours[3]),
         )
         if not any(depths):
             break
@@ -63,10 +72,9 @@ def find_uniform_borders(luma: np.ndarray) -> tuple[int, int, int, int] | None:
     return top, bottom, left, right
 
 
-def _border_depth(lines: np.ndarray, limit: int) -> int:
-    """How many leading rows of ``lines`` (at most ``limit``) are uniform in the edge colour."""
+def _border_depth(lines: np.ndarray, limit: int, colour: float) -> int:
+    """How many leading rows of ``lines`` (at most ``limit``) are uniform in ``colour``."""
     head = lines[:limit]
-    colour = float(np.median(head[0]))
     close = np.abs(head - colour) <= TOLERANCE
     uniform = close.mean(axis=1) >= UNIFORM_SHARE
     if uniform.all():

@@ -69,7 +69,7 @@ def resolve_principal(request: Request) -> Principal | None:
 
     principal: Principal | None = None
     header = request.headers.get("authorization", "")
-    with get_db(request).transaction() as session:
+    with get_db(request).read() as session:
         if header.lower().startswith("bearer "):
             try:
                 principal = service.resolve_token(session, header[7:].strip())
