@@ -61,3 +61,16 @@ def test_upgrade_is_idempotent(tmp_path: Path) -> None:
     migrate.upgrade(database.engine)
     assert migrate.current_revision(database.engine) == migrate.head_revision()
     database.dispose()
+
+
+def test_downgrade_to_nothing_and_back(tmp_path: Path) -> None:
+    from alembic import command
+
+    database = Database(f"sqlite:///{tmp_path / 'roundtrip.sqlite3'}")
+    config = migrate.alembic_config(str(database.engine.url))
+    migrate.upgrade(database.engine)
+    command.downgrade(config, "base")
+    assert set(inspect(database.engine).get_table_names()) <= {"alembic_version"}
+    migrate.upgrade(database.engine)
+    assert migrate.current_revision(database.engine) == migrate.head_revision()
+    database.dispose()
