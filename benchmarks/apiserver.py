@@ -52,7 +52,10 @@ class Server:
 
 def _opschub(args: list[str], env: dict[str, str]) -> str:
     done = subprocess.run(
-        [sys.executable, "-m", "opschub", *args], env=env, capture_output=True, text=True,
+        [sys.executable, "-m", "opschub", *args],
+        env=env,
+        capture_output=True,
+        text=True,
         check=False,
     )
     if done.returncode != 0:
@@ -101,9 +104,19 @@ def running_server(engine: str, *, workers: int = 1) -> Iterator[Server]:
         ).strip()
         port = free_port()
         process = subprocess.Popen(
-            [sys.executable, "-m", "opschub", "serve", "--port", str(port),
-             "--workers", str(workers)],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                sys.executable,
+                "-m",
+                "opschub",
+                "serve",
+                "--port",
+                str(port),
+                "--workers",
+                str(workers),
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         base_url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60
@@ -137,5 +150,5 @@ def postgres_available() -> bool:
             pass
         probe.dispose()
         return True
-    except Exception:  # noqa: BLE001 - any failure means "not available"
+    except Exception:
         return False

@@ -20,10 +20,11 @@ import uuid
 from dataclasses import dataclass, field
 
 import httpx
-from apiserver import postgres_available, reports, running_server
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import create_engine, text
+
+from apiserver import postgres_available, reports, running_server
 
 
 @dataclass
@@ -35,8 +36,9 @@ class Acknowledged:
     cut_off: int = 0  # requests that got no answer (the kill)
 
 
-def _client(base_url: str, token: str, batch: int, stop: threading.Event,
-            acknowledged: Acknowledged) -> None:
+def _client(
+    base_url: str, token: str, batch: int, stop: threading.Event, acknowledged: Acknowledged
+) -> None:
     headers = {"authorization": f"Bearer {token}"}
     with httpx.Client(base_url=base_url, headers=headers, timeout=10) as client:
         for _ in range(100_000):  # bounded
@@ -44,8 +46,11 @@ def _client(base_url: str, token: str, batch: int, stop: threading.Event,
                 return
             sent = reports(batch, prefix=uuid.uuid4().hex[:8])
             try:
-                response = client.post("/api/v1/reports", json={"reports": sent},
-                                       headers={"idempotency-key": uuid.uuid4().hex})
+                response = client.post(
+                    "/api/v1/reports",
+                    json={"reports": sent},
+                    headers={"idempotency-key": uuid.uuid4().hex},
+                )
             except httpx.HTTPError:
                 with acknowledged.lock:
                     acknowledged.cut_off += 1
@@ -68,7 +73,8 @@ def _check(database_url: str, acknowledged: Acknowledged) -> tuple[int, list[str
     with engine.connect() as conn:
         for report_id, (reference, urls, fingerprints) in acknowledged.reports.items():
             row = conn.execute(
-                text("SELECT partner_reference FROM intake_reports WHERE id = :id"), {"id": report_id}
+                text("SELECT partner_reference FROM intake_reports WHERE id = :id"),
+                {"id": report_id},
             ).first()
             if row is None:
                 problems.append(f"{report_id}: acknowledged but missing")
@@ -104,8 +110,16 @@ def main() -> int:
     rng = random.Random(args.seed)
     console = Console(width=180)
     table = Table(title="SIGKILL during partner-API load")
-    for column in ("engine", "round", "killed after s", "requests answered", "cut off",
-                   "reports acknowledged", "found whole", "lost or partial"):
+    for column in (
+        "engine",
+        "round",
+        "killed after s",
+        "requests answered",
+        "cut off",
+        "reports acknowledged",
+        "found whole",
+        "lost or partial",
+    ):
         table.add_column(column, justify="right")
     failures = 0
     for engine in args.engine or ["sqlite", "postgresql"]:
@@ -117,8 +131,10 @@ def main() -> int:
                 acknowledged = Acknowledged()
                 stop = threading.Event()
                 threads = [
-                    threading.Thread(target=_client, args=(
-                        server.base_url, server.token, args.batch, stop, acknowledged))
+                    threading.Thread(
+                        target=_client,
+                        args=(server.base_url, server.token, args.batch, stop, acknowledged),
+                    )
                     for _ in range(args.concurrency)
                 ]
                 for thread in threads:
@@ -133,12 +149,22 @@ def main() -> int:
             failures += len(problems)
             for problem in problems[:10]:
                 console.print(f"[red]{engine}: {problem}[/]")
-            table.add_row(engine, str(round_no), f"{delay:.2f}", str(acknowledged.requests),
-                          str(acknowledged.cut_off), str(len(acknowledged.reports)), str(found),
-                          str(len(problems)))
+            table.add_row(
+                engine,
+                str(round_no),
+                f"{delay:.2f}",
+                str(acknowledged.requests),
+                str(acknowledged.cut_off),
+                str(len(acknowledged.reports)),
+                str(found),
+                str(len(problems)),
+            )
     console.print(table)
-    console.print("[green]no acknowledged report lost[/]" if failures == 0
-                  else f"[red]{failures} acknowledged reports lost or partial[/]")
+    console.print(
+        "[green]no acknowledged report lost[/]"
+        if failures == 0
+        else f"[red]{failures} acknowledged reports lost or partial[/]"
+    )
     return 1 if failures else 0
 
 

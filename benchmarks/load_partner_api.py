@@ -18,9 +18,10 @@ import uuid
 from dataclasses import dataclass, field
 
 import httpx
-from apiserver import postgres_available, reports, running_server
 from rich.console import Console
 from rich.table import Table
+
+from apiserver import postgres_available, reports, running_server
 
 TARGETS = {"postgresql": 500.0, "sqlite": 300.0}  # reports/s (2-core machine)
 P99_TARGET_MS = 250.0
@@ -37,8 +38,9 @@ class Result:
     elapsed: float = 0.0
 
 
-async def _client(server_url: str, token: str, batch: int, stop_at: float, result: Result,
-                  max_requests: int) -> None:
+async def _client(
+    server_url: str, token: str, batch: int, stop_at: float, result: Result, max_requests: int
+) -> None:
     headers = {"authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(base_url=server_url, headers=headers, timeout=30) as client:
         while time.monotonic() < stop_at and result.requests < max_requests:
@@ -55,15 +57,24 @@ async def _client(server_url: str, token: str, batch: int, stop_at: float, resul
                 result.failed[response.status_code] = result.failed.get(response.status_code, 0) + 1
 
 
-async def _load(server_url: str, token: str, engine: str, batch: int, seconds: float,
-                concurrency: int, max_requests: int) -> Result:
+async def _load(
+    server_url: str,
+    token: str,
+    engine: str,
+    batch: int,
+    seconds: float,
+    concurrency: int,
+    max_requests: int,
+) -> Result:
     result = Result(engine, batch)
     started = time.monotonic()
     stop_at = started + seconds
-    await asyncio.gather(*(
-        _client(server_url, token, batch, stop_at, result, max_requests)
-        for _ in range(concurrency)
-    ))
+    await asyncio.gather(
+        *(
+            _client(server_url, token, batch, stop_at, result, max_requests)
+            for _ in range(concurrency)
+        )
+    )
     result.elapsed = time.monotonic() - started
     return result
 
@@ -95,24 +106,49 @@ def main() -> None:
             with running_server(engine, workers=args.workers) as server:
                 # A short warm-up so start-up costs (imports, first connections) are not counted.
                 asyncio.run(_load(server.base_url, server.token, engine, batch, 1.0, 2, 50))
-                result = asyncio.run(_load(
-                    server.base_url, server.token, engine, batch, args.seconds,
-                    args.concurrency, args.max_requests,
-                ))
+                result = asyncio.run(
+                    _load(
+                        server.base_url,
+                        server.token,
+                        engine,
+                        batch,
+                        args.seconds,
+                        args.concurrency,
+                        args.max_requests,
+                    )
+                )
             results.append(result)
             console.print(f"{engine} batch={batch}: {result.accepted} reports accepted")
-    table = Table(title=f"Partner API load ({args.seconds:.0f} s, {args.concurrency} clients, "
-                        f"{args.workers} server worker(s))")
-    for column in ("engine", "reports/request", "requests", "reports/s", "target", "ratio",
-                   "p50 ms", "p99 ms", "p99 target", "errors"):
+    table = Table(
+        title=f"Partner API load ({args.seconds:.0f} s, {args.concurrency} clients, "
+        f"{args.workers} server worker(s))"
+    )
+    for column in (
+        "engine",
+        "reports/request",
+        "requests",
+        "reports/s",
+        "target",
+        "ratio",
+        "p50 ms",
+        "p99 ms",
+        "p99 target",
+        "errors",
+    ):
         table.add_column(column, justify="right")
     for r in results:
         rate = r.accepted / r.elapsed if r.elapsed else 0.0
         target = TARGETS[r.engine]
         table.add_row(
-            r.engine, str(r.batch), str(r.requests), f"{rate:,.0f}", f"{target:,.0f}",
-            f"{rate / target:.2f}x", f"{_percentile(r.latencies, 50):.1f}",
-            f"{_percentile(r.latencies, 99):.1f}", f"{P99_TARGET_MS:.0f}",
+            r.engine,
+            str(r.batch),
+            str(r.requests),
+            f"{rate:,.0f}",
+            f"{target:,.0f}",
+            f"{rate / target:.2f}x",
+            f"{_percentile(r.latencies, 50):.1f}",
+            f"{_percentile(r.latencies, 99):.1f}",
+            f"{P99_TARGET_MS:.0f}",
             ", ".join(f"{code}: {n}" for code, n in sorted(r.failed.items())) or "0",
         )
     console.print(table)

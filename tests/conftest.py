@@ -31,7 +31,6 @@ TEST_SECRET = "test-secret-key-0123456789abcdef0123456789abcdef"
 def fast_password_hashing() -> Iterator[None]:
     """argon2 with production parameters takes about a second here; tests use cheap ones."""
     from factories import FAST_HASHER
-
     from opschub.accounts import passwords
 
     previous = passwords.use_hasher(FAST_HASHER)

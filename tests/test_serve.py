@@ -1,4 +1,4 @@
-"""What `make serve` does, end to end: migrate SQLite, create the first admin, serve both languages."""
+"""What `make serve` does, end to end: migrate SQLite, create the admin, serve both languages."""
 
 from __future__ import annotations
 
@@ -39,8 +39,11 @@ def test_fresh_data_directory_serves_login_in_both_languages(tmp_path: Path) -> 
 
     port = _free_port()
     server = subprocess.Popen(
-        [*OPSCHUB, "serve", "--port", str(port)], env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [*OPSCHUB, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         base = f"http://127.0.0.1:{port}"

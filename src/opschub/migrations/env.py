@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from alembic import context
 from alembic.autogenerate.api import AutogenContext
@@ -16,12 +16,11 @@ target_metadata = Base.metadata
 config = context.config
 
 
-def _render_item(kind: str, obj: Any, autogen: AutogenContext) -> str | bool:
+def _render_item(kind: str, obj: Any, autogen: AutogenContext) -> str | Literal[False]:
     """Write our column types as the plain types they store, so migrations never import opschub."""
     if kind == "type" and isinstance(obj, TypeDecorator):
-        impl = obj.impl if isinstance(obj.impl, type) is False else obj.impl()
         autogen.imports.add("import sqlalchemy as sa")
-        return f"sa.{impl!r}"
+        return f"sa.{obj.impl_instance!r}"
     return False
 
 
