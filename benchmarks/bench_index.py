@@ -408,6 +408,10 @@ def main() -> None:
         print(f"\n== N = {n:,}: ground truth by exhaustive scan of {args.truth_queries:,} queries")
         truth_result = spawn("truth", n, args, single_thread=False)
         truth = {tuple(h) for h in truth_result["hits"]}
+        planted = sum(1 for i in range(args.truth_queries) if i % 41 <= args.threshold)
+        print(
+            f"   ground truth: {len(truth):,} pairs within {args.threshold} ({planted:,} planted)"
+        )
         results = {}
         for engine in engines:
             print(f"   running {engine} ...", flush=True)

@@ -179,6 +179,17 @@ def test_create_refuses_an_existing_index_and_open_an_empty_dir(tmp_path: Path) 
         HammingIndex.create().save()
 
 
+def test_unaligned_and_strided_input(data) -> None:
+    ids, codes, queries = data
+    raw = np.frombuffer(b"x" + codes[:500].tobytes(), dtype=np.uint8)[1:].reshape(500, 32)
+    index = HammingIndex.create()
+    index.add(ids[:500], raw)  # a buffer that is not 8-byte aligned
+    wide = np.zeros((queries.shape[0], 64), dtype=np.uint8)
+    wide[:, ::2] = queries  # a strided view
+    result = index.search(wide[:, ::2], 31)
+    assert as_set(result) == brute_force(queries, ids[:500], codes[:500], 31)
+
+
 def test_empty_index_and_empty_batch() -> None:
     index = HammingIndex.create()
     assert len(index.search(np.zeros((3, 32), dtype=np.uint8))) == 0
@@ -240,3 +251,26 @@ def test_property_matches_brute_force(seed: int, n: int, threshold: int, substri
             index.add(ids[start : start + 7], codes[start : start + 7])
         expected = brute_force(queries, ids, codes, threshold)
         assert as_set(index.search(queries, threshold)) == expected
+
+
+def test_large_thresholds_fall_back_to_a_linear_scan() -> None:
+    from opschub.matching.index.layout import Layout, prefer_linear
+
+    layout = Layout.split(16)
+    assert not prefer_linear(layout, 1_000_000, 31)
+    assert prefer_linear(layout, 1_000_000, 64)
+    assert prefer_linear(None, 10, 0)
+
+
+def test_layouts_partition_the_code() -> None:
+    from opschub.matching.index.layout import Layout
+
+    for m in range(10, 33):
+        layout = Layout.split(m)
+        assert layout.m == m and int(layout.lengths.sum()) == 256
+        assert int(layout.lengths.max()) <= 26
+        ends = layout.starts + layout.lengths
+        assert np.all(ends[:-1] == layout.starts[1:])
+        for j in range(m):  # the streamed words never overlap the table's own substring
+            words = {int(layout.starts[j]) >> 6, int(ends[j] - 1) >> 6}
+            assert int(layout.word_a[j]) not in words and int(layout.word_b[j]) not in words

@@ -27,7 +27,8 @@ DELTA_LIMIT = 4096  # codes scanned linearly before they become a segment
 
 def _as_words(codes: np.ndarray) -> np.ndarray:
     """``uint8 (n, 32)`` codes viewed as little-endian ``uint64 (n, 4)`` words."""
-    return np.ascontiguousarray(codes).view(np.dtype("<u8")).reshape(-1, 4)
+    words = np.ascontiguousarray(codes).view(np.dtype("<u8")).reshape(-1, 4)
+    return words if words.flags.aligned else words.copy()  # kernels need aligned words
 
 
 def _check_threshold(threshold: object) -> int:

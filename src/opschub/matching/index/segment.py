@@ -125,7 +125,7 @@ class Segment:
             return linear_hits(queries, self.codes, self.dead, threshold)
         assert self.offsets is not None and self.records is not None
         radii = layout.radii(threshold)
-        probe_table, probe_mask = probes_for(layout.m, threshold)
+        probe_table, probe_mask = probes_for(layout.key, threshold)
         offsets, records = self.offsets, self.records
         return run_collecting(
             lambda oq, orow, od: kernels.mih_search(
@@ -195,6 +195,7 @@ class Segment:
             if self.layout is not None:
                 assert self.offsets is not None and self.records is not None
                 files["substrings"] = self.layout.m
+                files["lengths"] = list(self.layout.key)
                 files["offsets"] = write_array(directory, f"{stem}-offsets", self.offsets)
                 files["records"] = write_array(directory, f"{stem}-records", self.records)
             self.files = files
@@ -216,7 +217,11 @@ class Segment:
             raise ValueError(f"{directory}: segment files {files['ids']} do not match the manifest")
         layout = offsets = records = None
         if files.get("substrings"):
-            layout = Layout.split(int(files["substrings"]))
+            lengths = files.get("lengths")
+            if lengths:
+                layout = Layout.from_lengths(tuple(int(b) for b in lengths))
+            else:
+                layout = Layout.split(int(files["substrings"]))
             offsets = read_array(directory, files["offsets"])
             records = read_array(directory, files["records"])
         dead = None
