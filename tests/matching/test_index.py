@@ -274,3 +274,22 @@ def test_layouts_partition_the_code() -> None:
         for j in range(m):  # the streamed words never overlap the table's own substring
             words = {int(layout.starts[j]) >> 6, int(ends[j] - 1) >> 6}
             assert int(layout.word_a[j]) not in words and int(layout.word_b[j]) not in words
+
+
+def test_a_failed_save_leaves_the_previous_index(tmp_path: Path, data, monkeypatch) -> None:
+    ids, codes, queries = data
+    index = HammingIndex.create(tmp_path / "pdq")
+    index.add(ids[:5000], codes[:5000])
+    index.save()
+    before = as_set(HammingIndex.open(tmp_path / "pdq").search(queries, 31))
+    index.add(ids[5000:], codes[5000:])
+
+    def crash(*_args: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(hamming_module, "write_manifest", crash)
+    with pytest.raises(OSError, match="disk full"):
+        index.save()  # new segment files were written, the manifest was not replaced
+    reopened = HammingIndex.open(tmp_path / "pdq")
+    assert len(reopened) == 5000
+    assert as_set(reopened.search(queries, 31)) == before
