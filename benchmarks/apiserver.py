@@ -103,6 +103,8 @@ def running_server(engine: str, *, workers: int = 1) -> Iterator[Server]:
             env,
         ).strip()
         port = free_port()
+        # The server's own log, kept for a look when something fails (never client addresses).
+        log = (data_dir.parent / f"{data_dir.name}.log").open("wb")
         process = subprocess.Popen(
             [
                 sys.executable,
@@ -115,8 +117,8 @@ def running_server(engine: str, *, workers: int = 1) -> Iterator[Server]:
                 str(workers),
             ],
             env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         base_url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60

@@ -71,3 +71,33 @@ def test_csrf_token_depends_on_session_and_key() -> None:
     assert a == tokens.csrf_token_for("session-a", "k" * 32)
     assert a != tokens.csrf_token_for("session-b", "k" * 32)
     assert a != tokens.csrf_token_for("session-a", "j" * 32)
+
+
+def test_token_use_is_noted_at_most_once_a_minute(client, database) -> None:  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    from opschub.accounts import service
+    from opschub.accounts.models import ApiToken
+    from opschub.clock import frozen, utcnow
+
+    with database.transaction() as session:
+        token, raw = service.create_token(
+            session,
+            name="use",
+            permissions=["reports.submit"],
+            expires_in_days=1,
+            actor=None,
+            partner=True,
+        )
+    headers = {"Authorization": f"Bearer {raw}"}
+    client.get("/api/v1/me", headers=headers)
+    with database.read() as session:
+        first = session.get(ApiToken, token.id).last_used_at  # type: ignore[union-attr]
+    assert first is not None
+    client.get("/api/v1/me", headers=headers)
+    with database.read() as session:
+        assert session.get(ApiToken, token.id).last_used_at == first  # type: ignore[union-attr]
+    with frozen(utcnow() + timedelta(minutes=2)):
+        client.get("/api/v1/me", headers=headers)
+    with database.read() as session:
+        assert session.get(ApiToken, token.id).last_used_at > first  # type: ignore[union-attr]

@@ -312,3 +312,21 @@ def test_parse_date_bound() -> None:
     )
     with pytest.raises(ValueError, match="since 'yesterday' is not a date"):
         service.parse_date_bound("yesterday", name="since")
+
+
+def test_record_many_chains_in_order_and_checks_all_first(database: Database) -> None:
+    from opschub.audit.service import EventIn, record_many
+
+    with database.transaction() as session:
+        service.record(session, action="test.before")
+        rows = record_many(session, [EventIn(action=f"test.batch{i}") for i in range(5)])
+        service.record(session, action="test.after")
+    assert [row.seq for row in rows] == [2, 3, 4, 5, 6]
+    with database.read() as session:
+        assert service.verify(session) == []
+    with pytest.raises(ValueError, match="IP addresses"), database.transaction() as session:
+        record_many(
+            session, [EventIn(action="test.ok"), EventIn(action="test.bad", details={"ip": "x"})]
+        )
+    with database.read() as session:
+        assert session.scalar(select(func.count()).select_from(AuditEvent)) == 7

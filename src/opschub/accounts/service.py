@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from opschub.accounts import passwords, tokens, totp
@@ -713,14 +713,34 @@ def resolve_token(session: Session, raw_token: str) -> Principal:
         if creator is None or creator.disabled:
             raise TokenError("revoked")
         granted &= permissions_of(creator.role)
-    if token.last_used_at is None or now - as_utc(token.last_used_at) >= LAST_USED_RESOLUTION:
-        token.last_used_at = now
+    stale = token.last_used_at is None or now - as_utc(token.last_used_at) >= LAST_USED_RESOLUTION
     return Principal(
         kind="token",
         id=token.id,
         name=token.name,
         role=token.role,
         permissions=granted,
+        extra={"last_used_stale": stale},
+    )
+
+
+def note_token_use(session: Session, token_id: str) -> None:
+    """Record when a token was last used, at most once a minute.
+
+    Kept apart from :func:`resolve_token` so that telling who is asking stays a read: on SQLite a
+    read that turns into a write cannot wait for the lock and fails instead.
+    """
+    now = utcnow()
+    session.execute(
+        update(ApiToken)
+        .where(ApiToken.id == token_id)
+        .where(
+            or_(
+                ApiToken.last_used_at.is_(None),
+                ApiToken.last_used_at < now - LAST_USED_RESOLUTION,
+            )
+        )
+        .values(last_used_at=now)
     )
 
 

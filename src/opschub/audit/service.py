@@ -199,6 +199,66 @@ def record(
     ``system``; ``public`` for anonymous members of the public) labelled ``actor_label``.
     ``details`` is a small JSON mapping; keys naming IP addresses or user agents are refused.
     """
+    (event,) = record_many(
+        session,
+        [
+            EventIn(
+                action=action,
+                actor=actor,
+                actor_label=actor_label,
+                target_type=target_type,
+                target_id=target_id,
+                outcome=outcome,
+                details=details,
+                actor_kind=actor_kind,
+            )
+        ],
+    )
+    return event
+
+
+@dataclass(frozen=True)
+class EventIn:
+    """One event for :func:`record_many`; the fields are those of :func:`record`."""
+
+    action: str
+    actor: Actor | None = None
+    actor_label: str | None = None
+    target_type: str | None = None
+    target_id: str | None = None
+    outcome: str = "ok"
+    details: Mapping[str, object] | None = None
+    actor_kind: str | None = None
+
+
+def record_many(session: Session, events: Sequence[EventIn]) -> list[AuditEvent]:
+    """Append several events in order, with one look at the chain's head and one insert.
+
+    Every event is checked before anything is written: one bad event writes none of them.
+    """
+    prepared = [_prepare(event) for event in events]
+    if not prepared:
+        return []
+    last = _chain_head_for_append(session)
+    seq, prev = (0, GENESIS_HASH) if last is None else last
+    now = utcnow().astimezone(UTC)
+    rows: list[AuditEvent] = []
+    for fields in prepared:
+        seq += 1
+        row = AuditEvent(id=new_id(), seq=seq, occurred_at=now, prev_hash=prev, **fields)
+        row.row_hash = prev = compute_row_hash(row)
+        rows.append(row)
+    session.add_all(rows)
+    session.flush()
+    session.info[_LAST_APPENDED] = (session.get_transaction(), rows[-1])
+    return rows
+
+
+def _prepare(event: EventIn) -> dict[str, Any]:
+    """The checked column values of one event (everything but its place in the chain)."""
+    action, actor, actor_label = event.action, event.actor, event.actor_label
+    target_type, target_id, outcome = event.target_type, event.target_id, event.outcome
+    actor_kind = event.actor_kind
     if not isinstance(action, str) or not _ACTION.match(action):
         raise ValueError(
             f"audit action {action!r} must be dotted lower-case words, e.g. 'user.login'"
@@ -219,28 +279,16 @@ def record(
     _bounded("actor_id", actor_id, 64)
     _bounded("target_type", target_type, 64)
     _bounded("target_id", target_id, 300)
-    clean_details = _normalise_details(details)
-
-    last = _chain_head_for_append(session)
-    event = AuditEvent(
-        id=new_id(),
-        seq=1 if last is None else last[0] + 1,
-        occurred_at=utcnow().astimezone(UTC),
-        actor_kind=kind,
-        actor_id=actor_id,
-        actor_label=label,
-        action=action,
-        target_type=target_type,
-        target_id=target_id,
-        outcome=outcome,
-        details=clean_details,
-        prev_hash=GENESIS_HASH if last is None else last[1],
-    )
-    event.row_hash = compute_row_hash(event)
-    session.add(event)
-    session.flush()
-    session.info[_LAST_APPENDED] = (session.get_transaction(), event)
-    return event
+    return {
+        "actor_kind": kind,
+        "actor_id": actor_id,
+        "actor_label": label,
+        "action": action,
+        "target_type": target_type,
+        "target_id": target_id,
+        "outcome": outcome,
+        "details": _normalise_details(event.details),
+    }
 
 
 # --- verifying ----------------------------------------------------------------------------------

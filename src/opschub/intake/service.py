@@ -427,24 +427,28 @@ def submit_reports(
     ):
         if rows[key]:
             session.execute(insert(model), rows[key])
-    for done in submitted:
-        audit.record(
-            session,
-            action="intake.report.received",
-            actor=actor,
-            actor_kind=None if actor is not None else ("system" if done.is_demo else "public"),
-            actor_label=None if actor is not None else ("demo data" if done.is_demo else None),
-            target_type="report",
-            target_id=done.id,
-            details={
-                "channel": done.channel,
-                "priority": done.priority,
-                "reasons": list(done.priority_reasons),
-                "urls": done.urls,
-                "fingerprints": len(done.fingerprints),
-                "matches": done.match_count,
-            },
-        )
+    audit.record_many(
+        session,
+        [
+            audit.EventIn(
+                action="intake.report.received",
+                actor=actor,
+                actor_kind=None if actor is not None else ("system" if done.is_demo else "public"),
+                actor_label=None if actor is not None else ("demo data" if done.is_demo else None),
+                target_type="report",
+                target_id=done.id,
+                details={
+                    "channel": done.channel,
+                    "priority": done.priority,
+                    "reasons": list(done.priority_reasons),
+                    "urls": done.urls,
+                    "fingerprints": len(done.fingerprints),
+                    "matches": done.match_count,
+                },
+            )
+            for done in submitted
+        ],
+    )
     _add_self_reported(store, submitted)
     return submitted
 

@@ -84,6 +84,9 @@ def resolve_principal(request: Request) -> Principal | None:
             cookie = request.cookies.get(SESSION_COOKIE)
             if cookie:
                 principal = service.resolve_session(session, cookie)
+    if principal is not None and principal.extra.get("last_used_stale"):
+        with get_db(request).transaction() as session:
+            service.note_token_use(session, principal.id)
     request.state.principal = principal
     return principal
 
