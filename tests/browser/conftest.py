@@ -10,6 +10,8 @@ Fixtures:
   serves directories on 127.0.0.1 (a free port, a background thread) and returns the base URL
   without a trailing slash. GET and HEAD only; paths cannot escape their directory; every response
   carries ``Cache-Control: no-store`` plus the given headers (use it to set a CSP).
+- ``live_server``: the whole opschub application (uvicorn in a thread) on 127.0.0.1 over a fresh
+  SQLite database; yields ``(base_url, database)``.
 - ``shared_dir`` (session): the shared reference data directory (env ``OPSCHUB_SHARED_DIR``, else
   ``<repo>/../shared``).
 
@@ -21,7 +23,9 @@ from __future__ import annotations
 import mimetypes
 import os
 import shutil
+import socket
 import threading
+import time
 import urllib.parse
 from collections.abc import Callable, Iterator, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -29,6 +33,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
+
+from opschub.config import Settings
+from opschub.db import Database
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -183,3 +190,40 @@ def static_server() -> Iterator[StaticServer]:
 def shared_dir() -> Path:
     configured = os.environ.get("OPSCHUB_SHARED_DIR")
     return Path(configured) if configured else REPO_ROOT.parent / "shared"
+
+
+@pytest.fixture
+def live_server(tmp_path: Path, settings: Settings) -> Iterator[tuple[str, Database]]:
+    """The whole app on 127.0.0.1 (uvicorn in a thread) over a fresh SQLite database.
+
+    Browser tests drive the pages; what they check does not depend on the database engine, which
+    the rest of the suite covers on both.
+    """
+    import uvicorn
+
+    from opschub.db import set_database
+    from opschub.web.app import create_app
+
+    database = Database(f"sqlite:///{tmp_path / 'browser.sqlite3'}")
+    database.create_all()
+    set_database(database)
+    app = create_app(settings, database)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("test server did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}", database
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        database.dispose()

@@ -11,17 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-import socket
-import threading
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from opschub.config import Settings
 from opschub.db import Database
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -43,39 +38,6 @@ def _axe_source() -> str:
             pytest.fail(f"{reason} (OPSCHUB_REQUIRE_BROWSER=1)", pytrace=False)
         pytest.skip(reason)
     return path.read_text(encoding="utf-8")
-
-
-@pytest.fixture
-def live_server(tmp_path: Path, settings: Settings) -> Iterator[tuple[str, Database]]:
-    """The whole app on 127.0.0.1 (uvicorn in a thread) over a fresh SQLite database."""
-    import uvicorn
-
-    from opschub.db import set_database
-    from opschub.web.app import create_app
-
-    database = Database(f"sqlite:///{tmp_path / 'browser.sqlite3'}")
-    database.create_all()
-    set_database(database)
-    app = create_app(settings, database)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline:
-            pytest.fail("test server did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}", database
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        database.dispose()
 
 
 def _submitted(page: Any, selector: str) -> None:

@@ -84,23 +84,32 @@ def _timestamp(value: datetime) -> str:
     return as_utc(value).astimezone(UTC).isoformat(timespec="microseconds")
 
 
+# The columns a row's hash covers (with ``seq`` and ``occurred_at``), and the API shows.
+_CHAINED_COLUMNS = (
+    "id",
+    "actor_kind",
+    "actor_id",
+    "actor_label",
+    "action",
+    "target_type",
+    "target_id",
+    "outcome",
+    "details",
+    "prev_hash",
+)
+
+
+def _chained_fields(event: AuditEvent | Row[Any]) -> dict[str, Any]:
+    fields: dict[str, Any] = {"seq": event.seq, "occurred_at": _timestamp(event.occurred_at)}
+    fields.update((name, getattr(event, name)) for name in _CHAINED_COLUMNS)
+    return fields
+
+
 def compute_row_hash(event: AuditEvent | Row[Any], *, seq: int | None = None) -> str:
     """SHA-256 of the row's fields and ``prev_hash``; ``seq`` replaces the row's (moved rows)."""
-    payload = {
-        "v": HASH_VERSION,
-        "seq": event.seq if seq is None else seq,
-        "id": event.id,
-        "occurred_at": _timestamp(event.occurred_at),
-        "actor_kind": event.actor_kind,
-        "actor_id": event.actor_id,
-        "actor_label": event.actor_label,
-        "action": event.action,
-        "target_type": event.target_type,
-        "target_id": event.target_id,
-        "outcome": event.outcome,
-        "details": event.details,
-        "prev_hash": event.prev_hash,
-    }
+    payload = {"v": HASH_VERSION, **_chained_fields(event)}
+    if seq is not None:
+        payload["seq"] = seq
     return hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()
 
 
@@ -588,21 +597,7 @@ def parse_date_bound(value: str, *, name: str, end: bool = False) -> datetime:
 
 def event_as_dict(event: AuditEvent) -> dict[str, Any]:
     """The JSON form used by the API and ``opschub audit list --json``."""
-    return {
-        "seq": event.seq,
-        "id": event.id,
-        "occurred_at": _timestamp(event.occurred_at),
-        "actor_kind": event.actor_kind,
-        "actor_id": event.actor_id,
-        "actor_label": event.actor_label,
-        "action": event.action,
-        "target_type": event.target_type,
-        "target_id": event.target_id,
-        "outcome": event.outcome,
-        "details": event.details,
-        "prev_hash": event.prev_hash,
-        "row_hash": event.row_hash,
-    }
+    return {**_chained_fields(event), "row_hash": event.row_hash}
 
 
 def known_actions(session: Session) -> Sequence[str]:
