@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -27,7 +27,7 @@ from opschub.accounts.permissions import (
 )
 from opschub.config import get_settings
 from opschub.web.auth import SESSION_COOKIE, Principal, requires
-from opschub.web.deps import db_session
+from opschub.web.deps import DbSession
 from opschub.web.nav import NavItem
 from opschub.web.templating import link, render
 
@@ -39,7 +39,6 @@ NAV = [
     NavItem("My account", "/account", AUTHENTICATED, order=99),
 ]
 
-DbSession = Annotated[Session, Depends(db_session)]
 FormText = Annotated[str, Form()]
 
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import text
-from sqlalchemy.orm import Session
 
 from opschub.accounts.permissions import PUBLIC
 from opschub.web.auth import Principal, requires
-from opschub.web.deps import db_session
+from opschub.web.deps import DbSession
 from opschub.web.nav import NavItem
 from opschub.web.templating import render
 
@@ -35,7 +34,7 @@ def api_docs(
 
 
 @router.get("/healthz", dependencies=[requires(PUBLIC)], tags=["system"])
-def healthz(session: Annotated[Session, Depends(db_session)]) -> dict[str, str]:
+def healthz(session: DbSession) -> dict[str, str]:
     """Liveness and database reachability, for load balancers and monitoring."""
     session.execute(text("SELECT 1"))
     return {"status": "ok", "database": "ok"}
