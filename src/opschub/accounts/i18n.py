@@ -70,24 +70,6 @@ ROLE_LABELS: dict[Role, str] = {
     Role.PARTNER: N_("Partner (machine client)"),
 }
 
-# The same English texts as opschub.accounts.permissions.PERMISSIONS (a test keeps them equal).
-PERMISSION_LABELS: dict[str, str] = {
-    "reports.submit": N_("Submit reports through the partner API"),
-    "reports.read": N_("Read reports and their matches"),
-    "reports.assess": N_("Assess reports and change their status"),
-    "hashlists.read": N_("Read hash lists"),
-    "hashlists.manage": N_("Import, change and remove hash lists"),
-    "notices.send": N_("Send notices to online services"),
-    "evidence.view": N_("View evidence"),
-    "evidence.manage": N_("Collect, transfer and destroy evidence"),
-    "cases.read": N_("Read cases"),
-    "cases.manage": N_("Open and update cases and referrals"),
-    "stats.read": N_("Read indicators"),
-    "stats.publish": N_("Publish statistics"),
-    "audit.read": N_("Read and verify the audit log"),
-    "users.manage": N_("Manage users and API tokens"),
-}
-
 
 def error_text(gettext: Callable[[str], str], code: str, fallback: str, **values: object) -> str:
     """The translated message for an error code (English ``fallback`` for unknown codes)."""

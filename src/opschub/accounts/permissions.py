@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from opschub.text import N_
+
 
 class Role(StrEnum):
     ADMIN = "admin"
@@ -23,22 +25,22 @@ class Role(StrEnum):
 PUBLIC = "public"
 AUTHENTICATED = "authenticated"
 
-# name -> what it allows (English; the admin page shows these translated)
+# name -> what it allows (English msgids; the admin pages show them translated)
 PERMISSIONS: dict[str, str] = {
-    "reports.submit": "Submit reports through the partner API",
-    "reports.read": "Read reports and their matches",
-    "reports.assess": "Assess reports and change their status",
-    "hashlists.read": "Read hash lists",
-    "hashlists.manage": "Import, change and remove hash lists",
-    "notices.send": "Send notices to online services",
-    "evidence.view": "View evidence",
-    "evidence.manage": "Collect, transfer and destroy evidence",
-    "cases.read": "Read cases",
-    "cases.manage": "Open and update cases and referrals",
-    "stats.read": "Read indicators",
-    "stats.publish": "Publish statistics",
-    "audit.read": "Read and verify the audit log",
-    "users.manage": "Manage users and API tokens",
+    "reports.submit": N_("Submit reports through the partner API"),
+    "reports.read": N_("Read reports and their matches"),
+    "reports.assess": N_("Assess reports and change their status"),
+    "hashlists.read": N_("Read hash lists"),
+    "hashlists.manage": N_("Import, change and remove hash lists"),
+    "notices.send": N_("Send notices to online services"),
+    "evidence.view": N_("View evidence"),
+    "evidence.manage": N_("Collect, transfer and destroy evidence"),
+    "cases.read": N_("Read cases"),
+    "cases.manage": N_("Open and update cases and referrals"),
+    "stats.read": N_("Read indicators"),
+    "stats.publish": N_("Publish statistics"),
+    "audit.read": N_("Read and verify the audit log"),
+    "users.manage": N_("Manage users and API tokens"),
 }
 
 _ANALYST = {"reports.read", "reports.assess", "hashlists.read"}

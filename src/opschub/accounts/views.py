@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 from opschub.accounts import service, totp
 from opschub.accounts.errors import AccountError
 from opschub.accounts.i18n import (
-    PERMISSION_LABELS,
     ROLE_LABELS,
     account_error_text,
     error_text,
@@ -21,6 +20,7 @@ from opschub.accounts.models import User
 from opschub.accounts.permissions import (
     AUTHENTICATED,
     HUMAN_ROLES,
+    PERMISSIONS,
     PUBLIC,
     Role,
     permissions_of,
@@ -239,7 +239,7 @@ def account_page(
             "user": user,
             "done": done,
             "role_label": ROLE_LABELS[user.role],
-            "permission_labels": [PERMISSION_LABELS[p] for p in sorted(permissions_of(user.role))],
+            "permission_labels": [PERMISSIONS[p] for p in sorted(permissions_of(user.role))],
         },
     )
 
@@ -391,9 +391,7 @@ def totp_disable(
             {
                 "user": user,
                 "role_label": ROLE_LABELS[user.role],
-                "permission_labels": [
-                    PERMISSION_LABELS[p] for p in sorted(permissions_of(user.role))
-                ],
+                "permission_labels": [PERMISSIONS[p] for p in sorted(permissions_of(user.role))],
                 "error": error_text(_, "wrong_password", "wrong password"),
             },
             status_code=400,
@@ -571,10 +569,10 @@ def _tokens_page(
         {
             "tokens": [(t, service.token_status(t)) for t in service.list_tokens(session)],
             "own_permissions": [
-                (p, PERMISSION_LABELS[p]) for p in sorted(permissions_of(principal.role))
+                (p, PERMISSIONS[p]) for p in sorted(permissions_of(principal.role))
             ],
             "partner_permissions": [
-                (p, PERMISSION_LABELS[p]) for p in sorted(permissions_of(Role.PARTNER))
+                (p, PERMISSIONS[p]) for p in sorted(permissions_of(Role.PARTNER))
             ],
             "role_labels": {role.value: label for role, label in ROLE_LABELS.items()},
             "own_role": principal.role.value,
@@ -644,7 +642,7 @@ def tokens_create(
             "token": token,
             "raw": raw,
             "role_label": ROLE_LABELS[token.role],
-            "permission_labels": [PERMISSION_LABELS[p] for p in token.permissions],
+            "permission_labels": [PERMISSIONS[p] for p in token.permissions],
         },
     )
 
