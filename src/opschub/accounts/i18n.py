@@ -12,11 +12,7 @@ from opschub.accounts.errors import AccountError
 from opschub.accounts.passwords import MIN_LENGTH
 from opschub.accounts.permissions import Role
 from opschub.accounts.service import MAX_TOKEN_DAYS
-
-
-def N_(message: str) -> str:
-    return message
-
+from opschub.text import N_
 
 ERRORS: dict[str, str] = {
     "too_short": N_("The password must have at least %(min)d characters."),

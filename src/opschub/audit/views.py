@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse
 
 from opschub.audit import service
 from opschub.audit.models import OUTCOMES
+from opschub.text import N_
 from opschub.web.auth import Principal, requires
 from opschub.web.deps import get_db
 from opschub.web.nav import NavItem
@@ -22,11 +23,6 @@ NAV = [NavItem("Audit log", "/audit", "audit.read", order=80)]
 
 PAGE_SIZE = 50
 FILTER_FIELDS = ("action", "actor", "target_type", "target_id", "outcome", "since", "until")
-
-
-def N_(message: str) -> str:
-    """Mark a message for extraction; translated where it is shown."""
-    return message
 
 
 OUTCOME_LABELS = {"ok": N_("ok"), "refused": N_("refused"), "failed": N_("failed")}
