@@ -18,6 +18,7 @@ from opschub.db import Database, get_database
 from opschub.web.auth import LoginRequired, SetupRequired, is_api
 from opschub.web.csrf import verify_csrf
 from opschub.web.i18n import PACKAGE_ROOT
+from opschub.web.middleware import ShellMiddleware
 from opschub.web.nav import NavItem
 
 # Modules with a ``router``; optional ``NAV`` lists of NavItem.
@@ -61,9 +62,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         app.mount(f"/static/{static_dir.parent.name}", StaticFiles(directory=static_dir))
     app.mount("/static/apidocs", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path))
     _install_handlers(app)
-    from opschub.web import middleware
-
-    middleware.install(app)
+    app.add_middleware(ShellMiddleware, settings=settings)
     return app
 
 

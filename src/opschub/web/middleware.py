@@ -1,13 +1,19 @@
-"""Response headers, language negotiation and a privacy-preserving access log."""
+"""Response headers, language negotiation and a privacy-preserving access log.
+
+A plain ASGI middleware: Starlette's ``BaseHTTPMiddleware`` would cost every request an extra
+task and a copy of the response stream.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from starlette.datastructures import Headers, MutableHeaders, QueryParams
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from opschub.config import Settings
 from opschub.web.i18n import match_language, parse_accept_language, translations
 
 log = logging.getLogger("opschub.access")
@@ -17,50 +23,73 @@ CSP = (
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'; worker-src 'self' blob:"
 )
+SECURITY_HEADERS = (
+    ("Content-Security-Policy", CSP),
+    ("Referrer-Policy", "no-referrer"),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+    ("Cross-Origin-Resource-Policy", "same-origin"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+)
 
 
-def install(app: FastAPI) -> None:
-    settings = app.state.settings
+def choose_language(settings: Settings, query: QueryParams, headers: Headers) -> tuple[str, bool]:
+    """(language, chosen explicitly with ``?lang=``)."""
+    explicit = query.get("lang")
+    lang = match_language(explicit, settings.languages) if explicit else None
+    if lang is not None:
+        return lang, True
+    lang = parse_accept_language(headers.get("accept-language", ""), settings.languages)
+    if lang is None:
+        default = settings.default_language
+        lang = default if default in settings.languages else settings.languages[0]
+    return lang, False
 
-    @app.middleware("http")
-    async def headers_and_language(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        explicit = request.query_params.get("lang")
-        lang = match_language(explicit, settings.languages) if explicit else None
-        request.state.lang_explicit = lang is not None
-        if lang is None:
-            lang = parse_accept_language(
-                request.headers.get("accept-language", ""), settings.languages
-            )
-        request.state.lang = lang or (
-            settings.default_language
-            if settings.default_language in settings.languages
-            else settings.languages[0]
+
+class ShellMiddleware:
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        lang, explicit = choose_language(
+            self.settings, QueryParams(scope.get("query_string", b"")), Headers(scope=scope)
         )
-        request.state.gettext = translations(request.state.lang).gettext
+        state: dict[str, Any] = scope.setdefault("state", {})
+        state.update(lang=lang, lang_explicit=explicit, gettext=translations(lang).gettext)
+        static = scope["path"].startswith("/static/")
         started = time.perf_counter()
-        response = await call_next(request)
-        headers = response.headers
-        headers.setdefault("Content-Security-Policy", CSP)
-        headers.setdefault("Referrer-Policy", "no-referrer")
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-        headers.setdefault("Cross-Origin-Resource-Policy", "same-origin")
-        headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-        if not request.url.path.startswith("/static/"):
-            headers.setdefault("Cache-Control", "no-store")
-        if settings.https:
-            headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
-        headers.setdefault("Content-Language", request.state.lang)
-        # Method, route template and status only: never the address, user agent or query string.
-        route = request.scope.get("route")
-        log.info(
-            "%s %s %d %.1fms",
-            request.method,
-            getattr(route, "path", "-"),
-            response.status_code,
-            (time.perf_counter() - started) * 1000,
-        )
-        return response
+        status = 500
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS:
+                    headers.setdefault(name, value)
+                if not static:
+                    headers.setdefault("Cache-Control", "no-store")
+                if self.settings.https:
+                    headers.setdefault(
+                        "Strict-Transport-Security", "max-age=63072000; includeSubDomains"
+                    )
+                headers.setdefault("Content-Language", lang)
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            # Method, route template and status only: never the address, user agent or query.
+            route = scope.get("route")
+            log.info(
+                "%s %s %d %.1fms",
+                scope["method"],
+                getattr(route, "path", "-"),
+                status,
+                (time.perf_counter() - started) * 1000,
+            )

@@ -33,7 +33,7 @@ def environment(lang: str) -> Environment:
 def link(request: Request, path: str, **params: Any) -> str:
     """A link that keeps an explicitly chosen language (we set no language cookie)."""
     query = {k: v for k, v in params.items() if v is not None}
-    if request.query_params.get("lang") or request.state.__dict__.get("lang_explicit"):
+    if getattr(request.state, "lang_explicit", False):
         query.setdefault("lang", request.state.lang)
     return path + ("?" + urlencode(query) if query else "")
 
@@ -57,7 +57,7 @@ def render(
         return Markup('<input type="hidden" name="{}" value="{}">').format(FIELD, csrf)
 
     def lang_field() -> Markup:
-        if request.state.__dict__.get("lang_explicit"):
+        if getattr(request.state, "lang_explicit", False):
             return Markup('<input type="hidden" name="lang" value="{}">').format(lang)
         return Markup("")
 
