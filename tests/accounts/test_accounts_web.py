@@ -414,5 +414,9 @@ def test_language_preference_is_saved(client: TestClient, database: Database) ->
     response = post_form(client, "/account/language", page, {"language": "zh-Hans"})
     assert response.headers["location"] == "/account?done=language&lang=zh-Hans"  # type: ignore[attr-defined]
     assert client.get("/api/v1/me").json()["language"] == "zh-Hans"
+    # The saved preference wins over the browser's Accept-Language, and ?lang= over both.
+    english_browser = {"accept-language": "en-GB"}
+    assert '<html lang="zh-Hans">' in client.get("/account", headers=english_browser).text
+    assert '<html lang="en">' in client.get("/account?lang=en", headers=english_browser).text
     post_form(client, "/account/language", page, {"language": ""})
     assert client.get("/api/v1/me").json()["language"] is None

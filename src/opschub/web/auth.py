@@ -88,7 +88,19 @@ def resolve_principal(request: Request) -> Principal | None:
         with get_db(request).transaction() as session:
             service.note_token_use(session, principal.id)
     request.state.principal = principal
+    _apply_language_preference(request, principal)
     return principal
+
+
+def _apply_language_preference(request: Request, principal: Principal | None) -> None:
+    """A logged-in person's saved language wins over Accept-Language (not over ``?lang=``)."""
+    if principal is None or not principal.language or request.state.lang_explicit:
+        return
+    if principal.language in request.app.state.settings.languages:
+        from opschub.web.i18n import translations
+
+        request.state.lang = principal.language
+        request.state.gettext = translations(principal.language).gettext
 
 
 def _audit_refusal(request: Request, principal: Principal | None, permission: str) -> None:
