@@ -114,3 +114,23 @@ def test_secret_key_generated_with_mode_0600(monkeypatch: pytest.MonkeyPatch, tm
     assert path.stat().st_mode & 0o777 == 0o600
     assert len(key) >= 32
     assert settings.resolved_secret_key() == key  # stable across starts
+
+
+def test_unexpected_errors_keep_the_security_headers(app) -> None:  # type: ignore[no-untyped-def]
+    from fastapi import APIRouter
+
+    from opschub.accounts.permissions import PUBLIC
+    from opschub.web.auth import requires
+
+    router = APIRouter()
+
+    @router.get("/boom", dependencies=[requires(PUBLIC)])
+    def boom() -> None:
+        raise RuntimeError("unexpected")
+
+    app.include_router(router)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get("/boom")
+    assert response.status_code == 500
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    assert response.headers["cache-control"] == "no-store"

@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 from starlette.datastructures import Headers, MutableHeaders, QueryParams
+from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from opschub.config import Settings
@@ -64,10 +65,12 @@ class ShellMiddleware:
         static = scope["path"].startswith("/static/")
         started = time.perf_counter()
         status = 500
+        response_started = False
 
         async def send_with_headers(message: Message) -> None:
-            nonlocal status
+            nonlocal status, response_started
             if message["type"] == "http.response.start":
+                response_started = True
                 status = message["status"]
                 headers = MutableHeaders(scope=message)
                 for name, value in SECURITY_HEADERS:
@@ -83,6 +86,14 @@ class ShellMiddleware:
 
         try:
             await self.app(scope, receive, send_with_headers)
+        except Exception:
+            # Answer an unexpected error here, with the security headers; the server's own
+            # error middleware then only logs it (the response has started).
+            if not response_started:
+                await PlainTextResponse("Internal Server Error", status_code=500)(
+                    scope, receive, send_with_headers
+                )
+            raise
         finally:
             # Method, route template and status only: never the address, user agent or query.
             route = scope.get("route")
