@@ -87,13 +87,10 @@ def list_events(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> EventPage | JSONResponse:
     """Audit events, newest first, narrowed by the filters; page on with ``before``."""
-    bounds: dict[str, datetime | None] = {"since": None, "until": None}
-    for name, value, end in (("since", since, False), ("until", until, True)):
-        if value is not None:
-            try:
-                bounds[name] = service.parse_date_bound(value, name=name, end=end)
-            except ValueError as exc:
-                return _invalid(name, str(exc))
+    bounds, errors = service.parse_date_bounds(since, until)
+    if errors:
+        name, message = next(iter(errors.items()))
+        return _invalid(name, message)
     filters = service.EventFilter(
         action=action,
         actor=actor,

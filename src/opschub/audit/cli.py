@@ -100,6 +100,9 @@ def list_command(
     from opschub.audit import service
     from opschub.db import get_database
 
+    bounds, errors = service.parse_date_bounds(since, until, prefix="--")
+    if errors:
+        raise typer.BadParameter(next(iter(errors.values())))
     try:
         filters = service.EventFilter(
             action=action,
@@ -107,10 +110,8 @@ def list_command(
             target_type=target_type,
             target_id=target_id,
             outcome=outcome,
-            since=None if since is None else service.parse_date_bound(since, name="--since"),
-            until=None
-            if until is None
-            else service.parse_date_bound(until, name="--until", end=True),
+            since=bounds["since"],
+            until=bounds["until"],
         )
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None

@@ -595,6 +595,24 @@ def parse_date_bound(value: str, *, name: str, end: bool = False) -> datetime:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
+def parse_date_bounds(
+    since: str | None, until: str | None, *, prefix: str = ""
+) -> tuple[dict[str, datetime | None], dict[str, str]]:
+    """Both bounds of a date filter, and a reason per field that cannot be read.
+
+    ``prefix`` goes before the field's name in the reason (``--`` on the command line).
+    """
+    bounds: dict[str, datetime | None] = {"since": None, "until": None}
+    errors: dict[str, str] = {}
+    for name, value, end in (("since", since, False), ("until", until, True)):
+        if value:
+            try:
+                bounds[name] = parse_date_bound(value, name=prefix + name, end=end)
+            except ValueError as exc:
+                errors[name] = str(exc)
+    return bounds, errors
+
+
 def event_as_dict(event: AuditEvent) -> dict[str, Any]:
     """The JSON form used by the API and ``opschub audit list --json``."""
     return {**_chained_fields(event), "row_hash": event.row_hash}

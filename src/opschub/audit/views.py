@@ -56,14 +56,10 @@ def parse_filters(request: Request) -> ParsedFilters:
     """The filter form's fields; a bad one is named, the others still apply."""
     _ = request.state.gettext
     values = {name: request.query_params.get(name, "").strip() for name in FILTER_FIELDS}
-    errors: dict[str, str] = {}
-    bounds: dict[str, Any] = {}
-    for name, end in (("since", False), ("until", True)):
-        if values[name]:
-            try:
-                bounds[name] = service.parse_date_bound(values[name], name=name, end=end)
-            except ValueError:
-                errors[name] = _("Enter a date as YYYY-MM-DD (or an ISO date and time).")
+    bounds, bad_dates = service.parse_date_bounds(values["since"], values["until"])
+    errors = {
+        name: _("Enter a date as YYYY-MM-DD (or an ISO date and time).") for name in bad_dates
+    }
     outcome = values["outcome"] or None
     if outcome is not None and outcome not in OUTCOMES:
         errors["outcome"] = _("Unknown outcome.")
