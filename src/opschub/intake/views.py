@@ -221,8 +221,7 @@ def _store_public(request: Request, form: PublicForm) -> service.Submitted:
         description=form.description,
         contact=form.contact,
     )
-    with get_db(request).transaction() as session:
-        return service.submit_report(session, report, with_receipts=True)
+    return _store(request, report)
 
 
 @router.post("/report", response_class=HTMLResponse)
@@ -288,7 +287,8 @@ def _self_report_input(form: FormData) -> service.ReportIn:
     )
 
 
-def _store_self_report(request: Request, report: service.ReportIn) -> service.Submitted:
+def _store(request: Request, report: service.ReportIn) -> service.Submitted:
+    """One public report, with its receipt, in a transaction of its own."""
     with get_db(request).transaction() as session:
         return service.submit_report(session, report, with_receipts=True)
 
@@ -300,7 +300,7 @@ async def self_report_submit(
     _flood_check(request)
     report = _self_report_input(await request.form())
     try:
-        submitted = await run_in_threadpool(_store_self_report, request, report)
+        submitted = await run_in_threadpool(_store, request, report)
     except service.IntakeInvalid:
         _ = request.state.gettext
         return _page(
