@@ -27,10 +27,10 @@ from opschub.accounts.permissions import (
     parse_role,
     permissions_of,
 )
+from opschub.accounts.principal import Principal
 from opschub.audit import service as audit
 from opschub.clock import as_utc, utcnow
 from opschub.config import get_settings
-from opschub.web.auth import Principal
 
 USERNAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{1,63}")
 CLI_ACTOR = "command line"

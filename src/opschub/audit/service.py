@@ -58,7 +58,7 @@ FORBIDDEN_DETAIL_KEYS = frozenset(
 
 
 class Actor(Protocol):
-    """Who acted: :class:`opschub.web.auth.Principal` fits (kind "user" or "token")."""
+    """Who acted: :class:`opschub.accounts.principal.Principal` fits (kind "user" or "token")."""
 
     @property
     def kind(self) -> str: ...

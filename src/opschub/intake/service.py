@@ -21,6 +21,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from opschub import taxonomy
+from opschub.accounts.principal import Principal
 from opschub.audit import service as audit
 from opschub.clock import utcnow
 from opschub.config import get_settings
@@ -42,7 +43,6 @@ from opschub.intake.models import (
 from opschub.intake.urls import UrlError, host_of, normalise_url
 from opschub.matching.formats import Entry
 from opschub.matching.store import HashListStore, StoreError
-from opschub.web.auth import Principal
 
 log = logging.getLogger(__name__)
 

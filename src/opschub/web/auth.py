@@ -7,34 +7,16 @@ principal (session cookie for people, ``Authorization: Bearer`` for machine clie
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import Depends, HTTPException, Request
 
-from opschub.accounts.permissions import AUTHENTICATED, PERMISSIONS, PUBLIC, Role
+from opschub.accounts.permissions import AUTHENTICATED, PERMISSIONS, PUBLIC
+from opschub.accounts.principal import Principal
 
 SESSION_COOKIE = "opschub_session"
 
-
-@dataclass(frozen=True)
-class Principal:
-    kind: str  # "user" or "token"
-    id: str
-    name: str
-    role: Role
-    permissions: frozenset[str]
-    session_id: str | None = None
-    csrf_token: str | None = None
-    must_change_password: bool = False
-    totp_pending: bool = False
-    language: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
-
-    def can(self, permission: str) -> bool:
-        if permission in (PUBLIC, AUTHENTICATED):
-            return True
-        return permission in self.permissions
+__all__ = ["Principal", "requires"]
 
 
 class LoginRequired(Exception):
