@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from opschub.config import SettingsError
+from opschub.config import SettingsError, private_files
 
 app = typer.Typer(
     name="opschub",
@@ -41,6 +41,7 @@ _register_all()
 
 
 def main() -> None:
+    private_files()  # the database, WAL, hash lists and keys: 0600, directories 0700
     try:
         app()
     except SettingsError as exc:

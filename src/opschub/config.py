@@ -6,6 +6,7 @@ A wrong value stops start-up with one line naming the variable and what is wrong
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 import stat
@@ -42,6 +43,15 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(default=5, ge=1, le=100)
     login_lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
     session_hours: int = Field(default=8, ge=1, le=24 * 30)
+    trusted_proxies: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(),
+        description="Reverse proxies (addresses or networks) whose X-Forwarded-For is believed",
+    )
+    audit_anchor_dir: Path | None = Field(
+        default=None,
+        description="Where signed audit checkpoints go; keep it off the database's host",
+    )
+    audit_checkpoint_minutes: int = Field(default=5, ge=0, le=24 * 60)
 
     @field_validator("languages", mode="before")
     @classmethod
@@ -60,6 +70,25 @@ class Settings(BaseSettings):
             )
         if not value:
             raise ValueError("at least one language is needed")
+        return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{item!r} is not an IP address or network (e.g. 10.0.0.5 or 10.0.0.0/24)"
+                ) from None
         return value
 
     @field_validator("base_url")
@@ -97,8 +126,13 @@ class Settings(BaseSettings):
         return f"sqlite:///{(self.data_dir / 'opschub.sqlite3').resolve()}"
 
     def ensure_data_dir(self) -> Path:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        return self.data_dir
+        """The data directory, created (or tightened to) 0700: it holds keys and personal data."""
+        return private_dir(self.data_dir)
+
+    @property
+    def resolved_audit_anchor_dir(self) -> Path:
+        """Signed audit checkpoints; by default inside the data directory (see docs/audit.md)."""
+        return self.audit_anchor_dir or self.data_dir / "audit-anchors"
 
     def resolved_secret_key(self) -> str:
         """The master key: from the environment, else from ``data_dir/secret.key`` (0600)."""
@@ -113,6 +147,28 @@ class Settings(BaseSettings):
         if mode & 0o077:
             raise SettingsError(f"{path}: secret key file must have mode 0600, has {mode:o}")
         return path.read_text().strip()
+
+
+PRIVATE_UMASK = 0o077
+
+
+def private_files() -> None:
+    """Make every file this process creates readable by its owner only (0600, directories 0700).
+
+    Called by the ``opschub`` command before anything else, so that the database (and SQLite's
+    -wal and -shm files, which copy its mode), hash lists, indexes and keys are readable by no
+    one else.
+    """
+    os.umask(PRIVATE_UMASK)
+
+
+def private_dir(path: Path) -> Path:
+    """Create ``path`` (and its parents) 0700; an existing one readable by others is tightened."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        path.chmod(mode & 0o700)
+    return path
 
 
 def load_settings() -> Settings:

@@ -203,6 +203,7 @@ def live_server(tmp_path: Path, settings: Settings) -> Iterator[tuple[str, Datab
 
     from opschub.db import set_database
     from opschub.web.app import create_app
+    from opschub.web.cli import uvicorn_options
 
     database = Database(f"sqlite:///{tmp_path / 'browser.sqlite3'}")
     database.create_all()
@@ -212,7 +213,9 @@ def live_server(tmp_path: Path, settings: Settings) -> Iterator[tuple[str, Datab
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+        uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_level="warning", **uvicorn_options(settings)
+        )
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

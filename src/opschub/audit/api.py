@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from opschub.audit import anchor as checkpoints
 from opschub.audit import service
 from opschub.web.auth import Principal, requires
 from opschub.web.deps import get_db
@@ -127,7 +128,7 @@ def verify(
         except ValueError as exc:
             return _invalid("anchor", str(exc))
     with get_db(request).sessions() as session:
-        result = service.verify_chain(session, anchor=expected, release_between_batches=True)
+        result = checkpoints.verify(session, anchor=expected, release_between_batches=True)
     head = result.head
     return VerifyReport(
         intact=result.intact,

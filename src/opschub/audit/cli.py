@@ -33,6 +33,7 @@ def verify_command(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
+    from opschub.audit import anchor as checkpoints
     from opschub.audit import service
     from opschub.db import get_database
 
@@ -57,7 +58,7 @@ def verify_command(
             disable=total < PROGRESS_THRESHOLD or not console.is_terminal,
         ) as bar:
             task = bar.add_task("verify", total=total)
-            result = service.verify_chain(
+            result = checkpoints.verify(
                 session,
                 anchor=expected,
                 progress=lambda n: bar.advance(task, n),
@@ -71,11 +72,42 @@ def verify_command(
             err=True,
         )
         raise typer.Exit(1)
-    if result.head is None:
-        typer.echo("audit log is empty: nothing to verify")
-        return
+    assert result.head is not None  # an empty log is a problem
     typer.echo(f"audit log intact: {result.checked} events, seq 1 to {result.head.seq}")
+    if result.keyed_from is not None:
+        typer.echo(f"keyed chain from seq {result.keyed_from}")
+    if result.checkpoint is not None:
+        typer.echo(
+            f"matches checkpoint {result.checkpoint.name} (seq {result.checkpoint.seq}, "
+            f"written {result.checkpoint.written_at})"
+        )
+    else:
+        typer.echo("no signed checkpoint to compare with: run `opschub audit anchor`", err=True)
     typer.echo(f"anchor (keep it to detect a cut-off tail later): {result.head.anchor()}")
+
+
+@audit_app.command("anchor")
+def anchor_command() -> None:
+    """Write a signed checkpoint of the log's newest row to OPSCHUB_AUDIT_ANCHOR_DIR.
+
+    Exits 0 (also when nothing is new since the last checkpoint), 1 when the log no longer
+    extends the last checkpoint: then nothing is written.
+    """
+    from opschub.audit import anchor
+    from opschub.config import get_settings
+    from opschub.db import get_database
+
+    settings = get_settings()
+    with get_database().sessions() as session:
+        try:
+            path = anchor.write(session, settings)
+        except anchor.CheckpointError as exc:
+            typer.echo(f"opschub audit anchor: {exc}", err=True)
+            raise typer.Exit(1) from None
+    if path is None:
+        typer.echo("nothing new to anchor since the last checkpoint (or the log is empty)")
+    else:
+        typer.echo(f"checkpoint written: {path}")
 
 
 @audit_app.command("list")

@@ -2,8 +2,14 @@
 
 :func:`record` adds an event in the caller's session, so it commits or rolls back with the change
 it describes. Each row carries ``prev_hash`` (the previous row's ``row_hash``) and its own
-``row_hash``, SHA-256 over a canonical JSON serialisation of its fields; :func:`verify` walks
-the rows in ``seq`` order and names every row whose contents, position or link do not fit.
+``row_hash``, HMAC-SHA256 over a canonical JSON serialisation of its fields, keyed with a key
+derived from the master secret (kept outside the database), so that someone who can only write
+the database cannot rehash a rewritten log. Rows written before the chain was keyed carry a plain
+SHA-256 (hash version 1); the version is part of the hashed payload, and once a keyed row appears
+every later row must be keyed. :func:`verify_chain` walks the rows in ``seq`` order and names every
+row whose contents, position, link or key do not fit; signed checkpoints outside the database
+(:mod:`opschub.audit.anchor`) catch a log that was cut short, emptied, or rewritten by someone who
+also had the key.
 
 Writers are serialised so that the chain never forks: on PostgreSQL by a transaction-scoped advisory
 lock taken before reading the last row; on SQLite the engine begins every transaction with
@@ -15,12 +21,13 @@ sessions must use READ COMMITTED, the default, so that the row read after the lo
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import Row, Select, func, inspect, or_, select
 from sqlalchemy.orm import Session
@@ -29,8 +36,14 @@ from opschub.audit.models import ACTOR_KINDS, OUTCOMES, AuditEvent
 from opschub.clock import as_utc, utcnow
 from opschub.ids import new_id
 
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from opschub.config import Settings
+
 GENESIS_HASH = "0" * 64  # prev_hash of the first row
-HASH_VERSION = 1  # bump (and keep the old serialisation) if the hashed fields ever change
+HASH_VERSION = 1  # plain SHA-256: rows written before the chain was keyed (still verified)
+KEYED_HASH_VERSION = 2  # HMAC-SHA256 with chain_key(); bump if the hashed fields ever change
 # pg_advisory_xact_lock key: the bytes "opscaudt" as a signed 64-bit integer.
 ADVISORY_LOCK_KEY = int.from_bytes(b"opscaudt", "big", signed=True)
 MAX_DETAILS_BYTES = 16_384
@@ -105,12 +118,33 @@ def _chained_fields(event: AuditEvent | Row[Any]) -> dict[str, Any]:
     return fields
 
 
-def compute_row_hash(event: AuditEvent | Row[Any], *, seq: int | None = None) -> str:
-    """SHA-256 of the row's fields and ``prev_hash``; ``seq`` replaces the row's (moved rows)."""
-    payload = {"v": HASH_VERSION, **_chained_fields(event)}
+def chain_key() -> bytes:
+    """The chain's HMAC key, derived from the master secret (which is never in the database)."""
+    from opschub.config import get_settings
+
+    secret = get_settings().resolved_secret_key().encode("utf-8")
+    return hmac.new(secret, b"opschub audit chain v2", hashlib.sha256).digest()
+
+
+def _row_hash(event: AuditEvent | Row[Any], key: bytes | None, seq: int | None = None) -> str:
+    payload = {"v": HASH_VERSION if key is None else KEYED_HASH_VERSION, **_chained_fields(event)}
     if seq is not None:
         payload["seq"] = seq
-    return hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()
+    data = canonical_json(payload).encode("utf-8")
+    if key is None:
+        return hashlib.sha256(data).hexdigest()
+    return hmac.new(key, data, hashlib.sha256).hexdigest()
+
+
+def compute_row_hash(
+    event: AuditEvent | Row[Any], *, seq: int | None = None, keyed: bool = True
+) -> str:
+    """The row's hash over its fields and ``prev_hash``; ``seq`` replaces the row's (moved rows).
+
+    Keyed (HMAC-SHA256 with :func:`chain_key`, version 2) unless ``keyed`` is false: then the
+    plain SHA-256 of version 1, which rows written before the chain was keyed carry.
+    """
+    return _row_hash(event, chain_key() if keyed else None, seq)
 
 
 def _check_details(value: object, path: str = "details") -> None:
@@ -251,11 +285,12 @@ def record_many(session: Session, events: Sequence[EventIn]) -> list[AuditEvent]
     last = _chain_head_for_append(session)
     seq, prev = (0, GENESIS_HASH) if last is None else last
     now = utcnow().astimezone(UTC)
+    key = chain_key()
     rows: list[AuditEvent] = []
     for fields in prepared:
         seq += 1
         row = AuditEvent(id=new_id(), seq=seq, occurred_at=now, prev_hash=prev, **fields)
-        row.row_hash = prev = compute_row_hash(row)
+        row.row_hash = prev = _row_hash(row, key)
         rows.append(row)
     session.add_all(rows)
     session.flush()
@@ -309,7 +344,8 @@ class ChainProblem:
 
     seq: int | None
     id: str | None
-    kind: str  # "edited", "moved", "broken_link", "missing", "anchor"
+    # "edited", "moved", "broken_link", "missing", "unkeyed", "anchor", "checkpoint", "empty"
+    kind: str
     message: str
 
     def __str__(self) -> str:
@@ -333,10 +369,23 @@ class VerifyResult:
     checked: int
     head: ChainHead | None
     problems: list[ChainProblem]
+    keyed_from: int | None = None  # seq of the first keyed row
+    checkpoint: CheckpointMark | None = None  # the newest checkpoint checked, if any
 
     @property
     def intact(self) -> bool:
         return not self.problems
+
+
+@dataclass(frozen=True)
+class CheckpointMark:
+    """What a signed checkpoint outside the database recorded (see :mod:`opschub.audit.anchor`)."""
+
+    seq: int
+    row_hash: str
+    keyed_from: int | None
+    written_at: str
+    name: str  # the checkpoint's file name, to name it in messages
 
 
 def parse_anchor(value: str) -> tuple[int, str]:
@@ -361,7 +410,7 @@ def count(session: Session) -> int:
 
 
 def _rows_in_order(
-    session: Session, batch_size: int, release: bool
+    session: Session, batch_size: int, release: bool, after: int = 0
 ) -> Iterator[Sequence[Row[Any]]]:
     """Plain rows (not ORM objects), so that a long walk neither fills nor disturbs the session.
 
@@ -370,7 +419,7 @@ def _rows_in_order(
     ``seq`` across transactions sees a consistent chain.
     """
     table = AuditEvent.__table__
-    last_seq = 0
+    last_seq = after
     while True:
         batch = session.execute(
             select(table).where(table.c.seq > last_seq).order_by(table.c.seq).limit(batch_size)
@@ -387,30 +436,38 @@ def _name(seq: int, id_: str) -> str:
     return f"seq {seq} (id {id_})"
 
 
-def _moved_from(session: Session, event: Row[Any]) -> int | None:
+def _moved_from(session: Session, event: Row[Any], key: bytes) -> int | None:
     """The seq the row was written at, if its hash fits it there (it was re-ordered)."""
     before = session.scalar(select(AuditEvent.seq).where(AuditEvent.row_hash == event.prev_hash))
     if event.prev_hash == GENESIS_HASH:
         before = 0
     if before is None or before + 1 == event.seq:
         return None
-    return before + 1 if compute_row_hash(event, seq=before + 1) == event.row_hash else None
+    fits = {_row_hash(event, key, before + 1), _row_hash(event, None, before + 1)}
+    return before + 1 if event.row_hash in fits else None
 
 
 def verify_chain(
     session: Session,
     *,
     anchor: tuple[int, str] | None = None,
+    checkpoints: Sequence[CheckpointMark] = (),
     progress: Callable[[int], None] | None = None,
     batch_size: int = 1000,
     release_between_batches: bool = False,
+    start: tuple[int, str] | None = None,
+    keyed_from: int | None = None,
+    allow_empty: bool = False,
 ) -> VerifyResult:
-    """Walk the log in ``seq`` order and report every edited, deleted or re-ordered row.
+    """Walk the log in ``seq`` order and report every edited, deleted, re-ordered or unkeyed row.
 
-    A deleted tail cannot show in the chain itself; pass a previously printed ``anchor``
-    (``seq``, ``row_hash``) to check that the row there is still the one that was seen.
-    ``release_between_batches`` (for a session of its own only) reads batch by batch in short
-    transactions so that writers are not held up.
+    A deleted tail cannot show in the chain itself; ``checkpoints`` (signed, kept outside the
+    database) and a previously printed ``anchor`` (``seq``, ``row_hash``) must still be found
+    with the hash they recorded. An empty log is a problem unless ``allow_empty`` (a running
+    installation always has events): it was emptied. ``start`` (``seq``, ``row_hash``) walks
+    only the rows after a row already checked, ``keyed_from`` the seq from which every row must
+    be keyed (as a checkpoint recorded it). ``release_between_batches`` (for a session of its
+    own only) reads batch by batch in short transactions so that writers are not held up.
     """
     problems: list[ChainProblem] = []
 
@@ -418,11 +475,19 @@ def verify_chain(
         if len(problems) < MAX_PROBLEMS:
             problems.append(ChainProblem(seq, id_, kind, message))
 
+    key = chain_key()
+    marks: dict[int, list[tuple[str, str]]] = {}  # seq -> [(expected hash, what recorded it)]
+    if anchor is not None:
+        marks.setdefault(anchor[0], []).append((anchor[1], f"the anchor {anchor[0]}:"))
+    for mark in checkpoints:
+        marks.setdefault(mark.seq, []).append((mark.row_hash, f"checkpoint {mark.name}"))
+        if mark.keyed_from is not None:
+            keyed_from = min(keyed_from or mark.keyed_from, mark.keyed_from)
+    seen: set[int] = set()
     checked = 0
-    prev_seq, prev_hash, prev_id = 0, GENESIS_HASH, ""
+    prev_seq, prev_hash, prev_id = (0, GENESIS_HASH, "") if start is None else (*start, "")
     last: ChainHead | None = None
-    anchor_seen = False
-    for batch in _rows_in_order(session, batch_size, release_between_batches):
+    for batch in _rows_in_order(session, batch_size, release_between_batches, prev_seq):
         for event in batch:
             checked += 1
             here = _name(event.seq, event.id)
@@ -448,8 +513,20 @@ def verify_chain(
                     f"{here}: {lost} missing between {_name(prev_seq, prev_id)} and this row: "
                     "deleted or moved",
                 )
-            if compute_row_hash(event) != event.row_hash:
-                moved = _moved_from(session, event)
+            keyed = _row_hash(event, key) == event.row_hash
+            unkeyed = not keyed and _row_hash(event, None) == event.row_hash
+            if keyed and keyed_from is None:
+                keyed_from = event.seq
+            if unkeyed and keyed_from is not None and event.seq >= keyed_from:
+                report(
+                    event.seq,
+                    event.id,
+                    "unkeyed",
+                    f"{here}: hash is not keyed although the keyed chain starts at seq "
+                    f"{keyed_from}: the row was written or rehashed without the key",
+                )
+            elif not keyed and not unkeyed:
+                moved = _moved_from(session, event, key)
                 if moved is not None:
                     report(
                         event.seq,
@@ -474,38 +551,71 @@ def verify_chain(
                     f"{here}: link to the previous row ({before}) does not match: that row was "
                     "edited and re-hashed, replaced, or rows were re-ordered",
                 )
-            if anchor is not None and event.seq == anchor[0]:
-                anchor_seen = True
-                if event.row_hash != anchor[1]:
+            for expected, source in marks.get(event.seq, ()):
+                seen.add(event.seq)
+                if event.row_hash != expected:
+                    kind = "anchor" if source.startswith("the anchor") else "checkpoint"
+                    shown = f"{source}{expected[:12]}..." if kind == "anchor" else source
                     report(
                         event.seq,
                         event.id,
-                        "anchor",
-                        f"{here}: hash differs from the anchor {anchor[0]}:{anchor[1][:12]}...: "
-                        "the row was replaced since the anchor was taken",
+                        kind,
+                        f"{here}: hash differs from {shown}: the row was replaced since "
+                        f"{'the anchor' if kind == 'anchor' else 'the checkpoint'} was taken",
                     )
             prev_seq, prev_hash, prev_id = event.seq, event.row_hash, event.id
             last = ChainHead(event.seq, event.id, event.row_hash)
         if progress is not None:
             progress(len(batch))
-    if anchor is not None and not anchor_seen:
+    for seq in sorted(set(marks) - seen):
+        for _expected, source in marks[seq]:
+            if source.startswith("the anchor"):
+                report(
+                    seq,
+                    None,
+                    "anchor",
+                    f"seq {seq}: the anchored row is missing (the log ends at seq {prev_seq}): "
+                    "rows were deleted since the anchor was taken",
+                )
+            elif start is None or seq > start[0]:
+                report(
+                    seq,
+                    None,
+                    "checkpoint",
+                    f"seq {seq}: {source} recorded this row, but the log ends at seq "
+                    f"{prev_seq}: rows were deleted since the checkpoint was written",
+                )
+    if checked == 0 and start is None and not allow_empty:
         report(
-            anchor[0],
             None,
-            "anchor",
-            f"seq {anchor[0]}: the anchored row is missing (the log ends at seq {prev_seq}): "
-            "rows were deleted since the anchor was taken",
+            None,
+            "empty",
+            "the audit log is empty, but a running installation always has events (its first "
+            "account at least): the log was emptied",
         )
     if len(problems) == MAX_PROBLEMS:
         problems.append(
             ChainProblem(None, None, "truncated", f"more than {MAX_PROBLEMS} problems; stopped")
         )
-    return VerifyResult(checked=checked, head=last, problems=problems)
+    newest = max(checkpoints, key=lambda mark: mark.seq, default=None)
+    return VerifyResult(
+        checked=checked, head=last, problems=problems, keyed_from=keyed_from, checkpoint=newest
+    )
 
 
 def verify(session: Session, *, anchor: tuple[int, str] | None = None) -> list[ChainProblem]:
     """Every problem in the chain; empty when the log is intact (see :func:`verify_chain`)."""
     return verify_chain(session, anchor=anchor).problems
+
+
+def write_checkpoint(session: Session, settings: Settings | None = None) -> Path | None:
+    """Anchor the chain's head outside the database: a signed checkpoint file.
+
+    For schedulers (the job worker, ``opschub serve``): see :func:`opschub.audit.anchor.write`.
+    """
+    from opschub.audit import anchor
+
+    return anchor.write(session, settings)
 
 
 # --- reading ------------------------------------------------------------------------------------
@@ -633,4 +743,5 @@ __all__ = [
     "record",
     "verify",
     "verify_chain",
+    "write_checkpoint",
 ]

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from opschub.audit import anchor as checkpoints
 from opschub.audit import service
 from opschub.audit.models import OUTCOMES
 from opschub.text import N_
@@ -42,6 +43,15 @@ PROBLEM_LABELS = {
     "missing": N_("Rows before this one are missing: they were deleted."),
     "anchor": N_("The row at the anchor is missing or different: the end of the log was cut off."),
     "truncated": N_("More problems than can be listed; the check stopped."),
+    "unkeyed": N_(
+        "The row's hash is not keyed although the keyed chain had already started: the row was "
+        "rewritten without the key."
+    ),
+    "checkpoint": N_(
+        "A signed checkpoint kept outside the database does not match: rows were deleted or "
+        "rewritten, or the checkpoint was altered."
+    ),
+    "empty": N_("The audit log is empty: it was emptied."),
 }
 
 
@@ -134,7 +144,7 @@ def audit_verify(
         except ValueError:
             error = _("An anchor is written SEQ:HASH, as shown after an earlier check.")
     with get_db(request).sessions() as session:
-        result = service.verify_chain(session, anchor=anchor, release_between_batches=True)
+        result = checkpoints.verify(session, anchor=anchor, release_between_batches=True)
     return render(
         request,
         "audit/verify.html",

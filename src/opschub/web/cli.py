@@ -2,7 +2,50 @@
 
 from __future__ import annotations
 
+import logging
+import threading
+from typing import Any
+
 import typer
+
+from opschub.config import Settings
+
+log = logging.getLogger("opschub.serve")
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """How uvicorn must run opschub (``opschub serve`` and the test servers use the same).
+
+    - No access log and no WebSockets: uvicorn logs both with the client's address.
+    - Behind a reverse proxy, ``X-Forwarded-For`` is believed only from ``OPSCHUB_TRUSTED_PROXIES``
+      (uvicorn takes the right-most address that is not a trusted proxy): the rate limits then
+      key on the real visitor, and a visitor cannot pick their own address with the header.
+    """
+    trusted = ",".join(settings.trusted_proxies)
+    return {
+        "access_log": False,
+        "ws": "none",
+        "proxy_headers": bool(trusted),
+        "forwarded_allow_ips": trusted or None,
+        "server_header": False,
+    }
+
+
+def _checkpoints(settings: Settings, stop: threading.Event) -> None:
+    """Anchor the audit log outside the database at start-up and every few minutes."""
+    from opschub.audit import service
+    from opschub.db import get_database
+
+    while True:
+        try:
+            with get_database().sessions() as session:
+                service.write_checkpoint(session, settings)
+        except Exception:  # a missed checkpoint must not stop the service; the next one retries
+            log.exception("could not write an audit checkpoint")
+        if not settings.audit_checkpoint_minutes or stop.wait(
+            settings.audit_checkpoint_minutes * 60
+        ):
+            return
 
 
 def serve(
@@ -11,8 +54,6 @@ def serve(
     workers: int = typer.Option(1, min=1, help="Worker processes"),
 ) -> None:
     """Serve the web application and the JSON API."""
-    import logging
-
     import uvicorn
 
     from opschub.config import get_settings
@@ -22,17 +63,26 @@ def serve(
     settings.resolved_secret_key()  # create it once, before workers race for it
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     typer.echo(f"opschub serving on http://{host}:{port} (data in {settings.data_dir.resolve()})")
-    uvicorn.run(
-        "opschub.web.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        access_log=False,  # uvicorn's access log carries client addresses; ours does not
-        proxy_headers=False,
-        server_header=False,
-        log_level="info",
+    if settings.trusted_proxies:
+        typer.echo(f"trusting X-Forwarded-For from {', '.join(settings.trusted_proxies)}")
+    # One thread in this process, however many workers: checkpoints are not written twice.
+    stop = threading.Event()
+    worker = threading.Thread(
+        target=_checkpoints, args=(settings, stop), name="audit-checkpoints", daemon=True
     )
+    worker.start()
+    try:
+        uvicorn.run(
+            "opschub.web.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="info",
+            **uvicorn_options(settings),
+        )
+    finally:
+        stop.set()
 
 
 def register(app: typer.Typer) -> None:
