@@ -15,6 +15,7 @@ from opschub.web.auth import Principal, requires
 from opschub.web.deps import get_db
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
+LIMITS = service.FILTER_TEXT_LIMITS
 
 
 class AuditEventOut(BaseModel):
@@ -30,7 +31,10 @@ class AuditEventOut(BaseModel):
     outcome: Literal["ok", "refused", "failed"]
     details: dict[str, Any]
     prev_hash: str = Field(description="row_hash of the previous row (64 zeros for the first)")
-    row_hash: str = Field(description="SHA-256 of this row's fields and prev_hash")
+    row_hash: str = Field(
+        description="HMAC-SHA256 (keyed; plain SHA-256 for rows written before the chain was "
+        "keyed) of this row's fields and prev_hash"
+    )
 
 
 class EventPage(BaseModel):
@@ -44,7 +48,10 @@ class EventPage(BaseModel):
 class ChainProblemOut(BaseModel):
     seq: int | None
     id: str | None
-    kind: str = Field(description="edited, moved, broken_link, missing, anchor or truncated")
+    kind: str = Field(
+        description="edited, moved, broken_link, missing, unkeyed, anchor, checkpoint, empty or "
+        "truncated"
+    )
     message: str
 
 
@@ -73,18 +80,34 @@ def _invalid(field: str, message: str) -> JSONResponse:
 def list_events(
     request: Request,
     principal: Annotated[Principal, requires("audit.read")],
-    action: Annotated[str | None, Query(description="exact, or a prefix ending in *")] = None,
-    actor: Annotated[str | None, Query(description="actor id or label")] = None,
-    target_type: str | None = None,
-    target_id: str | None = None,
+    action: Annotated[
+        str | None,
+        Query(description="exact, or a prefix ending in *", max_length=LIMITS["action"]),
+    ] = None,
+    actor: Annotated[
+        str | None, Query(description="actor id or label", max_length=LIMITS["actor"])
+    ] = None,
+    target_type: Annotated[str | None, Query(max_length=LIMITS["target_type"])] = None,
+    target_id: Annotated[str | None, Query(max_length=LIMITS["target_id"])] = None,
     outcome: Literal["ok", "refused", "failed"] | None = None,
     since: Annotated[
-        str | None, Query(description="YYYY-MM-DD or ISO date-time (UTC if no zone), inclusive")
+        str | None,
+        Query(
+            description="YYYY-MM-DD or ISO date-time (UTC if no zone), inclusive; 1900 to 9998",
+            max_length=service.MAX_DATE_TEXT,
+        ),
     ] = None,
     until: Annotated[
-        str | None, Query(description="YYYY-MM-DD (whole day included) or date-time, exclusive")
+        str | None,
+        Query(
+            description="YYYY-MM-DD (whole day included) or date-time, exclusive; 1900 to 9998",
+            max_length=service.MAX_DATE_TEXT,
+        ),
     ] = None,
-    before: Annotated[int | None, Query(ge=1, description="only events with seq below")] = None,
+    before: Annotated[
+        int | None,
+        Query(ge=1, le=service.MAX_SEQ, description="only events with seq below"),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> EventPage | JSONResponse:
     """Audit events, newest first, narrowed by the filters; page on with ``before``."""
@@ -92,15 +115,18 @@ def list_events(
     if errors:
         name, message = next(iter(errors.items()))
         return _invalid(name, message)
-    filters = service.EventFilter(
-        action=action,
-        actor=actor,
-        target_type=target_type,
-        target_id=target_id,
-        outcome=outcome,
-        since=bounds["since"],
-        until=bounds["until"],
-    )
+    try:
+        filters = service.EventFilter(
+            action=action,
+            actor=actor,
+            target_type=target_type,
+            target_id=target_id,
+            outcome=outcome,
+            since=bounds["since"],
+            until=bounds["until"],
+        )
+    except service.FilterError as exc:
+        return _invalid(exc.field, str(exc))
     with get_db(request).sessions() as session:
         events = service.list_events(session, filters, limit=limit + 1, before_seq=before)
         matching = service.count_events(session, filters)
@@ -117,7 +143,10 @@ def verify(
     request: Request,
     principal: Annotated[Principal, requires("audit.read")],
     anchor: Annotated[
-        str | None, Query(description="SEQ:HASH from an earlier check, to detect a cut-off tail")
+        str | None,
+        Query(
+            description="SEQ:HASH from an earlier check, to detect a cut-off tail", max_length=100
+        ),
     ] = None,
 ) -> VerifyReport | JSONResponse:
     """Check the whole hash chain; every problem names the row by seq and id."""

@@ -621,6 +621,34 @@ def write_checkpoint(session: Session, settings: Settings | None = None) -> Path
 # --- reading ------------------------------------------------------------------------------------
 
 
+# Bounds of what a filter may ask for, so that no input reaches the database that it refuses
+# (PostgreSQL: NUL in text, integers beyond 64 bits, years beyond 9999).
+MAX_SEQ = 2**63 - 1
+MIN_FILTER_TIME = datetime(1900, 1, 1, tzinfo=UTC)
+MAX_FILTER_TIME = datetime(9999, 1, 1, tzinfo=UTC)
+MAX_DATE_TEXT = 64
+FILTER_TEXT_LIMITS = {"action": 65, "actor": 200, "target_type": 64, "target_id": 300}
+
+
+class FilterError(ValueError):
+    """A filter value that cannot be used; ``field`` names it."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def check_filter_text(field: str, value: str | None) -> None:
+    """Raise :class:`FilterError` for a text filter that is too long or holds NUL or surrogates."""
+    if value is None:
+        return
+    limit = FILTER_TEXT_LIMITS[field]
+    if len(value) > limit:
+        raise FilterError(field, f"{field} is longer than {limit} characters")
+    if "\x00" in value or any("\ud800" <= char <= "\udfff" for char in value):
+        raise FilterError(field, f"{field} contains a character that is not allowed")
+
+
 @dataclass(frozen=True)
 class EventFilter:
     """What an auditor narrows the log to. ``action`` ending in ``*`` matches a prefix."""
@@ -634,12 +662,18 @@ class EventFilter:
     until: datetime | None = None  # exclusive
 
     def __post_init__(self) -> None:
+        for field in FILTER_TEXT_LIMITS:
+            check_filter_text(field, getattr(self, field))
         if self.outcome is not None and self.outcome not in OUTCOMES:
-            raise ValueError(f"outcome {self.outcome!r} must be one of {', '.join(OUTCOMES)}")
+            raise FilterError(
+                "outcome", f"outcome {self.outcome!r} must be one of {', '.join(OUTCOMES)}"
+            )
         for name in ("since", "until"):
             value = getattr(self, name)
             if value is not None and value.tzinfo is None:
-                raise ValueError(f"{name} must be timezone-aware")
+                raise FilterError(name, f"{name} must be timezone-aware")
+            if value is not None and not MIN_FILTER_TIME <= value <= MAX_FILTER_TIME:
+                raise FilterError(name, f"{name} must be between 1900 and 9998")
 
     def apply(self, query: Select[Any]) -> Select[Any]:
         if self.action:
@@ -676,6 +710,8 @@ def list_events(
     """Matching events, newest first; page on with ``before_seq`` = the last seq shown."""
     if not 1 <= limit <= 1000:
         raise ValueError(f"limit must be 1 to 1000, got {limit}")
+    if before_seq is not None and not 1 <= before_seq <= MAX_SEQ:
+        raise FilterError("before", f"before must be a whole number from 1 to {MAX_SEQ}")
     query = (filters or EventFilter()).apply(select(AuditEvent))
     if before_seq is not None:
         query = query.where(AuditEvent.seq < before_seq)
@@ -694,15 +730,25 @@ def parse_date_bound(value: str, *, name: str, end: bool = False) -> datetime:
     ``--since 2026-01-01 --until 2026-01-31`` covers all of January's 31 days.
     """
     text_ = value.strip()
+    invalid = f"{name} {value[:40]!r} is not a date (YYYY-MM-DD) or ISO date-time"
+    if len(text_) > MAX_DATE_TEXT:
+        raise ValueError(f"{name} is longer than {MAX_DATE_TEXT} characters")
     try:
         if len(text_) == 10:
             day = date.fromisoformat(text_)
             moment = datetime.combine(day, time(), tzinfo=UTC)
-            return moment + timedelta(days=1) if end else moment
-        parsed = datetime.fromisoformat(text_)
+            moment = moment + timedelta(days=1) if end else moment
+        else:
+            parsed = datetime.fromisoformat(text_)
+            moment = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
+            moment = moment.astimezone(UTC)
     except ValueError:
-        raise ValueError(f"{name} {value!r} is not a date (YYYY-MM-DD) or ISO date-time") from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+        raise ValueError(invalid) from None
+    except OverflowError:  # e.g. 9999-12-31 (end of day) or 0001-01-01T00:00+14:00
+        raise ValueError(f"{name} must be between 1900 and 9998") from None
+    if not MIN_FILTER_TIME <= moment <= MAX_FILTER_TIME:
+        raise ValueError(f"{name} must be between 1900 and 9998")
+    return moment
 
 
 def parse_date_bounds(
@@ -737,6 +783,7 @@ __all__ = [
     "ChainHead",
     "ChainProblem",
     "EventFilter",
+    "FilterError",
     "VerifyResult",
     "count_events",
     "list_events",

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
 from opschub.audit import anchor as checkpoints
@@ -74,15 +75,21 @@ def parse_filters(request: Request) -> ParsedFilters:
     if outcome is not None and outcome not in OUTCOMES:
         errors["outcome"] = _("Unknown outcome.")
         outcome = None
-    filters = service.EventFilter(
-        action=values["action"] or None,
-        actor=values["actor"] or None,
-        target_type=values["target_type"] or None,
-        target_id=values["target_id"] or None,
-        outcome=outcome,
-        since=bounds.get("since"),
-        until=bounds.get("until"),
-    )
+    try:
+        filters = service.EventFilter(
+            action=values["action"] or None,
+            actor=values["actor"] or None,
+            target_type=values["target_type"] or None,
+            target_id=values["target_id"] or None,
+            outcome=outcome,
+            since=bounds.get("since"),
+            until=bounds.get("until"),
+        )
+    except service.FilterError:
+        raise HTTPException(
+            status_code=400,
+            detail=_("A filter is too long or contains a character that is not allowed."),
+        ) from None
     return ParsedFilters(filters, values, errors)
 
 
@@ -92,7 +99,13 @@ def _details_json(details: dict[str, Any]) -> str:
 
 def _before(request: Request) -> int | None:
     raw = request.query_params.get("before", "")
-    return int(raw) if raw.isdigit() else None
+    if not raw:
+        return None
+    if not re.fullmatch(r"[0-9]{1,19}", raw) or not 1 <= int(raw) <= service.MAX_SEQ:
+        raise HTTPException(
+            status_code=400, detail=request.state.gettext("The page position is not valid.")
+        )
+    return int(raw)
 
 
 @router.get("/audit", response_class=HTMLResponse)
