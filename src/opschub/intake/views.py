@@ -71,6 +71,8 @@ REASON_LABELS = {
     "under_13": N_("stated age under 13"),
     "live_harm": N_("live harm"),
     "matching_unavailable": N_("matching was unavailable"),
+    "self_report_match": N_("matches an earlier self-report (unverified)"),
+    "unreadable": N_("partly unreadable: see the server log"),
 }
 
 
