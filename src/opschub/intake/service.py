@@ -687,6 +687,30 @@ def reject_self_reported(
     return Rejection(tuple(removed), not_in_list)
 
 
+@dataclass(frozen=True)
+class ListedFingerprint:
+    hash_type: str
+    value: str
+    listed: bool  # still in the self-reported list
+
+
+def self_reported_fingerprints(
+    report: Report, store: HashListStore | None = None
+) -> list[ListedFingerprint]:
+    """The report's fingerprints, each saying whether the self-reported list holds it."""
+    store = store or default_store()
+    entries = [Entry(f.hash_type, f.value) for f in report.fingerprints]  # type: ignore[arg-type]
+    present: set[tuple[str, str]] = set()
+    if entries and store.exists(SELF_REPORTED_LIST):
+        present = {
+            (e.hash_type, e.hash) for e in store.present_entries(SELF_REPORTED_LIST, entries)
+        }
+    return [
+        ListedFingerprint(f.hash_type, f.value, (f.hash_type, f.value) in present)
+        for f in report.fingerprints
+    ]
+
+
 def _bare(text: str) -> str:
     return text.strip().lower().rpartition(":")[2]
 
