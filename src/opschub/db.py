@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import DateTime, Engine, MetaData, String, create_engine, event
@@ -29,7 +29,11 @@ NAMING = {
 
 
 class UTCDateTime(TypeDecorator[datetime]):
-    """Timezone-aware UTC on both engines (SQLite keeps no zone)."""
+    """Timezone-aware UTC on both engines.
+
+    Values are converted to UTC when bound: SQLite keeps no zone and would otherwise store the
+    wall-clock time of any offset as if it were UTC (12:00+02:00 read back as 12:00 UTC).
+    """
 
     impl = DateTime(timezone=True)
     cache_ok = True
@@ -39,7 +43,7 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime; use opschub.clock.utcnow()")
-        return value
+        return value.astimezone(UTC)
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         return None if value is None else as_utc(value)

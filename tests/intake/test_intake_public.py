@@ -197,7 +197,8 @@ def test_self_report_stores_fingerprints_and_joins_the_list(
         ("md5", "b" * 32),
         ("pdq", "c" * 64),
     }
-    # The same image reported again is a known match.
+    assert not store.info(service.SELF_REPORTED_LIST).verified
+    # The same image reported again links to the first report, and is not a known match.
     again = client.post(
         "/report/me",
         data={"csrf_token": csrf_token(page.text), **fingerprints, "media_kind": "image"},
@@ -205,7 +206,9 @@ def test_self_report_stores_fingerprints_and_joins_the_list(
     assert again.status_code == 200
     with database.transaction() as session:
         latest = session.scalars(select(Report).order_by(Report.created_at.desc())).first()
-        assert latest is not None and "known_match" in latest.priority_reasons
+        assert latest is not None and "known_match" not in latest.priority_reasons
+        assert "self_report_match" in latest.priority_reasons
+        assert {m.label for m in latest.matches} == {f"report:{report.id}"}
 
 
 def test_self_report_without_fingerprints_is_refused(

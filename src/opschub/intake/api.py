@@ -20,12 +20,14 @@ from fastapi import APIRouter, Header, HTTPException, Path, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from opschub import taxonomy
 from opschub.accounts.permissions import AUTHENTICATED
 from opschub.db import Database
+from opschub.ids import is_id
 from opschub.intake import service
 from opschub.intake.models import STATED_AGE_BANDS, Report
 from opschub.intake.ratelimit import RateLimiter, retry_after_header
@@ -149,6 +151,16 @@ IncidentType = Annotated[
     Field(json_schema_extra={"enum": list(service.INCIDENT_TYPES)}, max_length=64),
     AfterValidator(_check_incident_type),
 ]
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        # PostgreSQL cannot store NUL in text: refuse it here, naming the field, not with a 500.
+        raise ValueError("contains a NUL character")
+    return value
+
+
+PlainText = Annotated[str, AfterValidator(_no_nul)]
 UrlText = Annotated[
     str,
     Field(min_length=1, max_length=2048, examples=["https://example.org/page"]),
@@ -196,22 +208,27 @@ class ReportBody(BaseModel):
         default_factory=list, max_length=service.MAX_FINGERPRINTS
     )
     incident_time: datetime | None = Field(
-        default=None, description="when it happened or was seen (RFC 3339, with time zone)"
+        default=None,
+        description="when it happened or was seen (RFC 3339, with time zone; stored in UTC; "
+        "from 1970-01-01 to a day after now)",
     )
-    org_reference: str | None = Field(
+    org_reference: PlainText | None = Field(
         default=None, max_length=service.MAX_REFERENCE, description="your own reference"
     )
     setting: Literal["online", "offline", "both"] | None = None
-    description: str | None = Field(default=None, max_length=service.MAX_DESCRIPTION)
+    description: PlainText | None = Field(default=None, max_length=service.MAX_DESCRIPTION)
     stated_age_band: Literal["0-9", "10-12", "13-14", "15-17"] | None = None
 
     @model_validator(mode="after")
     def _something_to_act_on(self) -> ReportBody:
         if not self.urls and not self.fingerprints:
             raise ValueError("give at least one URL or fingerprint")
-        if self.incident_time is not None and self.incident_time.tzinfo is None:
-            raise ValueError("incident_time needs a time zone, e.g. 2026-01-31T12:00:00Z")
         return self
+
+    @field_validator("incident_time")
+    @classmethod
+    def _plausible_time(cls, value: datetime | None) -> datetime | None:
+        return None if value is None else service.incident_time_utc(value)
 
 
 class ReportBatch(BaseModel):
@@ -353,8 +370,16 @@ def submit_reports(
     database = get_db(request)
     inputs = [_to_input(r) for r in batch.reports]
     try:
+        # Validation and matching (the slow part) before the write lock is taken.
+        prepared = service.prepare_reports(inputs)
+    except service.IntakeInvalid as exc:
+        errors = [{"field": e.field or "/", "message": e.message} for e in exc.errors]
+        return JSONResponse(
+            {"detail": "invalid request", "errors": errors[:MAX_ERRORS]}, status_code=400
+        )
+    try:
         with _writer(database):
-            return _store(database, principal, inputs, idempotency_key, body_hash)
+            return _store(database, principal, prepared, idempotency_key, body_hash)
     except IntegrityError:
         # The same key committed concurrently by another request: answer as it did.
         if idempotency_key is None:
@@ -391,7 +416,7 @@ def _writer(database: Database) -> Iterator[None]:
 def _store(
     database: Database,
     principal: Principal,
-    inputs: list[service.ReportIn],
+    prepared: service.Prepared,
     idempotency_key: str | None,
     body_hash: str,
 ) -> JSONResponse:
@@ -400,13 +425,7 @@ def _store(
             earlier = service.find_idempotent(session, principal.id, idempotency_key)
             if earlier is not None:
                 return _replay(earlier, body_hash)
-        try:
-            submitted = service.submit_reports(session, inputs, actor=principal)
-        except service.IntakeInvalid as exc:
-            errors = [{"field": e.field or "/", "message": e.message} for e in exc.errors]
-            return JSONResponse(
-                {"detail": "invalid request", "errors": errors[:MAX_ERRORS]}, status_code=400
-            )
+        submitted = service.store_prepared(session, prepared, actor=principal)
         body = {"received": len(submitted), "ids": [s.id for s in submitted]}
         if idempotency_key is not None:
             service.save_idempotent(session, principal.id, idempotency_key, body_hash, 202, body)
@@ -428,8 +447,21 @@ def report_status(
     """The submitting token sees its own reports; holders of ``reports.read`` see any."""
     # One permission per route is the frame's rule; callers with neither reports.read nor
     # reports.submit simply see no reports (404), like a token asking for another's report.
-    with get_db(request).transaction() as session:
-        report = session.get(Report, report_id)
+    if not is_id(report_id):  # e.g. a NUL character, which PostgreSQL refuses with an error
+        raise HTTPException(status_code=404, detail="no such report")
+    with get_db(request).read() as session:
+        # Only the columns answered: a column this answer does not need (say, an incident time
+        # stored by an older version that the driver cannot read) cannot break it.
+        report = session.execute(
+            select(
+                Report.id,
+                Report.status,
+                Report.created_at,
+                Report.status_changed_at,
+                Report.partner_reference,
+                Report.partner_token_id,
+            ).where(Report.id == report_id)
+        ).one_or_none()
         visible = report is not None and (
             principal.can("reports.read") or report.partner_token_id == principal.id
         )

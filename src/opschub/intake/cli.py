@@ -1,6 +1,13 @@
-"""``opschub demo load|remove``: synthetic demo data for exploring every page."""
+"""``opschub demo load|remove``: synthetic demo data for exploring every page.
+
+``opschub intake self-reports reject|suspicious``: review the unverified self-reported list.
+"""
 
 from __future__ import annotations
+
+import json
+from enum import StrEnum
+from typing import Annotated
 
 import typer
 
@@ -41,5 +48,99 @@ def remove_command() -> None:
     typer.echo(f"Removed {removed} demo reports and the demo hash list.")
 
 
+intake_app = typer.Typer(help="Reports: review what arrived.", no_args_is_help=True)
+self_reports_app = typer.Typer(
+    help="The unverified list of self-reported fingerprints: reject false entries.",
+    no_args_is_help=True,
+)
+intake_app.add_typer(self_reports_app, name="self-reports")
+
+
+class OutputFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+@self_reports_app.command("reject")
+def reject_command(
+    hashes: Annotated[
+        list[str],
+        typer.Argument(help="Hashes to reject: hex (64 digits: SHA-256 or PDQ) or type:hex."),
+    ],
+    reason: Annotated[str, typer.Option("--reason", help="Why they are rejected (recorded).")],
+    output: Annotated[OutputFormat, typer.Option("--format", help="Output format.")] = (
+        OutputFormat.text
+    ),
+) -> None:
+    """Remove entries from the self-reported list (and its exports), with the reason, audited.
+
+    Exits 0 when done, 2 when a hash or the reason is invalid (each named; nothing changed).
+    """
+    from opschub.db import get_database
+    from opschub.intake import service
+
+    try:
+        with get_database().transaction() as session:
+            result = service.reject_self_reported(
+                session, hashes, reason=reason, actor=None, actor_label="command line"
+            )
+    except service.IntakeInvalid as exc:
+        for error in exc.errors:
+            where = error.field
+            if where.startswith("/hashes/"):
+                index = int(where.rsplit("/", 1)[1])
+                where = f"hash {index + 1} ({hashes[index]!r})"
+            elif where == "/reason":
+                where = "--reason"
+            typer.echo(f"opschub intake self-reports reject: {where}: {error.message}", err=True)
+        raise typer.Exit(2) from None
+    removed = [f"{e.hash_type}:{e.hash}" for e in result.removed]
+    if output is OutputFormat.json:
+        typer.echo(json.dumps({"removed": removed, "not_in_list": list(result.not_in_list)}))
+        return
+    typer.echo(f"Rejected {len(removed)} entries of the self-reported list.")
+    for text in removed:
+        typer.echo(f"  removed {text}")
+    for text in result.not_in_list:
+        typer.echo(f"  not in the list: {text}")
+
+
+@self_reports_app.command("suspicious")
+def suspicious_command(
+    burst_size: Annotated[int, typer.Option(min=2, help="Entries that make a burst.")] = 20,
+    burst_minutes: Annotated[int, typer.Option(min=1, help="Window of a burst.")] = 60,
+    output: Annotated[OutputFormat, typer.Option("--format", help="Output format.")] = (
+        OutputFormat.text
+    ),
+) -> None:
+    """List self-reported entries that look false: matches of a benign list, and bursts."""
+    from datetime import timedelta
+
+    from opschub.db import get_database
+    from opschub.intake import service
+
+    with get_database().read() as session:
+        found = service.suspicious_self_reports(
+            session, burst_size=burst_size, burst_window=timedelta(minutes=burst_minutes)
+        )
+    rows = [
+        {
+            "hash_type": s.entry.hash_type,
+            "hash": s.entry.hash,
+            "reason": s.reason,
+            "detail": s.detail,
+        }
+        for s in found
+    ]
+    if output is OutputFormat.json:
+        typer.echo(json.dumps(rows))
+        return
+    if not rows:
+        typer.echo("No suspicious entries in the self-reported list.")
+    for row in rows:
+        typer.echo(f"{row['hash_type']}:{row['hash']}  {row['reason']}  {row['detail']}")
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(demo_app, name="demo")
+    app.add_typer(intake_app, name="intake")

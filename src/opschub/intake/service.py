@@ -13,19 +13,20 @@ import re
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, insert, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, defer, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from opschub import taxonomy
 from opschub.accounts.principal import Principal
 from opschub.audit import service as audit
 from opschub.clock import utcnow
 from opschub.config import get_settings
-from opschub.ids import new_id
+from opschub.ids import is_id, new_id
 from opschub.intake import receipts, triage
 from opschub.intake.models import (
     CHANNELS,
@@ -42,7 +43,7 @@ from opschub.intake.models import (
 )
 from opschub.intake.urls import UrlError, host_of, normalise_url
 from opschub.matching.formats import Entry
-from opschub.matching.store import HashListStore, StoreError
+from opschub.matching.store import HashListStore, Match, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,16 @@ MAX_DESCRIPTION = 5000
 MAX_WHERE_SEEN = 500
 MAX_CONTACT = 500
 MAX_REFERENCE = 200
+# Per request (a batch of reports), not only per report: what one request may write is bounded
+# so that it holds SQLite's write lock for well under the busy timeout of other writers.
+MAX_REQUEST_URLS = 5_000
+MAX_REQUEST_FINGERPRINTS = 5_000
+# Rows per INSERT statement when storing a batch.
+WRITE_CHUNK = 500
+# A plausible incident time: not before the web existed for the public, not in the future
+# (a day of slack for clocks). Anything else is a mistake or an attack on readers of the time.
+EARLIEST_INCIDENT = datetime(1970, 1, 1, tzinfo=UTC)
+FUTURE_SLACK = timedelta(days=1)
 HEX_LENGTHS = {"sha256": 64, "md5": 32, "sha1": 40, "pdq": 64}
 _HEX = re.compile(r"[0-9a-f]+")
 INCIDENT_TYPES: tuple[str, ...] = (
@@ -170,7 +181,26 @@ def _text(value: str | None, limit: int, pointer: str, errors: list[FieldError])
         return None
     if len(value) > limit:
         errors.append(FieldError(pointer, f"is longer than {limit} characters", "too_long"))
+    if "\x00" in value:
+        # PostgreSQL cannot store NUL in text; no person types one.
+        errors.append(FieldError(pointer, "contains a NUL character", "control_character"))
     return value
+
+
+def incident_time_utc(value: datetime) -> datetime:
+    """``value`` in UTC if it is a plausible incident time; ValueError says why not."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("needs a time zone, e.g. 2026-01-31T12:00:00Z")
+    try:
+        utc = value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("is out of range") from None
+    latest = utcnow() + FUTURE_SLACK
+    if not EARLIEST_INCIDENT <= utc <= latest:
+        raise ValueError(
+            f"must be between {EARLIEST_INCIDENT:%Y-%m-%d} and {latest:%Y-%m-%dT%H:%M}Z (in UTC)"
+        )
+    return utc
 
 
 def validate_fingerprint(fp: FingerprintIn) -> FingerprintIn:
@@ -230,8 +260,11 @@ def _validate(report: ReportIn, prefix: str, errors: list[FieldError]) -> _Clean
         )
     if report.media_kind is not None and report.media_kind not in MEDIA_KINDS:
         errors.append(FieldError(f"{prefix}/media_kind", "must be image or video"))
-    if report.incident_at is not None and report.incident_at.tzinfo is None:
-        errors.append(FieldError(f"{prefix}/incident_time", "needs a time zone, e.g. Z for UTC"))
+    if report.incident_at is not None:
+        try:
+            report.incident_at = incident_time_utc(report.incident_at)
+        except ValueError as exc:
+            errors.append(FieldError(f"{prefix}/incident_time", str(exc), "out_of_range"))
     report.where_seen = _text(report.where_seen, MAX_WHERE_SEEN, f"{prefix}/where_seen", errors)
     report.description = _text(report.description, MAX_DESCRIPTION, f"{prefix}/description", errors)
     report.contact = _text(report.contact, MAX_CONTACT, f"{prefix}/contact", errors)
@@ -274,7 +307,14 @@ def _earlier_open_reports(session: Session, hashes: set[str]) -> dict[str, str]:
     return {h: rid for h, (_, rid) in found.items()}
 
 
-def _match_all(store: HashListStore, cleaned: list[_Clean]) -> tuple[list[list[list[Any]]], bool]:
+def counts_as_known(match: Match) -> bool:
+    """A match is a known match only against a verified list of abuse material: unverified
+    lists (anonymous self-reports: anyone can send any hash) and lists of known benign images
+    never raise a report to the top of the queue."""
+    return match.verified and not match.benign
+
+
+def _match_all(store: HashListStore, cleaned: list[_Clean]) -> tuple[list[list[list[Match]]], bool]:
     """Per report, per fingerprint, the store's matches; and whether matching worked."""
     queries: list[Entry | _PdqQuery] = []
     for item in cleaned:
@@ -283,7 +323,7 @@ def _match_all(store: HashListStore, cleaned: list[_Clean]) -> tuple[list[list[l
                 queries.append(_PdqQuery("original", fp.value, fp.quality))
             else:
                 queries.append(Entry(fp.hash_type, fp.value))  # type: ignore[arg-type]
-    results: list[list[Any]] = [[] for _ in queries]
+    results: list[list[Match]] = [[] for _ in queries]
     ok = True
     if queries:
         try:
@@ -291,7 +331,7 @@ def _match_all(store: HashListStore, cleaned: list[_Clean]) -> tuple[list[list[l
         except (StoreError, OSError, ValueError) as exc:
             ok = False
             log.error("hash list matching failed; reports kept without matches: %s", exc)
-    out: list[list[list[Any]]] = []
+    out: list[list[list[Match]]] = []
     position = 0
     for item in cleaned:
         out.append(results[position : position + len(item.fingerprints)])
@@ -310,15 +350,66 @@ def submit_reports(
     """Store ``reports`` (all or none); raises :class:`IntakeInvalid` naming every bad field.
 
     Pointers in errors are ``/reports/<i>/...`` when several reports are given and ``/...`` for
-    one. Public reports (``actor`` None) are audited as actor kind ``public``.
+    one. Public reports (``actor`` None) are audited as actor kind ``public``. Callers that hold
+    a write lock for the transaction (SQLite) should call :func:`prepare_reports` before opening
+    it and :func:`store_prepared` inside it.
     """
+    prepared = prepare_reports(reports, store=store)
+    return store_prepared(session, prepared, actor=actor, with_receipts=with_receipts)
+
+
+@dataclass
+class Prepared:
+    """Reports validated and matched, ready to store (no database work done yet)."""
+
+    cleaned: list[_Clean]
+    matches: list[list[list[Match]]]
+    matching_ok: bool
+    store: HashListStore
+
+
+def prepare_reports(reports: Sequence[ReportIn], *, store: HashListStore | None = None) -> Prepared:
+    """Validate and match ``reports`` without touching the database; raises
+    :class:`IntakeInvalid` naming every bad field."""
     errors: list[FieldError] = []
     prefix_of = (lambda i: f"/reports/{i}") if len(reports) != 1 else (lambda i: "")
     cleaned = [_validate(r, prefix_of(i), errors) for i, r in enumerate(reports)]
+    pointer = "/reports" if len(reports) != 1 else "/"
+    total_urls = sum(len(r.urls) for r in reports)
+    if total_urls > MAX_REQUEST_URLS:
+        errors.append(
+            FieldError(pointer, f"at most {MAX_REQUEST_URLS} URLs in one request", "too_many")
+        )
+    total_fps = sum(len(r.fingerprints) for r in reports)
+    if total_fps > MAX_REQUEST_FINGERPRINTS:
+        errors.append(
+            FieldError(
+                pointer,
+                f"at most {MAX_REQUEST_FINGERPRINTS} fingerprints in one request",
+                "too_many",
+            )
+        )
     if errors:
         raise IntakeInvalid(errors)
     store = store or default_store()
     matches, matching_ok = _match_all(store, cleaned)
+    return Prepared(cleaned, matches, matching_ok, store)
+
+
+def _insert_chunked(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> None:
+    for start in range(0, len(rows), WRITE_CHUNK):
+        session.execute(insert(model), rows[start : start + WRITE_CHUNK])
+
+
+def store_prepared(
+    session: Session,
+    prepared: Prepared,
+    *,
+    actor: Principal | None = None,
+    with_receipts: bool = False,
+) -> list[Submitted]:
+    """Store prepared reports in ``session`` (see :func:`submit_reports`)."""
+    cleaned, matches, matching_ok = prepared.cleaned, prepared.matches, prepared.matching_ok
     all_hashes = {_url_hash(n) for item in cleaned for _, n in item.urls}
     earlier = _earlier_open_reports(session, all_hashes) if all_hashes else {}
     now = utcnow()
@@ -326,11 +417,13 @@ def submit_reports(
     submitted: list[Submitted] = []
     for item, report_matches in zip(cleaned, matches, strict=True):
         src = item.source
+        found_all = [m for found in report_matches for m in found]
         verdict = triage.triage(
-            matched=any(report_matches),
+            matched=any(counts_as_known(m) for m in found_all),
             channel=src.channel,
             stated_age_band=src.stated_age_band,
             incident_types=list(src.incident_types),
+            self_report_match=any(not m.verified and not m.benign for m in found_all),
         )
         reasons = list(verdict.reasons) + ([] if matching_ok else ["matching_unavailable"])
         receipt = receipts.new_code() if with_receipts else None
@@ -417,16 +510,15 @@ def submit_reports(
                 _session=session,
             )
         )
-    # Bulk inserts (one executemany per table, parents first): ORM objects per report cost
-    # several times more. Column types still apply (encryption, JSON, UTC times).
+    # Bulk inserts (executemany per table in chunks, parents first): ORM objects per report
+    # cost several times more. Column types still apply (encryption, JSON, UTC times).
     for model, key in (
         (Report, "reports"),
         (ReportFingerprint, "fps"),
         (ReportUrl, "urls"),
         (ReportMatch, "matches"),
     ):
-        if rows[key]:
-            session.execute(insert(model), rows[key])
+        _insert_chunked(session, model, rows[key])
     audit.record_many(
         session,
         [
@@ -449,7 +541,7 @@ def submit_reports(
             for done in submitted
         ],
     )
-    _add_self_reported(store, submitted)
+    _add_self_reported(prepared.store, submitted)
     return submitted
 
 
@@ -460,6 +552,11 @@ def submit_report(session: Session, report: ReportIn, **kwargs: Any) -> Submitte
 
 def _add_self_reported(store: HashListStore, submitted: list[Submitted]) -> None:
     """Self-reported fingerprints join the shared list, so partners can remove copies.
+
+    The list is marked unverified: nobody sees a self-reported image, so its hashes are only
+    what an anonymous sender claims. Partners review a match themselves; triage never counts it
+    as a known match. A repeated self-report of the same hash adds nothing to the list (its
+    match's label names the earlier report).
 
     Done before the caller commits: should the commit fail, the list holds a fingerprint without
     a report (harmless, the addition is idempotent), never a report whose fingerprint is missing.
@@ -476,19 +573,204 @@ def _add_self_reported(store: HashListStore, submitted: list[Submitted]) -> None
     store.add_entries(SELF_REPORTED_LIST, entries)
 
 
+SELF_REPORTED_DESCRIPTION = (
+    "Fingerprints of images that children reported anonymously as images of themselves. "
+    "UNVERIFIED: nobody has seen these images; review any match yourself."
+)
+
+
 def ensure_self_reported_list(store: HashListStore) -> None:
+    """The self-reported list exists and is marked unverified (lists made by earlier versions
+    were not: they are marked on first use)."""
     if store.exists(SELF_REPORTED_LIST):
+        if store.info(SELF_REPORTED_LIST).verified:
+            store.update_list(
+                SELF_REPORTED_LIST, verified=False, description=SELF_REPORTED_DESCRIPTION
+            )
         return
     try:
         store.create_list(
             SELF_REPORTED_LIST,
             source="opschub self-reports",
             sharing="partners",
-            description="Fingerprints of images that children reported as images of themselves.",
+            description=SELF_REPORTED_DESCRIPTION,
+            verified=False,
         )
     except StoreError:
         if not store.exists(SELF_REPORTED_LIST):  # another process created it meanwhile
             raise
+
+
+# -- reviewing self-reported fingerprints ------------------------------------------------------
+
+MAX_REJECT_REASON = 500
+MAX_REJECT_HASHES = 1000
+_TYPES_BY_LENGTH = {32: ("md5",), 40: ("sha1",), 64: ("sha256", "pdq")}
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """What a rejection removed from the self-reported list, and what it did not find there."""
+
+    removed: tuple[Entry, ...]
+    not_in_list: tuple[str, ...]
+
+
+def parse_hash(text: str) -> list[Entry]:
+    """``type:hex`` or bare hex (64 digits mean SHA-256 or PDQ) as entries; ValueError says why
+    the text is no hash."""
+    text = text.strip().lower()
+    hash_type, _, value = text.rpartition(":")
+    types = (hash_type,) if hash_type else _TYPES_BY_LENGTH.get(len(value), ())
+    if not types:
+        raise ValueError("not a hash: give 32, 40 or 64 hexadecimal digits, or type:hex")
+    out = []
+    for kind in types:
+        checked = validate_fingerprint(FingerprintIn(kind, value))
+        out.append(Entry(checked.hash_type, checked.value))  # type: ignore[arg-type]
+    return out
+
+
+def reject_self_reported(
+    session: Session,
+    hashes: Sequence[str],
+    *,
+    reason: str,
+    actor: Principal | None,
+    actor_label: str | None = None,
+    store: HashListStore | None = None,
+) -> Rejection:
+    """Remove ``hashes`` from the unverified self-reported list, with the reason, audited.
+
+    Rejected hashes no longer match, leave the list's exports and are not added again by later
+    self-reports. Raises :class:`IntakeInvalid` naming bad hashes (``/hashes/<i>``) or a missing
+    reason (``/reason``); nothing is changed then.
+    """
+    errors: list[FieldError] = []
+    entries: list[Entry] = []
+    if not hashes:
+        errors.append(FieldError("/hashes", "give at least one hash", "required"))
+    if len(hashes) > MAX_REJECT_HASHES:
+        errors.append(FieldError("/hashes", f"at most {MAX_REJECT_HASHES} hashes at a time"))
+    for i, text in enumerate(hashes[:MAX_REJECT_HASHES]):
+        try:
+            entries.extend(parse_hash(text))
+        except ValueError as exc:
+            errors.append(FieldError(f"/hashes/{i}", str(exc), "bad_hash"))
+    cleaned_reason = _text(reason, MAX_REJECT_REASON, "/reason", errors)
+    if not cleaned_reason:
+        errors.append(FieldError("/reason", "say why these entries are rejected", "required"))
+    if errors:
+        raise IntakeInvalid(errors)
+    store = store or default_store()
+    listed = store.exists(SELF_REPORTED_LIST)
+    removing = store.present_entries(SELF_REPORTED_LIST, entries) if listed else []
+    found = {e.hash for e in removing}
+    not_in_list = tuple(
+        dict.fromkeys(text.strip().lower() for text in hashes if _bare(text) not in found)
+    )
+    # Audited first, in the caller's transaction: should removing fail, the caller rolls back.
+    audit.record(
+        session,
+        action="intake.self_reports.rejected",
+        actor=actor,
+        actor_label=actor_label,
+        target_type="hashlist",
+        target_id=SELF_REPORTED_LIST,
+        details={
+            "reason": cleaned_reason,
+            "removed": [f"{e.hash_type}:{e.hash}" for e in removing],
+            "not_in_list": len(not_in_list),
+        },
+    )
+    removed = store.remove_entries(SELF_REPORTED_LIST, removing) if removing else []
+    return Rejection(tuple(removed), not_in_list)
+
+
+@dataclass(frozen=True)
+class ListedFingerprint:
+    hash_type: str
+    value: str
+    listed: bool  # still in the self-reported list
+
+
+def self_reported_fingerprints(
+    report: Report, store: HashListStore | None = None
+) -> list[ListedFingerprint]:
+    """The report's fingerprints, each saying whether the self-reported list holds it."""
+    store = store or default_store()
+    entries = [Entry(f.hash_type, f.value) for f in report.fingerprints]  # type: ignore[arg-type]
+    present: set[tuple[str, str]] = set()
+    if entries and store.exists(SELF_REPORTED_LIST):
+        present = {
+            (e.hash_type, e.hash) for e in store.present_entries(SELF_REPORTED_LIST, entries)
+        }
+    return [
+        ListedFingerprint(f.hash_type, f.value, (f.hash_type, f.value) in present)
+        for f in report.fingerprints
+    ]
+
+
+def _bare(text: str) -> str:
+    return text.strip().lower().rpartition(":")[2]
+
+
+@dataclass(frozen=True)
+class Suspicious:
+    """A self-reported entry that an analyst should look at, and why (``benign_match`` or
+    ``burst``)."""
+
+    entry: Entry
+    reason: str
+    detail: str  # the benign list it matches, or the window of the burst
+
+
+def suspicious_self_reports(
+    session: Session,
+    *,
+    store: HashListStore | None = None,
+    burst_size: int = 20,
+    burst_window: timedelta = timedelta(hours=1),
+) -> list[Suspicious]:
+    """Entries of the self-reported list that look false: those matching a list marked benign
+    (known harmless images), and those of a burst (``burst_size`` or more self-reported
+    fingerprints within ``burst_window``, which looks like flooding rather than children asking
+    for help). Demo reports are left out."""
+    store = store or default_store()
+    if not store.exists(SELF_REPORTED_LIST):
+        return []
+    entries = list(store.entries(SELF_REPORTED_LIST))
+    in_list = {(e.hash_type, e.hash): e for e in entries}
+    out: list[Suspicious] = []
+    benign = [info.name for info in store.lists() if info.benign]
+    if benign and entries:
+        queries: list[Entry | _PdqQuery] = [
+            _PdqQuery("original", e.hash, 100) if e.hash_type == "pdq" else e for e in entries
+        ]
+        for entry, found in zip(entries, store.match(queries, lists=benign), strict=True):
+            if found:
+                out.append(Suspicious(entry, "benign_match", found[0].list))
+    rows = session.execute(
+        select(Report.created_at, ReportFingerprint.hash_type, ReportFingerprint.value)
+        .join(ReportFingerprint, ReportFingerprint.report_id == Report.id)
+        .where(Report.channel == "self_report", Report.is_demo.is_(False))
+        .order_by(Report.created_at)
+    ).all()
+    times = [row[0] for row in rows]
+    flagged: set[tuple[str, str]] = {(s.entry.hash_type, s.entry.hash) for s in out}
+    start = 0
+    for end, at in enumerate(times):
+        while at - times[start] > burst_window:
+            start += 1
+        if end - start + 1 < burst_size:
+            continue
+        for _, hash_type, value in rows[start : end + 1]:
+            key = (hash_type, value)
+            if key in in_list and key not in flagged:
+                flagged.add(key)
+                window = f"{times[start]:%Y-%m-%d %H:%M}–{at:%H:%M} UTC"
+                out.append(Suspicious(in_list[key], "burst", window))
+    return out
 
 
 # -- reading -----------------------------------------------------------------------------------
@@ -505,17 +787,50 @@ def status_by_receipt(session: Session, code_text: str) -> str | None:
 
 
 def get_report(session: Session, report_id: str) -> Report:
+    if not is_id(report_id):  # e.g. a NUL character, which PostgreSQL refuses with an error
+        raise UnknownReport(report_id)
+    options = (
+        selectinload(Report.urls),
+        selectinload(Report.fingerprints),
+        selectinload(Report.matches),
+    )
+    try:
+        with session.begin_nested():
+            report = session.scalar(select(Report).where(Report.id == report_id).options(*options))
+    except Exception:  # a value that cannot be read: read what can be
+        log.exception("report %s cannot be read whole; reading it column by column", report_id)
+        report = _load_carefully(session, report_id, options)
+    if report is None:
+        raise UnknownReport(report_id)
+    return report
+
+
+# Columns whose stored value can fail to load (a time the driver refuses, damaged ciphertext).
+_FRAGILE = ("incident_at", "where_seen", "description", "contact")
+
+
+def _load_carefully(session: Session, report_id: str, options: Sequence[Any]) -> Report | None:
+    """The report with each fragile column that cannot be read set to None (in memory only),
+    and ``unreadable`` added to its reasons for the reader to see."""
     report = session.scalar(
         select(Report)
         .where(Report.id == report_id)
-        .options(
-            selectinload(Report.urls),
-            selectinload(Report.fingerprints),
-            selectinload(Report.matches),
-        )
+        .options(*options, *(defer(getattr(Report, name)) for name in _FRAGILE))
+        .execution_options(populate_existing=True)
     )
     if report is None:
-        raise UnknownReport(report_id)
+        return None
+    damaged = False
+    for name in _FRAGILE:
+        try:
+            with session.begin_nested():
+                value = session.scalar(select(getattr(Report, name)).where(Report.id == report_id))
+        except Exception:
+            log.exception("report %s: column %s cannot be read", report_id, name)
+            value, damaged = None, True
+        set_committed_value(report, name, value)
+    if damaged:
+        set_committed_value(report, "priority_reasons", [*report.priority_reasons, UNREADABLE])
     return report
 
 
@@ -552,13 +867,58 @@ def queue(
     if filters.matched_only:
         query = query.where(Report.matches.any())
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(
-        query.options(selectinload(Report.matches), selectinload(Report.urls))
+    page = session.execute(
+        query.with_only_columns(
+            Report.id, Report.priority, Report.channel, Report.status, Report.created_at
+        )
         .order_by(Report.priority.desc(), Report.created_at, Report.id)
         .limit(limit)
         .offset(offset)
-    )
-    return list(rows), int(total)
+    ).all()
+    return _load_queue_rows(session, page), int(total)
+
+
+UNREADABLE = "unreadable"
+
+
+def _load_queue_rows(session: Session, page: Sequence[Any]) -> list[Report]:
+    """The page's reports, loaded together; a row that cannot be read (a value the driver
+    refuses, text that does not decrypt) is logged and shown as a placeholder marked
+    ``unreadable`` instead of taking the whole page down."""
+    ids = [row.id for row in page]
+    options = (selectinload(Report.matches), selectinload(Report.urls))
+    try:
+        with session.begin_nested():
+            loaded = {
+                r.id: r
+                for r in session.scalars(select(Report).where(Report.id.in_(ids)).options(*options))
+            }
+        return [loaded[i] for i in ids if i in loaded]
+    except Exception:  # any failure: fall back to one row at a time
+        log.exception("the report queue could not be read at once; reading it row by row")
+    out: list[Report] = []
+    for row in page:
+        try:
+            with session.begin_nested():
+                report = _load_carefully(session, row.id, options)
+            if report is None:
+                continue
+            out.append(report)
+        except Exception:  # this row only
+            log.exception("report %s cannot be read; shown as unreadable in the queue", row.id)
+            out.append(
+                Report(
+                    id=row.id,
+                    priority=row.priority,
+                    channel=row.channel,
+                    status=row.status,
+                    created_at=row.created_at,
+                    incident_types=[],
+                    priority_reasons=[UNREADABLE],
+                    is_demo=False,
+                )
+            )
+    return out
 
 
 # -- changes -----------------------------------------------------------------------------------
@@ -567,7 +927,7 @@ def queue(
 def change_status(session: Session, report_id: str, status: str, actor: Principal | None) -> Report:
     if status not in STATUSES:
         raise ValueError(f"unknown status {status!r}; use {', '.join(STATUSES)}")
-    report = session.get(Report, report_id)
+    report = session.get(Report, report_id) if is_id(report_id) else None
     if report is None:
         raise UnknownReport(report_id)
     previous = report.status

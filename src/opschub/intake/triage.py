@@ -9,6 +9,12 @@ outranks any combination of weaker ones (lexicographic order):
     live harm (live streaming)         1
 
 A report with none of them has priority 0. Ties are broken by age (older first) in the queue.
+
+Only a match against a verified list is a known match. A match against an unverified list
+(the fingerprints of earlier anonymous self-reports, which nobody has seen) is shown as its own
+reason, ``self_report_match``, and adds nothing: anyone can send any hash anonymously, so
+repeating a self-report, or self-reporting the hash of a partner's image, must not move a report
+up the queue. Repeats are linked through the match itself (its label names the earlier report).
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ WEIGHTS: dict[str, int] = {
     "self_report": 100,
     "under_13": 10,
     "live_harm": 1,
+    "self_report_match": 0,
 }
 LIVE_HARM_TYPES = frozenset({"live_streaming"})
 UNDER_13_BANDS = frozenset({"0-9", "10-12"})
@@ -37,6 +44,7 @@ def triage(
     channel: str,
     stated_age_band: str | None,
     incident_types: tuple[str, ...] | list[str],
+    self_report_match: bool = False,
 ) -> Triage:
     reasons = []
     if matched:
@@ -47,4 +55,6 @@ def triage(
         reasons.append("under_13")
     if LIVE_HARM_TYPES & set(incident_types):
         reasons.append("live_harm")
+    if self_report_match:
+        reasons.append("self_report_match")
     return Triage(sum(WEIGHTS[r] for r in reasons), tuple(reasons))

@@ -83,9 +83,29 @@ def _remove_dot_segments(path: str) -> str:
     return result if result.startswith("/") else "/" + result
 
 
+_NAT64 = (ipaddress.IPv6Network("64:ff9b::/96"), ipaddress.IPv6Network("64:ff9b:1::/48"))
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+
+
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address that an IPv6 form routes to (mapped, compatible, NAT64, 6to4), if any:
+    ``[::ffff:127.0.0.1]``, ``[::127.0.0.1]``, ``[64:ff9b::7f00:1]`` or ``[2002:7f00:1::]`` all
+    reach 127.0.0.1 on some networks, so they are judged by that address."""
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    compatible = address in _IPV4_COMPATIBLE and int(address) > 1  # not :: or ::1
+    if compatible or any(address in net for net in _NAT64):
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
 def _check_ip(url: str, address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> None:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = _embedded_ipv4(address)
+        if embedded is not None:
+            address = embedded
     if address.is_loopback:
         raise UrlError(url, "the address is this computer (loopback), not a public website")
     if address.is_link_local:
@@ -117,7 +137,16 @@ def _normalise_host(url: str, host: str) -> str:
             raise UrlError(url, "the IPv6 address is malformed") from None
         _check_ip(url, address6)
         return f"[{address6.compressed}]"
+    # Map first (UTS 46: full-width and ideographic full stops become ".", full-width digits
+    # ASCII, upper case lower), then strip the trailing dots of a fully qualified name, and only
+    # then judge the host: "127。0。0。1" and "localhost。" are 127.0.0.1 and localhost.
+    try:
+        host = idna.uts46_remap(host, std3_rules=False, transitional=False)
+    except (idna.IDNAError, UnicodeError) as exc:
+        raise UrlError(url, f"the host name {host!r} is not a valid domain name ({exc})") from None
     host = host.rstrip(".").lower()
+    if not host:
+        raise UrlError(url, "the address has no host name")
     try:
         address = ipaddress.IPv4Address(host)
     except ValueError:

@@ -71,6 +71,8 @@ REASON_LABELS = {
     "under_13": N_("stated age under 13"),
     "live_harm": N_("live harm"),
     "matching_unavailable": N_("matching was unavailable"),
+    "self_report_match": N_("matches an earlier self-report (unverified)"),
+    "unreadable": N_("partly unreadable: see the server log"),
 }
 
 
@@ -487,3 +489,78 @@ async def queue_change_status(
     except service.UnknownReport:
         raise HTTPException(status_code=404, detail="no such report") from None
     return RedirectResponse(link(request, f"/queue/{report_id}", changed="1"), status_code=303)
+
+
+# -- rejecting self-reported fingerprints --------------------------------------------------------
+
+
+def _reject_page(
+    request: Request,
+    report_id: str,
+    *,
+    errors: list[str] | None = None,
+    rejected: int | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    with get_db(request).read() as session:
+        try:
+            report = service.get_report(session, report_id)
+        except service.UnknownReport:
+            raise HTTPException(status_code=404, detail="no such report") from None
+        fingerprints = service.self_reported_fingerprints(report)
+    return render(
+        request,
+        "intake/reject.html",
+        {
+            "report": report,
+            "fingerprints": fingerprints,
+            "errors": errors or [],
+            "rejected": rejected,
+        },
+        status_code=status,
+    )
+
+
+@router.get("/queue/{report_id}/reject-fingerprints", response_class=HTMLResponse)
+def reject_form(
+    request: Request,
+    report_id: str,
+    principal: Annotated[Principal, requires("hashlists.manage")],
+    rejected: int | None = None,
+) -> HTMLResponse:
+    return _reject_page(request, report_id, rejected=rejected)
+
+
+@router.post("/queue/{report_id}/reject-fingerprints", response_class=HTMLResponse)
+async def reject_submit(
+    request: Request, report_id: str, principal: Annotated[Principal, requires("hashlists.manage")]
+) -> Response:
+    form = await request.form()
+    hashes = [v for v in form.getlist("hash") if isinstance(v, str)][: service.MAX_REJECT_HASHES]
+    reason = _field(form, "reason")
+
+    def reject() -> int:
+        with get_db(request).transaction() as session:
+            service.get_report(session, report_id)  # 404 for an unknown report
+            done = service.reject_self_reported(session, hashes, reason=reason, actor=principal)
+            return len(done.removed)
+
+    try:
+        count = await run_in_threadpool(reject)
+    except service.UnknownReport:
+        raise HTTPException(status_code=404, detail="no such report") from None
+    except service.IntakeInvalid as exc:
+        _ = request.state.gettext
+        messages = []
+        for error in exc.errors:
+            if error.field == "/reason":
+                messages.append(
+                    _("Please say why these entries are rejected (at most 500 characters).")
+                )
+            else:
+                messages.append(_("Please choose at least one fingerprint of this report."))
+        return _reject_page(request, report_id, errors=list(dict.fromkeys(messages)), status=400)
+    return RedirectResponse(
+        link(request, f"/queue/{report_id}/reject-fingerprints", rejected=str(count)),
+        status_code=303,
+    )

@@ -487,11 +487,28 @@ def exportable(entries: Iterable[Entry], format: str) -> Iterator[Entry]:
         yield entry
 
 
-def write_entries(entries: Iterable[Entry], out: TextIO, format: str = "jsonl") -> int:
+UNVERIFIED_TAG = "unverified"
+
+
+def write_entries(
+    entries: Iterable[Entry], out: TextIO, format: str = "jsonl", *, verified: bool = True
+) -> int:
     """Write entries in ``format``; returns the number written. Entries that the format
-    cannot hold are left out (the caller compares counts); ``lines`` needs one hash type."""
+    cannot hold are left out (the caller compares counts); ``lines`` needs one hash type.
+
+    Entries of an unverified list (``verified`` False: hashes nobody has confirmed, such as
+    anonymous self-reports) say so in every record, so that a partner never mistakes them for
+    confirmed material: ``"verified": false`` in jsonl, a ``verified`` column of ``false`` in
+    csv, the tag ``unverified`` in tx-csv. The ``lines`` and ``vics`` formats have no place for
+    the marking and are refused for such lists.
+    """
     if format not in FORMATS:
         raise ValueError(f"unknown format {format!r} (expected one of {', '.join(FORMATS)})")
+    if not verified and format in ("lines", "vics"):
+        raise UnsupportedExport(
+            f"this list is unverified and the {format} format cannot mark its entries as "
+            "unverified; use --format jsonl, csv or tx-csv"
+        )
     count = 0
     if format == "lines":
         kinds: set[str] = set()
@@ -506,21 +523,26 @@ def write_entries(entries: Iterable[Entry], out: TextIO, format: str = "jsonl") 
             count += 1
     elif format == "csv":
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(["hash_type", "hash", "label", "category"])
+        marked = [] if verified else ["false"]
+        writer.writerow(
+            ["hash_type", "hash", "label", "category"] + (["verified"] if marked else [])
+        )
         for entry in entries:
-            writer.writerow([entry.hash_type, entry.hash, entry.label or "", entry.category or ""])
+            writer.writerow(
+                [entry.hash_type, entry.hash, entry.label or "", entry.category or "", *marked]
+            )
             count += 1
     elif format == "tx-csv":
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(["signal_type", "signal_str", "collab", "category", "tags"])
         for entry in entries:
-            writer.writerow(
-                [entry.hash_type, entry.hash, "", entry.category or "", entry.label or ""]
-            )
+            tags = " ".join(t for t in (entry.label, None if verified else UNVERIFIED_TAG) if t)
+            writer.writerow([entry.hash_type, entry.hash, "", entry.category or "", tags])
             count += 1
     elif format == "jsonl":
         for entry in entries:
-            out.write(json.dumps(entry.to_json(), ensure_ascii=False) + "\n")
+            record = entry.to_json() if verified else {**entry.to_json(), "verified": False}
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
             count += 1
     else:
         count = _write_vics(entries, out)

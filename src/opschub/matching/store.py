@@ -16,6 +16,12 @@ is saved only every so often (``meta.index_rows`` says how many rows the saved c
 readers open it memory-mapped and replay the newer segments into their in-memory copy. Before
 every query a reader compares ``meta.json`` with what it loaded and catches up the same way,
 so an addition made by one process is matched by every other one at once.
+
+Two list attributes say how far a list can be trusted: ``verified`` (false for lists whose
+hashes nobody has confirmed by looking at the image, such as anonymous self-reports) and
+``benign`` (true for lists of known harmless images, used to spot false entries). Entries can be
+removed (``meta.removed``, by hash type): removed hashes no longer match, are left out of exports
+and are not added again.
 """
 
 from __future__ import annotations
@@ -92,10 +98,14 @@ class Match:
     distance: int
     transform: str | None
     category: str | None = None
+    verified: bool = True  # the list's attribute: False for unconfirmed hashes
+    benign: bool = False  # the list's attribute: True for known harmless images
 
     def to_json(self) -> dict[str, object]:
         return {
             "list": self.list,
+            "verified": self.verified,
+            "benign": self.benign,
             "hash_type": self.hash_type,
             "hash": self.hash,
             "label": self.label,
@@ -117,6 +127,9 @@ class ListInfo:
     counts: dict[str, int]
     generation: int
     imports: list[dict[str, Any]] = field(default_factory=list)
+    verified: bool = True
+    benign: bool = False
+    removed: int = 0
 
     @property
     def total(self) -> int:
@@ -128,6 +141,9 @@ class ListInfo:
             "source": self.source,
             "sharing": self.sharing,
             "description": self.description,
+            "verified": self.verified,
+            "benign": self.benign,
+            "removed": self.removed,
             "version": self.version,
             "created_at": self.created_at,
             "imported_at": self.imported_at,
@@ -370,6 +386,7 @@ class HashListStore:
 
     @staticmethod
     def _info_from(meta: dict[str, Any]) -> ListInfo:
+        removed = {t: len(v) for t, v in meta.get("removed", {}).items()}
         return ListInfo(
             name=meta["name"],
             source=meta.get("source", ""),
@@ -378,13 +395,27 @@ class HashListStore:
             version=meta.get("version"),
             created_at=meta["created_at"],
             imported_at=meta.get("imported_at"),
-            counts={t: int(n) for t, n in meta.get("rows", {}).items() if n},
+            counts={
+                t: int(n) - removed.get(t, 0)
+                for t, n in meta.get("rows", {}).items()
+                if int(n) - removed.get(t, 0)
+            },
             generation=int(meta.get("generation", 0)),
             imports=list(meta.get("imports", [])),
+            verified=bool(meta.get("verified", True)),
+            benign=bool(meta.get("benign", False)),
+            removed=sum(removed.values()),
         )
 
     def create_list(
-        self, name: str, *, source: str = "", sharing: str = "", description: str = ""
+        self,
+        name: str,
+        *,
+        source: str = "",
+        sharing: str = "",
+        description: str = "",
+        verified: bool = True,
+        benign: bool = False,
     ) -> ListInfo:
         """Create an empty list; StoreError if it exists."""
         with self._write_lock():
@@ -392,7 +423,10 @@ class HashListStore:
             if (directory / META).exists():
                 raise StoreError(f"a hash list named {name!r} already exists")
             self._create_unlocked(
-                name, {"source": source, "sharing": sharing, "description": description}
+                name,
+                {"source": source, "sharing": sharing, "description": description},
+                verified=verified,
+                benign=benign,
             )
             return self.info(name)
 
@@ -404,6 +438,8 @@ class HashListStore:
         sharing: str | None = None,
         description: str | None = None,
         version: str | None = None,
+        verified: bool | None = None,
+        benign: bool | None = None,
     ) -> ListInfo:
         """Change a list's metadata (only the fields given)."""
         with self._write_lock():
@@ -416,6 +452,8 @@ class HashListStore:
                 ("sharing", sharing),
                 ("description", description),
                 ("version", version),
+                ("verified", verified),
+                ("benign", benign),
             ):
                 if value is not None:
                     meta[key] = value
@@ -740,7 +778,14 @@ class HashListStore:
             )
         state.index, state.bound = index, True
 
-    def _create_unlocked(self, name: str, metadata: dict[str, str | None]) -> None:
+    def _create_unlocked(
+        self,
+        name: str,
+        metadata: dict[str, str | None],
+        *,
+        verified: bool = True,
+        benign: bool = False,
+    ) -> None:
         directory = self._dir(name)
         directory.mkdir(parents=True, exist_ok=True)
         meta = {
@@ -750,6 +795,8 @@ class HashListStore:
             "source": metadata.get("source") or "",
             "sharing": metadata.get("sharing") or "",
             "description": metadata.get("description") or "",
+            "verified": verified,
+            "benign": benign,
             "version": None,
             "created_at": _now(),
             "imported_at": None,
@@ -794,17 +841,71 @@ class HashListStore:
         with self._mutex:
             loaded = self._refresh(name)
             types = {t: (s.segments[:], s.starts[:]) for t, s in loaded.types.items()}
+            removed = _removed(loaded.meta)
         for hash_type in HASH_TYPES:
             segments, _ = types[hash_type]
+            gone = removed.get(hash_type, frozenset())
             for segment in segments:
                 hexes = np.asarray(segment.codes)
                 for code, label_id in zip(hexes, np.asarray(segment.label_ids), strict=True):
+                    hex_ = code.tobytes().hex()
+                    if hex_ in gone:
+                        continue
                     label, category = segment.labels[int(label_id)]
-                    yield Entry(hash_type, code.tobytes().hex(), label, category)
+                    yield Entry(hash_type, hex_, label, category)
 
     def export(self, name: str, out: TextIO, *, format: str = "jsonl") -> int:
-        """Write a list in ``format``; returns the number of entries written."""
-        return write_entries(exportable(self.entries(name), format), out, format)
+        """Write a list in ``format``; returns the number of entries written. Entries of an
+        unverified list carry that marking (see :func:`formats.write_entries`)."""
+        verified = self.info(name).verified
+        return write_entries(exportable(self.entries(name), format), out, format, verified=verified)
+
+    def remove_entries(self, name: str, entries: Iterable[Entry]) -> list[Entry]:
+        """Remove entries (by hash type and hash) from a list; returns those that were in it.
+
+        Removed hashes stop matching at once (in every process: the generation changes), are
+        left out of :meth:`entries` and exports, and adding them again has no effect.
+        """
+        wanted: set[tuple[str, str]] = {(e.hash_type, e.hash.lower()) for e in entries}
+        with self._write_lock():
+            loaded = self._refresh(name)
+            present = self._present(loaded, wanted)
+            if not present:
+                return []
+            meta = json.loads(json.dumps(loaded.meta))
+            removed = meta.setdefault("removed", {})
+            for entry in present:
+                hashes = removed.setdefault(entry.hash_type, [])
+                hashes.append(entry.hash)
+            for hash_type, hashes in removed.items():
+                removed[hash_type] = sorted(set(hashes))
+            meta["generation"] = int(meta["generation"]) + 1
+            _atomic_write_text(self._dir(name) / META, json.dumps(meta, indent=1))
+            self._loaded.pop(name, None)
+            return present
+
+    def _present(self, loaded: _Loaded, wanted: set[tuple[str, str]]) -> list[Entry]:
+        """Entries of ``wanted`` that the list holds and has not removed, with their labels."""
+        gone = _removed(loaded.meta)
+        out: list[Entry] = []
+        for hash_type in HASH_TYPES:
+            hexes = sorted(h for t, h in wanted if t == hash_type)
+            state = loaded.types[hash_type]
+            if not hexes or not state.rows:
+                continue
+            hits = self._search(state, _codes(hexes, hash_type), 0)
+            for q, row in zip(hits.query_index.tolist(), hits.ids.tolist(), strict=True):
+                if row >= state.rows or hexes[q] in gone.get(hash_type, frozenset()):
+                    continue
+                hex_, label, category = state.row(row)
+                out.append(Entry(hash_type, hex_, label, category))
+        return out
+
+    def present_entries(self, name: str, entries: Iterable[Entry]) -> list[Entry]:
+        """Those of ``entries`` that the list holds (and has not removed)."""
+        wanted: set[tuple[str, str]] = {(e.hash_type, e.hash.lower()) for e in entries}
+        with self._mutex:
+            return self._present(self._refresh(name), wanted)
 
     def match(
         self,
@@ -837,10 +938,14 @@ class HashListStore:
                     if lists is not None:
                         raise
                     continue  # removed since it was listed
+                verified = bool(loaded.meta.get("verified", True))
+                benign = bool(loaded.meta.get("benign", False))
+                removed = _removed(loaded.meta)
                 for hash_type, group in grouped.items():
                     state = loaded.types[hash_type]
                     if not group or not state.rows:
                         continue
+                    gone = removed.get(hash_type, frozenset())
                     codes = _codes([h for _, h, _ in group], hash_type)
                     limit = threshold if hash_type == "pdq" else 0
                     hits = self._search(state, codes, limit)
@@ -854,8 +959,20 @@ class HashListStore:
                             continue
                         position, _, transform = group[q]
                         hex_, label, category = state.row(row)
+                        if hex_ in gone:
+                            continue
                         results[position].append(
-                            Match(name, hash_type, hex_, label, int(distance), transform, category)
+                            Match(
+                                name,
+                                hash_type,
+                                hex_,
+                                label,
+                                int(distance),
+                                transform,
+                                category,
+                                verified,
+                                benign,
+                            )
                         )
         for found in results:
             found.sort(key=lambda m: (m.distance, m.list, m.hash_type, m.hash))
@@ -866,6 +983,11 @@ class HashListStore:
         if state.hash_type == "pdq":
             return state.index.search(codes, threshold=threshold)
         return state.index.lookup(codes)
+
+
+def _removed(meta: dict[str, Any]) -> dict[str, frozenset[str]]:
+    """The removed hashes of a list, by hash type."""
+    return {t: frozenset(hashes) for t, hashes in meta.get("removed", {}).items()}
 
 
 def _codes(hexes: Sequence[str], hash_type: str) -> np.ndarray:

@@ -10,6 +10,7 @@ from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from opschub import __version__
@@ -110,6 +111,34 @@ def _install_handlers(app: FastAPI) -> None:
 
         detail = "; ".join(f"{e['field'].lstrip('/')}: {e['message']}" for e in errors)
         return render(request, "web/error.html", {"status": 400, "detail": detail}, status_code=400)
+
+    @app.exception_handler(OperationalError)
+    async def _database_busy(request: Request, exc: OperationalError) -> Response:
+        # SQLite's write lock held past the busy timeout, or PostgreSQL's lock timeout: nothing
+        # was stored and the request can simply be sent again. Other errors stay errors (500).
+        if not database_busy(exc):
+            raise exc
+        headers = {"Retry-After": str(BUSY_RETRY_AFTER)}
+        if is_api(request):
+            return JSONResponse(
+                {"detail": "database busy; nothing was stored, retry later"},
+                status_code=503,
+                headers=headers,
+            )
+        from opschub.web.templating import render
+
+        return render(request, "intake/busy.html", {}, status_code=503, headers=headers)
+
+
+BUSY_RETRY_AFTER = 5  # seconds
+
+
+def database_busy(exc: OperationalError) -> bool:
+    """Whether ``exc`` says the database is locked by another writer (worth a retry)."""
+    if getattr(exc.orig, "sqlstate", None) == "55P03":  # PostgreSQL lock_not_available
+        return True
+    message = str(exc.orig).lower()
+    return "database is locked" in message or "database table is locked" in message
 
 
 __all__ = ["HTTPException", "create_app"]
