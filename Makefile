@@ -35,7 +35,9 @@ serve: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/opschub db upgrade
 	$(BIN)/opschub user ensure-admin
-	$(BIN)/opschub demo load
+	@# --force: add the (marked, removable) demo data even where reports exist; when the demo is
+	@# loaded already, the command says so and exits 0.
+	$(BIN)/opschub demo load --force
 	$(BIN)/opschub serve
 
 test: $(DEV_STAMP)

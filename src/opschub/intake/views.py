@@ -104,19 +104,27 @@ def _flood_check(request: Request) -> None:
 
 
 @lru_cache(maxsize=4)
-def _load_help(path: str, mtime: float) -> list[dict[str, Any]]:
+def _load_help(path: str, mtime: float) -> dict[str, Any]:
     with open(path, encoding="utf-8") as handle:
-        services: list[dict[str, Any]] = json.load(handle)["services"]
-    return services
+        loaded: dict[str, Any] = json.load(handle)
+    return loaded
+
+
+def _help_file() -> dict[str, Any]:
+    """The operator's help file (``<data_dir>/helplines.json``), else the bundled defaults."""
+    custom = get_settings().data_dir / "helplines.json"
+    path = custom if custom.is_file() else Path(__file__).with_name("helplines.json")
+    return _load_help(str(path), path.stat().st_mtime)
 
 
 def help_services(lang: str) -> list[dict[str, str]]:
-    """The operator's help lines (``<data_dir>/helplines.json``, else the bundled defaults)."""
-    custom = get_settings().data_dir / "helplines.json"
-    path = custom if custom.is_file() else Path(__file__).with_name("helplines.json")
+    """The help lines for a page in ``lang``: a service listing ``languages`` only in those."""
     key = taxonomy.normalise_language(lang)
     out = []
-    for item in _load_help(str(path), path.stat().st_mtime):
+    for item in _help_file()["services"]:
+        languages = item.get("languages")
+        if languages and key not in {taxonomy.normalise_language(str(v)) for v in languages}:
+            continue
         name, text = item.get("name", {}), item.get("text", {})
         out.append(
             {
@@ -129,10 +137,25 @@ def help_services(lang: str) -> list[dict[str, str]]:
     return out
 
 
+# Where the quick-exit button leaves to when the help file names no address for the language.
+QUICK_EXIT_DEFAULT = "https://www.google.com/"
+
+
+def quick_exit_url(lang: str) -> str:
+    """The neutral site the quick-exit button leaves for (``quick_exit`` in the help file)."""
+    addresses = _help_file().get("quick_exit") or {}
+    key = taxonomy.normalise_language(lang)
+    url = str(addresses.get(key) or addresses.get("en") or QUICK_EXIT_DEFAULT)
+    return url if url.startswith("https://") else QUICK_EXIT_DEFAULT
+
+
 def _page(
     request: Request, template: str, context: dict[str, Any] | None = None, status: int = 200
 ) -> HTMLResponse:
-    values = {"help_services": help_services(request.state.lang)}
+    values = {
+        "help_services": help_services(request.state.lang),
+        "quick_exit_url": quick_exit_url(request.state.lang),
+    }
     values.update(context or {})
     return render(request, f"intake/{template}", values, status_code=status)
 

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 from typing import Any
 
-import swagger_ui_bundle
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Scope
 
 from opschub import __version__
 from opschub.config import Settings, get_settings
@@ -32,6 +33,26 @@ ROUTER_MODULES = (
     "opschub.intake.views",
     "opschub.intake.api",
 )
+
+# The vendored Swagger UI (see its README.md): only the files /api/docs loads are served, not the
+# distribution's sample index.html or oauth2-redirect.html.
+APIDOCS_DIR = Path(__file__).with_name("vendor") / "swagger_ui"
+APIDOCS_FILES = frozenset({"swagger-ui-bundle.js", "swagger-ui.css"})
+
+
+class AllowListedFiles(StaticFiles):
+    """Static files of one folder, limited to the names given; anything else is a 404."""
+
+    def __init__(self, directory: Path, names: frozenset[str]) -> None:
+        super().__init__(directory=directory)
+        self.names = names
+
+    def get_path(self, scope: Scope) -> str:
+        path: str = super().get_path(scope)
+        if path not in self.names:
+            raise StarletteHTTPException(status_code=404)
+        return path
+
 
 API_DESCRIPTION = """JSON API of opschub. Machine clients authenticate with an API token
 (`Authorization: Bearer ...`) scoped to named permissions; people use their session."""
@@ -61,7 +82,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.nav = sorted(nav, key=lambda item: item.order)
     for static_dir in sorted(PACKAGE_ROOT.glob("*/static")):
         app.mount(f"/static/{static_dir.parent.name}", StaticFiles(directory=static_dir))
-    app.mount("/static/apidocs", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path))
+    app.mount("/static/apidocs", AllowListedFiles(APIDOCS_DIR, APIDOCS_FILES))
     _install_handlers(app)
     app.add_middleware(ShellMiddleware, settings=settings)
     return app

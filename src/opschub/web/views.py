@@ -1,11 +1,12 @@
-"""Pages every capability shares: the start page and the health check."""
+"""Pages every capability shares: the start page, the API docs, the favicon, the health check."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse
 from sqlalchemy import text
 
 from opschub.accounts.permissions import PUBLIC
@@ -18,7 +19,13 @@ router = APIRouter()
 NAV = [NavItem("Home", "/", PUBLIC, order=0)]
 
 
-@router.get("/", response_class=HTMLResponse, include_in_schema=False)
+STATIC = Path(__file__).with_name("static")
+
+
+# HEAD as well as GET: monitors and link checkers ask HEAD and must get the same status and headers.
+@router.api_route(
+    "/", methods=["GET", "HEAD"], response_class=HTMLResponse, include_in_schema=False
+)
 def home(
     request: Request, principal: Annotated[Principal | None, requires(PUBLIC)]
 ) -> HTMLResponse:
@@ -31,6 +38,12 @@ def api_docs(
 ) -> HTMLResponse:
     """Interactive API documentation from local files (no CDN, no inline script)."""
     return render(request, "web/apidocs.html")
+
+
+@router.get("/favicon.ico", include_in_schema=False)
+def favicon(principal: Annotated[Principal | None, requires(PUBLIC)]) -> FileResponse:
+    """Browsers ask for /favicon.ico on every site; answer it instead of logging 404s."""
+    return FileResponse(STATIC / "favicon.ico", media_type="image/x-icon")
 
 
 @router.get("/healthz", dependencies=[requires(PUBLIC)], tags=["system"])

@@ -3,5 +3,11 @@
 (function () {
   const node = document.getElementById("swagger-ui");
   if (!node || typeof SwaggerUIBundle !== "function") return;
-  SwaggerUIBundle({ url: node.dataset.openapiUrl, dom_id: "#swagger-ui", deepLinking: false });
+  SwaggerUIBundle({
+    url: node.dataset.openapiUrl,
+    dom_id: "#swagger-ui",
+    deepLinking: false,
+    // The default validator is a third-party service: the page loads nothing from other sites.
+    validatorUrl: null,
+  });
 })();
