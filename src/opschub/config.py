@@ -42,6 +42,15 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(default=5, ge=1, le=100)
     login_lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
     session_hours: int = Field(default=8, ge=1, le=24 * 30)
+    # accounts hardening (docs/security.md, "Accounts, logins and sessions")
+    session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    token_max_days: int = Field(default=365, ge=1, le=3650)
+    reauth_minutes: int = Field(default=10, ge=1, le=24 * 60)
+    # Roles that must use two-factor login; by default the administrator and every role that can
+    # read reporters' data (``reports.read``); a test keeps this default in step with the table.
+    totp_required_roles: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=("admin", "analyst", "senior_analyst", "police_liaison")
+    )
 
     @field_validator("languages", mode="before")
     @classmethod
@@ -60,6 +69,26 @@ class Settings(BaseSettings):
             )
         if not value:
             raise ValueError("at least one language is needed")
+        return value
+
+    @field_validator("totp_required_roles", mode="before")
+    @classmethod
+    def _split_roles(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("totp_required_roles")
+    @classmethod
+    def _known_roles(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        from opschub.accounts.permissions import HUMAN_ROLES
+
+        known = [role.value for role in HUMAN_ROLES]
+        unknown = [role for role in value if role not in known]
+        if unknown:
+            raise ValueError(f"unknown role {unknown[0]!r}; known roles: {', '.join(known)}")
+        if "admin" not in value:
+            raise ValueError("admin must stay in the list: administrators always use two factors")
         return value
 
     @field_validator("base_url")
