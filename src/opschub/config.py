@@ -52,10 +52,20 @@ class Settings(BaseSettings):
         description="Where signed audit checkpoints go; keep it off the database's host",
     )
     audit_checkpoint_minutes: int = Field(default=5, ge=0, le=24 * 60)
+    # accounts hardening (docs/security.md, "Accounts, logins and sessions")
+    session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    token_max_days: int = Field(default=365, ge=1, le=3650)
+    reauth_minutes: int = Field(default=10, ge=1, le=24 * 60)
+    # Roles that must use two-factor login; by default the administrator and every role that can
+    # read reporters' data (``reports.read``); a test keeps this default in step with the table.
+    totp_required_roles: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=("admin", "analyst", "senior_analyst", "police_liaison")
+    )
 
-    @field_validator("languages", mode="before")
+    # Every list setting is written comma-separated in the environment.
+    @field_validator("languages", "trusted_proxies", "totp_required_roles", mode="before")
     @classmethod
-    def _split_languages(cls, value: object) -> object:
+    def _split_lists(cls, value: object) -> object:
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
         return value
@@ -72,13 +82,6 @@ class Settings(BaseSettings):
             raise ValueError("at least one language is needed")
         return value
 
-    @field_validator("trusted_proxies", mode="before")
-    @classmethod
-    def _split_proxies(cls, value: object) -> object:
-        if isinstance(value, str):
-            return tuple(part.strip() for part in value.split(",") if part.strip())
-        return value
-
     @field_validator("trusted_proxies")
     @classmethod
     def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
@@ -89,6 +92,19 @@ class Settings(BaseSettings):
                 raise ValueError(
                     f"{item!r} is not an IP address or network (e.g. 10.0.0.5 or 10.0.0.0/24)"
                 ) from None
+        return value
+
+    @field_validator("totp_required_roles")
+    @classmethod
+    def _known_roles(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        from opschub.accounts.permissions import HUMAN_ROLES
+
+        known = [role.value for role in HUMAN_ROLES]
+        unknown = [role for role in value if role not in known]
+        if unknown:
+            raise ValueError(f"unknown role {unknown[0]!r}; known roles: {', '.join(known)}")
+        if "admin" not in value:
+            raise ValueError("admin must stay in the list: administrators always use two factors")
         return value
 
     @field_validator("base_url")

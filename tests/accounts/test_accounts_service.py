@@ -152,7 +152,7 @@ def test_ensure_admin_promotes_an_existing_user_called_admin(database: Database)
 
 
 def test_login_success_resets_failures_and_is_audited(database: Database) -> None:
-    user, password = create_user(database, Role.ANALYST)
+    user, password = create_user(database, Role.CASE_WORKER)  # a role without two-factor
     with database.transaction() as session:
         assert not service.authenticate(session, user.username, "wrong password 1234").ok
         result = service.authenticate(session, user.username, password)
@@ -278,7 +278,10 @@ def test_session_stores_only_a_hash_and_resolves(database: Database) -> None:
     assert not principal.totp_pending  # no TOTP set up: nothing pending
 
 
-def test_session_expires(database: Database) -> None:
+def test_session_expires(database: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Longer than the session itself: only the absolute lifetime is tested here.
+    monkeypatch.setenv("OPSCHUB_SESSION_IDLE_MINUTES", str(24 * 60))
+    config.get_settings.cache_clear()
     user, _ = create_user(database, Role.ANALYST)
     with database.transaction() as session:
         raw, row = service.start_session(session, user, totp_verified=True)
@@ -356,8 +359,9 @@ def test_login_totp_wrong_code_counts_and_right_code_completes(
         assert session.get(User, admin.id).failed_logins == 1  # type: ignore[union-attr]
     code = totp_code(database, admin.username, admin.totp_secret)
     with database.transaction() as session:
-        assert service.verify_login_totp(session, row.id, code).ok
-        full = service.resolve_session(session, raw)
+        done = service.verify_login_totp(session, row.id, code)
+        assert done.ok and done.session_cookie is not None
+        full = service.resolve_session(session, done.session_cookie)
         assert full is not None and not full.totp_pending
         # The same code cannot be used again.
         _raw2, row2 = service.start_session(session, admin, totp_verified=False)

@@ -161,6 +161,35 @@ def user_ensure_admin() -> None:
     typer.echo(f"one-time password (must be changed at first login): {result[1]}")
 
 
+@user_app.command("summary")
+def user_summary(
+    days: Annotated[int, typer.Option("--days", help="how far back, 1-366 days")] = 7,
+    output: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+) -> None:
+    """Credential changes of the last N days (resets, role changes, new tokens, lock-outs):
+    what a weekly review reads, so that no reset of someone's login goes unseen."""
+    import json
+
+    from opschub.accounts import service
+    from opschub.audit.service import event_as_dict
+
+    if output not in ("text", "json"):
+        _fail(f"--format: unknown format {output!r}; use text or json", 2)
+    with _transaction() as session:
+        events = [event_as_dict(event) for event in service.credential_changes(session, days)]
+    if output == "json":
+        typer.echo(json.dumps({"days": days, "events": events}, ensure_ascii=False, indent=2))
+        return
+    typer.echo(f"{len(events)} credential change(s) in the last {days} day(s)")
+    for event in events:
+        details = event.get("details") or {}
+        who = details.get("username") or details.get("name") or event.get("target_id") or ""
+        typer.echo(
+            f"{event['occurred_at']}  {event['action']:<36} by {event['actor_label']}"
+            f"  {event['target_type'] or ''} {who}  ({event['outcome']})"
+        )
+
+
 @token_app.command("create")
 def token_create(
     name: Annotated[str, typer.Argument(help="who uses the token, for what")],

@@ -22,6 +22,15 @@ class DuplicateUser(AccountError):
         super().__init__("username", "duplicate_user", f"a user named {username!r} already exists")
 
 
+class TokenNotAllowed(AccountError):
+    """An API token tried to manage people or tokens: only people may (answered with 403)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "actor", "token_not_allowed", "API tokens cannot manage users or API tokens"
+        )
+
+
 class TokenError(Exception):
     """An API token cannot be used; ``reason`` is ``unknown``, ``expired`` or ``revoked``."""
 

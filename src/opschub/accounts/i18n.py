@@ -11,7 +11,7 @@ from collections.abc import Callable
 from opschub.accounts.errors import AccountError
 from opschub.accounts.passwords import MIN_LENGTH
 from opschub.accounts.permissions import Role
-from opschub.accounts.service import MAX_TOKEN_DAYS
+from opschub.accounts.service import max_token_days
 from opschub.text import N_
 
 ERRORS: dict[str, str] = {
@@ -39,7 +39,7 @@ ERRORS: dict[str, str] = {
         "The code is wrong. Check that the time on your phone is right and enter the current code."
     ),
     "no_pending_secret": N_("Start the set-up again."),
-    "totp_required": N_("Administrators must keep two-factor authentication."),
+    "totp_required": N_("Your role must keep two-factor authentication."),
     "totp_not_set_up": N_("Two-factor authentication is not set up."),
     "no_session": N_("The login has expired; log in again."),
     "invalid_name": N_("A token name has 1 to 200 characters."),
@@ -51,8 +51,17 @@ ERRORS: dict[str, str] = {
     "role_required": N_("A token acts for your own role or for a partner."),
     "unknown_token": N_("Unknown API token."),
     "unknown_language": N_("Unknown language."),
-    "invalid_login": N_("Wrong username or password."),
-    "locked": N_("Too many failed logins. Try again after %(time)s UTC."),
+    # One answer for a wrong password, an unknown name, a disabled and a locked account: the
+    # login page must not tell anyone which names exist.
+    "invalid_login": N_(
+        "Wrong username or password. After several failed attempts an account is locked for a "
+        "few minutes."
+    ),
+    "locked_now": N_(
+        "Too many wrong passwords: the account is locked for a few minutes. Log in again later."
+    ),
+    "token_not_allowed": N_("API tokens cannot manage users or API tokens."),
+    "throttled": N_("Too many login attempts from here. Wait a minute and try again."),
 }
 
 ROLE_LABELS: dict[Role, str] = {
@@ -73,7 +82,7 @@ def error_text(gettext: Callable[[str], str], code: str, fallback: str, **values
     if message is None:
         return fallback
     values.setdefault("min", MIN_LENGTH)
-    values.setdefault("max", MAX_TOKEN_DAYS)
+    values.setdefault("max", max_token_days())
     translated = gettext(message)
     return translated % values if "%(" in translated else translated
 

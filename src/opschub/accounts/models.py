@@ -8,6 +8,7 @@ from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from opschub.accounts.permissions import HUMAN_ROLES, Role
+from opschub.config import get_settings
 from opschub.crypto import EncryptedText
 from opschub.db import Base, IdMixin, TimestampMixin
 
@@ -20,6 +21,10 @@ RoleColumn = Enum(
     values_callable=lambda roles: [role.value for role in roles],
     validate_strings=True,
 )
+
+
+def totp_required_for(role: Role) -> bool:
+    return role.value in get_settings().totp_required_roles
 
 
 class User(IdMixin, TimestampMixin, Base):
@@ -45,6 +50,10 @@ class User(IdMixin, TimestampMixin, Base):
     )
     # Last accepted TOTP time step: a code is never accepted twice.
     totp_last_step: Mapped[int | None] = mapped_column(Integer, default=None)
+    # Set when someone else reset this person's password or second factor: they are told who and
+    # when at their next login, and must acknowledge it (cleared then).
+    reset_notice_by: Mapped[str | None] = mapped_column(String(200), default=None)
+    reset_notice_at: Mapped[datetime | None] = mapped_column(default=None)
 
     @property
     def totp_enabled(self) -> bool:
@@ -52,7 +61,8 @@ class User(IdMixin, TimestampMixin, Base):
 
     @property
     def totp_required(self) -> bool:
-        return self.role is Role.ADMIN
+        """Two-factor login is mandatory for this role (``OPSCHUB_TOTP_REQUIRED_ROLES``)."""
+        return totp_required_for(self.role)
 
     @property
     def is_human_role(self) -> bool:
@@ -68,6 +78,11 @@ class UserSession(IdMixin, TimestampMixin, Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     expires_at: Mapped[datetime] = mapped_column(index=True)
     totp_verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Idle timeout: written at most once a minute (see service.note_session_use).
+    last_seen_at: Mapped[datetime | None] = mapped_column(default=None)
+    # When the password was last entered in this session (login or re-authentication): sensitive
+    # changes need it to be recent ("sudo mode").
+    authenticated_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class ApiToken(IdMixin, TimestampMixin, Base):

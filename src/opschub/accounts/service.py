@@ -17,7 +17,13 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from opschub.accounts import passwords, tokens, totp
-from opschub.accounts.errors import AccountError, DuplicateUser, TokenError, UnknownUser
+from opschub.accounts.errors import (
+    AccountError,
+    DuplicateUser,
+    TokenError,
+    TokenNotAllowed,
+    UnknownUser,
+)
 from opschub.accounts.models import ApiToken, User, UserSession
 from opschub.accounts.passwords import PasswordRuleError
 from opschub.accounts.permissions import (
@@ -29,14 +35,37 @@ from opschub.accounts.permissions import (
 )
 from opschub.accounts.principal import Principal
 from opschub.audit import service as audit
+from opschub.audit.models import AuditEvent
 from opschub.clock import as_utc, utcnow
 from opschub.config import get_settings
 
 USERNAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{1,63}")
 CLI_ACTOR = "command line"
-MAX_TOKEN_DAYS = 3650
-# An API token's last use is written at most this often (it costs a write per request).
+# Preselected when an administrator adds a person: the role that can change nothing and read no
+# reporter's data. Never the administrator.
+LEAST_POWERFUL_ROLE = Role.AUDITOR
+# An API token's last use, and a session's last activity, are written at most this often (each
+# costs a write per request).
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+# Longer input is refused before any look-up (no legitimate password is this long; hashing a huge
+# one would cost the server time).
+MAX_PASSWORD_LENGTH = 1024
+# What `credential_changes` reports: every change of who can log in, and how.
+CREDENTIAL_ACTIONS = (
+    "accounts.user.created",
+    "accounts.user.disabled",
+    "accounts.user.enabled",
+    "accounts.user.role_changed",
+    "accounts.password.reset",
+    "accounts.password.changed",
+    "accounts.totp.enabled",
+    "accounts.totp.reset",
+    "accounts.totp.disabled",
+    "accounts.login.locked",
+    "accounts.reset_notice.acknowledged",
+    "accounts.token.created",
+    "accounts.token.revoked",
+)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -82,7 +111,8 @@ def user_principal(
     """The principal of a person; no permissions until their set-up is complete."""
     totp_pending = user.totp_enabled and not totp_verified
     setup_required = user.totp_required and not user.totp_enabled
-    incomplete = totp_pending or setup_required or user.must_change_password
+    reset_notice = user.reset_notice_at is not None
+    incomplete = totp_pending or setup_required or user.must_change_password or reset_notice
     return Principal(
         kind="user",
         id=user.id,
@@ -94,8 +124,26 @@ def user_principal(
         must_change_password=user.must_change_password,
         totp_pending=totp_pending,
         language=user.language,
-        extra={"display_name": user.display_name, "totp_setup_required": setup_required},
+        extra={
+            "display_name": user.display_name,
+            "totp_setup_required": setup_required,
+            "reset_notice": reset_notice,
+        },
     )
+
+
+def max_token_days() -> int:
+    return get_settings().token_max_days
+
+
+def _refuse_tokens(actor: Principal | None) -> None:
+    """API tokens never manage people or tokens: a stolen token must not mint durable access."""
+    if actor is not None and actor.kind == "token":
+        raise TokenNotAllowed()
+
+
+def _actor_name(actor: Principal | None) -> str:
+    return actor.name if actor is not None else CLI_ACTOR
 
 
 def normalise_username(username: str) -> str:
@@ -108,6 +156,11 @@ def normalise_username(username: str) -> str:
             "starting with a letter or digit",
         )
     return name
+
+
+def parse_human_role(role: Role | str) -> Role:
+    """A role a person can have, or an AccountError naming the field ``role``."""
+    return _human_role(role)
 
 
 def _human_role(role: Role | str) -> Role:
@@ -166,6 +219,7 @@ def create_user(
 ) -> tuple[User, str | None]:
     """Add a person. Without ``password`` a one-time password is generated and returned; it must
     be changed at first login."""
+    _refuse_tokens(actor)
     name = normalise_username(username)
     parsed_role = _human_role(role)
     shown_name = _display_name(display_name)
@@ -211,13 +265,16 @@ def _guard_last_admin(session: Session, user: User) -> None:
 
 
 def set_disabled(session: Session, user_id: str, disabled: bool, actor: Principal | None) -> User:
-    """Disable (ending every session) or enable a person."""
+    """Disable (ending every session and revoking the tokens that act for them) or enable a
+    person."""
+    _refuse_tokens(actor)
     user = get_user(session, user_id)
     if user.disabled == disabled:
         return user
     if disabled:
         _guard_last_admin(session, user)
         _end_all_sessions(session, user.id)
+        _revoke_personal_tokens(session, user, actor)
     user.disabled = disabled
     if not disabled:
         user.failed_logins = 0
@@ -228,6 +285,7 @@ def set_disabled(session: Session, user_id: str, disabled: bool, actor: Principa
 
 
 def change_role(session: Session, user_id: str, role: Role | str, actor: Principal | None) -> User:
+    _refuse_tokens(actor)
     user = get_user(session, user_id)
     new_role = _human_role(role)
     if new_role is user.role:
@@ -249,7 +307,9 @@ def change_role(session: Session, user_id: str, role: Role | str, actor: Princip
 
 
 def reset_password(session: Session, user_id: str, actor: Principal | None) -> str:
-    """A new one-time password (returned once); the person must change it at next login."""
+    """A new one-time password (returned once); the person must change it at next login, and is
+    then told who reset it and when (they must acknowledge that)."""
+    _refuse_tokens(actor)
     user = get_user(session, user_id)
     one_time = passwords.one_time_password(user.username)
     user.password_hash = passwords.hash_password(one_time)
@@ -257,6 +317,8 @@ def reset_password(session: Session, user_id: str, actor: Principal | None) -> s
     user.must_change_password = True
     user.failed_logins = 0
     user.locked_until = None
+    user.reset_notice_by = _actor_name(actor)
+    user.reset_notice_at = utcnow()
     _end_all_sessions(session, user.id)
     _record(session, "accounts.password.reset", actor, target=user, username=user.username)
     return one_time
@@ -271,10 +333,12 @@ def change_password(
     keep_session_id: str | None = None,
     actor: Principal | None = None,
 ) -> User:
-    """A person changes their own password; their other sessions end."""
-    user = get_user(session, user_id)
-    if not passwords.verify_password(user.password_hash, current):
-        raise AccountError("current_password", "wrong_password", "current password is wrong")
+    """A person changes their own password; their other sessions end.
+
+    The current password is the re-authentication: a wrong one counts as a failed login.
+    """
+    user = _user_by_id_for_update(session, user_id)
+    check_current_password(session, user, current, session_id=keep_session_id)
     if new == current:
         raise PasswordRuleError(
             "unchanged", "new password must differ from the current one", field="new_password"
@@ -287,6 +351,7 @@ def change_password(
     user.password_changed_at = utcnow()
     user.must_change_password = False
     _end_all_sessions(session, user.id, except_id=keep_session_id)
+    _mark_authenticated(session, keep_session_id)
     _record(
         session,
         "accounts.password.changed",
@@ -334,6 +399,8 @@ class LoginResult:
     user: User | None = None
     reason: str | None = None
     locked_until: datetime | None = None
+    # After the second factor: the new session's cookie value (the old session is gone).
+    session_cookie: str | None = None
 
     @property
     def needs_totp(self) -> bool:
@@ -341,7 +408,11 @@ class LoginResult:
 
 
 def _register_failure(session: Session, user: User, reason: str) -> datetime | None:
-    """Count a failed login; returns the lock-out end when this failure locks the account."""
+    """Count a failed login; returns the lock-out end when this failure locks the account.
+
+    A lock-out ends no session: otherwise anyone could log a person out by typing their name
+    five times (the session that was guessing is ended by its caller).
+    """
     settings = get_settings()
     user.failed_logins += 1
     actor = user_principal(user)
@@ -358,7 +429,6 @@ def _register_failure(session: Session, user: User, reason: str) -> datetime | N
         return None
     user.locked_until = utcnow() + timedelta(minutes=settings.login_lockout_minutes)
     user.failed_logins = 0
-    _end_all_sessions(session, user.id)
     _record(
         session,
         "accounts.login.locked",
@@ -384,11 +454,29 @@ def _user_for_update(session: Session, username: str) -> User | None:
     )
 
 
-def authenticate(session: Session, username: str, password: str) -> LoginResult:
-    """Check a username and password, counting failures and locking out after too many."""
-    user = _user_for_update(session, username)
+def _plausible_username(username: str) -> bool:
+    """Only names that could exist reach the database: control characters (a NUL breaks
+    PostgreSQL) and overlong input are failed logins, not errors."""
+    return USERNAME_PATTERN.fullmatch(username.strip().lower()) is not None
+
+
+def _user_by_id_for_update(session: Session, user_id: str) -> User:
+    user = session.get(User, user_id, with_for_update=True, populate_existing=True)
     if user is None:
-        passwords.burn_time(password)
+        raise AccountError("user_id", "unknown_user", f"no user with id {user_id!r}")
+    return user
+
+
+def authenticate(session: Session, username: str, password: str) -> LoginResult:
+    """Check a username and password, counting failures and locking out after too many.
+
+    For a person with a second factor the failure count is not reset here but only when the
+    second factor succeeds: otherwise "password, wrong codes, password again" never locks.
+    """
+    plausible = _plausible_username(username) and len(password) <= MAX_PASSWORD_LENGTH
+    user = _user_for_update(session, username) if plausible else None
+    if user is None:
+        passwords.burn_time(password[:MAX_PASSWORD_LENGTH])
         # The attempted name is not recorded: people type passwords into the username field.
         _record(
             session,
@@ -429,7 +517,8 @@ def authenticate(session: Session, username: str, password: str) -> LoginResult:
         return LoginResult(ok=False, user=user, reason="invalid")
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)
-    user.failed_logins = 0
+    if not user.totp_enabled:
+        user.failed_logins = 0
     user.locked_until = None
     user.last_login_at = utcnow()
     _record(
@@ -442,8 +531,18 @@ def authenticate(session: Session, username: str, password: str) -> LoginResult:
     return LoginResult(ok=True, user=user)
 
 
-def start_session(session: Session, user: User, *, totp_verified: bool) -> tuple[str, UserSession]:
-    """Open a session; returns the raw cookie value (never stored) and the row."""
+def start_session(
+    session: Session,
+    user: User,
+    *,
+    totp_verified: bool,
+    authenticated_at: datetime | None = None,
+) -> tuple[str, UserSession]:
+    """Open a session; returns the raw cookie value (never stored) and the row.
+
+    A session is opened when the password has just been entered, so it starts freshly
+    authenticated (``authenticated_at``, now unless given).
+    """
     now = utcnow()
     session.execute(delete(UserSession).where(UserSession.expires_at < now))
     raw = tokens.new_session_value()
@@ -453,6 +552,8 @@ def start_session(session: Session, user: User, *, totp_verified: bool) -> tuple
         token_hash=tokens.sha256_hex(raw),
         expires_at=now + timedelta(hours=get_settings().session_hours),
         totp_verified=totp_verified or not user.totp_enabled,
+        last_seen_at=now,
+        authenticated_at=authenticated_at or now,
     )
     session.add(row)
     session.flush()
@@ -465,7 +566,11 @@ def _find_session(session: Session, raw_cookie: str) -> UserSession | None:
     row = session.scalar(
         select(UserSession).where(UserSession.token_hash == tokens.sha256_hex(raw_cookie))
     )
-    if row is None or as_utc(row.expires_at) <= utcnow():
+    now = utcnow()
+    if row is None or as_utc(row.expires_at) <= now:
+        return None
+    last_seen = as_utc(row.last_seen_at or row.created_at)
+    if now - last_seen > timedelta(minutes=get_settings().session_idle_minutes):
         return None
     return row
 
@@ -479,7 +584,91 @@ def resolve_session(session: Session, raw_cookie: str) -> Principal | None:
     if user is None or user.disabled:
         return None
     csrf = tokens.csrf_token_for(raw_cookie, get_settings().resolved_secret_key())
-    return user_principal(user, session_id=row.id, csrf_token=csrf, totp_verified=row.totp_verified)
+    principal = user_principal(
+        user, session_id=row.id, csrf_token=csrf, totp_verified=row.totp_verified
+    )
+    last_seen = as_utc(row.last_seen_at or row.created_at)
+    principal.extra["session_seen_stale"] = utcnow() - last_seen >= LAST_USED_RESOLUTION
+    principal.extra["authenticated_at"] = as_utc(row.authenticated_at or row.created_at)
+    return principal
+
+
+def note_session_use(session: Session, session_id: str) -> None:
+    """Record a session's last activity (for the idle timeout), at most once a minute; apart
+    from :func:`resolve_session` for the same reason as :func:`note_token_use`."""
+    now = utcnow()
+    session.execute(
+        update(UserSession)
+        .where(UserSession.id == session_id)
+        .where(
+            or_(
+                UserSession.last_seen_at.is_(None),
+                UserSession.last_seen_at < now - LAST_USED_RESOLUTION,
+            )
+        )
+        .values(last_seen_at=now)
+    )
+
+
+def recently_authenticated(principal: Principal) -> bool:
+    """The password was entered in this session within ``OPSCHUB_REAUTH_MINUTES``."""
+    at = principal.extra.get("authenticated_at")
+    if not isinstance(at, datetime):
+        return False
+    return utcnow() - at <= timedelta(minutes=get_settings().reauth_minutes)
+
+
+def _mark_authenticated(session: Session, session_id: str | None) -> None:
+    if session_id is None:
+        return
+    row = session.get(UserSession, session_id)
+    if row is not None:
+        row.authenticated_at = utcnow()
+
+
+def check_current_password(
+    session: Session, user: User, password: str, *, session_id: str | None
+) -> None:
+    """A logged-in person proves it is them by their password (changing credentials,
+    re-authentication). Wrong guesses count like failed logins; while the account is locked even
+    the right password is refused; the guessing session ends when its guesses lock the account."""
+    if _locked_until(user) is not None:
+        passwords.burn_time(password[:MAX_PASSWORD_LENGTH])
+        raise AccountError("current_password", "locked_now", "the account is locked for now")
+    if len(password) <= MAX_PASSWORD_LENGTH and passwords.verify_password(
+        user.password_hash, password
+    ):
+        return
+    if _register_failure(session, user, "current_password") is not None:
+        if session_id is not None:
+            session.execute(delete(UserSession).where(UserSession.id == session_id))
+        raise AccountError("current_password", "locked_now", "the account is locked for now")
+    raise AccountError("current_password", "wrong_password", "current password is wrong")
+
+
+def reauthenticate(session: Session, principal: Principal, password: str) -> None:
+    """Re-authentication ("sudo mode"): the password again, for sensitive changes."""
+    user = _user_by_id_for_update(session, principal.id)
+    check_current_password(session, user, password, session_id=principal.session_id)
+    _mark_authenticated(session, principal.session_id)
+    _record(session, "accounts.reauthenticated", principal, target=user)
+
+
+def acknowledge_reset_notice(session: Session, principal: Principal) -> None:
+    """The person has read who reset their credentials and when."""
+    user = get_user(session, principal.id)
+    if user.reset_notice_at is None:
+        return
+    _record(
+        session,
+        "accounts.reset_notice.acknowledged",
+        principal,
+        target=user,
+        reset_by=user.reset_notice_by or "",
+        reset_at=as_utc(user.reset_notice_at).isoformat(),
+    )
+    user.reset_notice_by = None
+    user.reset_notice_at = None
 
 
 def end_session(session: Session, raw_cookie: str) -> None:
@@ -510,17 +699,29 @@ def verify_login_totp(session: Session, session_id: str, code: str) -> LoginResu
         raise AccountError("session", "no_session", "the login has expired; log in again")
     if user.totp_secret is None:
         raise AccountError("code", "totp_not_set_up", "two-factor authentication is not set up")
+    if _locked_until(user) is not None:
+        session.delete(row)
+        return LoginResult(ok=False, user=user, reason="locked", locked_until=_locked_until(user))
     step = totp.matching_step(user.totp_secret, code, utcnow(), after=user.totp_last_step)
     if step is None:
         locked = _register_failure(session, user, "totp")
         if locked is not None:
+            # Only the session that was guessing ends; the person's other sessions stay.
+            session.delete(row)
             return LoginResult(ok=False, user=user, reason="locked", locked_until=locked)
         return LoginResult(ok=False, user=user, reason="wrong_code")
-    row.totp_verified = True
     user.totp_last_step = step
     user.failed_logins = 0
+    # A new session (and cookie) once both factors are proven: a cookie planted before the login
+    # (session fixation) never becomes a logged-in session.
+    authenticated_at = as_utc(row.authenticated_at or row.created_at)
+    session.delete(row)
+    session.flush()
+    raw, _new_row = start_session(
+        session, user, totp_verified=True, authenticated_at=authenticated_at
+    )
     _record(session, "accounts.login.totp", user_principal(user), target=user)
-    return LoginResult(ok=True, user=user)
+    return LoginResult(ok=True, user=user, session_cookie=raw)
 
 
 def begin_totp_setup(session: Session, user_id: str) -> str:
@@ -561,21 +762,27 @@ def confirm_totp_setup(session: Session, user_id: str, session_id: str | None, c
 
 
 def reset_totp(session: Session, user_id: str, actor: Principal | None) -> User:
-    """Remove a person's TOTP (lost phone); an administrator must set it up again at next login."""
+    """Remove a person's TOTP (lost phone); they must set it up again at next login when their
+    role requires it, and are told who reset it and when."""
+    _refuse_tokens(actor)
     user = get_user(session, user_id)
     user.totp_secret = None
     user.totp_pending_secret = None
     user.totp_last_step = None
+    user.reset_notice_by = _actor_name(actor)
+    user.reset_notice_at = utcnow()
     _end_all_sessions(session, user.id)
     _record(session, "accounts.totp.reset", actor, target=user, username=user.username)
     return user
 
 
-def disable_own_totp(session: Session, user_id: str, actor: Principal) -> User:
-    """A person for whom TOTP is optional switches it off (their other sessions end)."""
-    user = get_user(session, user_id)
+def disable_own_totp(session: Session, user_id: str, actor: Principal, password: str) -> User:
+    """A person for whom TOTP is optional switches it off with their password (their other
+    sessions end); wrong passwords count as failed logins."""
+    user = _user_by_id_for_update(session, user_id)
     if user.totp_required:
-        raise AccountError("code", "totp_required", "administrators must keep two-factor login")
+        raise AccountError("code", "totp_required", "this role must keep two-factor login")
+    check_current_password(session, user, password, session_id=actor.session_id)
     user.totp_secret = None
     user.totp_pending_secret = None
     user.totp_last_step = None
@@ -644,13 +851,13 @@ def create_token(
     The token acts for a partner (``partner``) or for a role: the creating person's, or from the
     command line the given ``role``. Its permissions must be a subset of that role's.
     """
+    _refuse_tokens(actor)
     label = name.strip()
     if not label or len(label) > 200:
         raise AccountError("name", "invalid_name", "token name must be 1-200 characters")
-    if not 1 <= expires_in_days <= MAX_TOKEN_DAYS:
-        raise AccountError(
-            "expires_days", "invalid_expiry", f"expiry must be 1-{MAX_TOKEN_DAYS} days"
-        )
+    limit = max_token_days()
+    if not 1 <= expires_in_days <= limit:
+        raise AccountError("expires_days", "invalid_expiry", f"expiry must be 1-{limit} days")
     token_role = _token_role(partner, role, actor)
     granted = _token_permissions(permissions, token_role)
     secret = tokens.new_token_secret()
@@ -677,12 +884,38 @@ def create_token(
     return token, tokens.format_token(token.id, secret)
 
 
+def _revoke_personal_tokens(session: Session, user: User, actor: Principal | None) -> None:
+    """A person's tokens (those acting for their role) die with the person's access."""
+    personal = session.scalars(
+        select(ApiToken).where(
+            ApiToken.created_by_id == user.id,
+            ApiToken.role != Role.PARTNER,
+            ApiToken.revoked_at.is_(None),
+        )
+    )
+    for token in personal:
+        token.revoked_at = utcnow()
+        _record(
+            session,
+            "accounts.token.revoked",
+            actor,
+            target=token,
+            name=token.name,
+            reason="creator_disabled",
+        )
+
+
+def find_token(session: Session, token_id: str) -> ApiToken | None:
+    return session.get(ApiToken, token_id.strip())
+
+
 def list_tokens(session: Session) -> list[ApiToken]:
     return list(session.scalars(select(ApiToken).order_by(ApiToken.created_at.desc())))
 
 
 def revoke_token(session: Session, token_id: str, actor: Principal | None) -> None:
     """Revoke a token at once; revoking a revoked token changes nothing."""
+    _refuse_tokens(actor)
     token = session.get(ApiToken, token_id.strip())
     if token is None:
         raise AccountError("token_id", "unknown_token", f"no API token with id {token_id!r}")
@@ -751,3 +984,22 @@ def token_status(token: ApiToken) -> str:
     if as_utc(token.expires_at) <= utcnow():
         return "expired"
     return "active"
+
+
+# ---------------------------------------------------------------------------------------------
+# oversight
+
+
+def credential_changes(session: Session, days: int) -> list[AuditEvent]:
+    """Every change of credentials, roles and tokens of the last ``days`` days, oldest first:
+    what a weekly review reads (``opschub user summary``)."""
+    if not 1 <= days <= 366:
+        raise AccountError("days", "invalid_days", "days must be 1-366")
+    since = utcnow() - timedelta(days=days)
+    return list(
+        session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.action.in_(CREDENTIAL_ACTIONS), AuditEvent.occurred_at >= since)
+            .order_by(AuditEvent.seq)
+        )
+    )

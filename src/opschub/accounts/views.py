@@ -26,7 +26,18 @@ from opschub.accounts.permissions import (
     permissions_of,
 )
 from opschub.config import get_settings
-from opschub.web.auth import SESSION_COOKIE, Principal, requires
+from opschub.intake.ratelimit import retry_after_header
+from opschub.text import N_
+from opschub.web.auth import (
+    NOTICE_PATH,
+    REAUTH_PATH,
+    SESSION_COOKIE,
+    Principal,
+    login_throttle,
+    reauth_redirect,
+    requires,
+)
+from opschub.web.confirm import Confirmation, confirm_page
 from opschub.web.deps import DbSession
 from opschub.web.nav import NavItem
 from opschub.web.templating import link, render
@@ -92,6 +103,8 @@ def _next_step(
         return _redirect(request, "/account/totp")
     if user.must_change_password:
         return _redirect(request, "/account/password")
+    if user.reset_notice_at is not None:
+        return _redirect(request, NOTICE_PATH)
     return _redirect(request, next_path)
 
 
@@ -121,18 +134,25 @@ def login_submit(
 ) -> Response:
     _ = request.state.gettext
     next_path = _safe_next(next)
-    result = service.authenticate(session, username, password)
-    if not result.ok or result.user is None:
-        if result.reason == "locked" and result.locked_until is not None:
-            message = error_text(
-                _, "locked", "locked", time=result.locked_until.strftime("%Y-%m-%d %H:%M")
-            )
-        else:
-            message = error_text(_, "invalid_login", "wrong username or password")
+    wait = login_throttle(request)
+    if wait is not None:
         return render(
             request,
             "accounts/login.html",
-            {"next": next_path, "error": message, "username": username.strip()},
+            {"next": next_path, "error": error_text(_, "throttled", "too many attempts")},
+            status_code=429,
+            headers={"Retry-After": retry_after_header(wait)},
+        )
+    result = service.authenticate(session, username, password)
+    if not result.ok or result.user is None:
+        # The same page and status for a wrong password, an unknown name, a disabled and a
+        # locked account: the answer must not tell which names exist (the typed name is not
+        # shown back either: it may hold control characters or a password typed by mistake).
+        message = error_text(_, "invalid_login", "wrong username or password")
+        return render(
+            request,
+            "accounts/login.html",
+            {"next": next_path, "error": message},
             status_code=400,
         )
     old_cookie = request.cookies.get(SESSION_COOKIE)
@@ -194,24 +214,24 @@ def totp_submit(
             {"next": next_path, "error": account_error_text(_, exc)},
             status_code=400,
         )
-    if result.reason == "locked" and result.locked_until is not None:
-        # The lock-out ended the session: back to the login page.
-        message = error_text(
-            _, "locked", "locked", time=result.locked_until.strftime("%Y-%m-%d %H:%M")
-        )
+    if result.reason == "locked":
+        # The lock-out ended this (half-logged-in) session: back to the login page.
+        message = error_text(_, "locked_now", "locked")
         response = render(
             request, "accounts/login.html", {"next": next_path, "error": message}, status_code=400
         )
         _clear_session_cookie(response)
         return response
-    if not result.ok or result.user is None:
+    if not result.ok or result.user is None or result.session_cookie is None:
         return render(
             request,
             "accounts/login_totp.html",
             {"next": next_path, "error": error_text(_, "wrong_code", "wrong code")},
             status_code=400,
         )
-    return _next_step(request, result.user, True, next_path)
+    done = _next_step(request, result.user, True, next_path)
+    _set_session_cookie(done, result.session_cookie)
+    return done
 
 
 # ---------------------------------------------------------------------------------------------
@@ -302,9 +322,21 @@ def password_submit(
             actor=principal,
         )
     except AccountError as exc:
+        if exc.code == "locked_now":
+            return _locked_out(request)
         context.update(error=account_error_text(_, exc), error_field=exc.field)
         return render(request, "accounts/password.html", context, status_code=400)
     return _redirect(request, "/account", done="password")
+
+
+def _locked_out(request: Request) -> Response:
+    """Wrong passwords locked the account from inside a session: that session has ended."""
+    message = error_text(request.state.gettext, "locked_now", "locked")
+    response = render(
+        request, "accounts/login.html", {"next": "/", "error": message}, status_code=400
+    )
+    _clear_session_cookie(response)
+    return response
 
 
 @router.get("/account/totp", response_class=HTMLResponse)
@@ -318,6 +350,10 @@ def totp_setup_page(
     if principal.totp_pending:
         # Replacing the second factor needs the second factor first.
         return _redirect(request, "/login/totp")
+    # ... and the password, recently (sudo mode).
+    back = reauth_redirect(request, principal, "/account/totp")
+    if back is not None:
+        return back
     return _totp_setup(request, session, principal)
 
 
@@ -338,6 +374,7 @@ def _totp_setup(
             "user": user,
             "secret": totp.grouped(secret),
             "uri": totp.provisioning_uri(secret, user.username),
+            "qr_svg": totp.qr_svg(totp.provisioning_uri(secret, user.username)),
             "required": user.totp_required,
             "error": error,
         },
@@ -357,6 +394,9 @@ def totp_setup_submit(
         return _redirect(request, "/")
     if principal.totp_pending:
         return _redirect(request, "/login/totp")
+    back = reauth_redirect(request, principal, "/account/totp")
+    if back is not None:
+        return back
     try:
         user = service.confirm_totp_setup(session, principal.id, principal.session_id, code)
     except AccountError as exc:
@@ -382,9 +422,11 @@ def totp_disable(
     user = _full_user(session, principal)
     if user.totp_required:
         return _redirect(request, "/account")
-    from opschub.accounts.passwords import verify_password
-
-    if not verify_password(user.password_hash, password):
+    try:
+        service.disable_own_totp(session, user.id, principal, password)
+    except AccountError as exc:
+        if exc.code == "locked_now":
+            return _locked_out(request)
         return render(
             request,
             "accounts/account.html",
@@ -392,12 +434,78 @@ def totp_disable(
                 "user": user,
                 "role_label": ROLE_LABELS[user.role],
                 "permission_labels": [PERMISSIONS[p] for p in sorted(permissions_of(user.role))],
-                "error": error_text(_, "wrong_password", "wrong password"),
+                "error": account_error_text(_, exc),
             },
             status_code=400,
         )
-    service.disable_own_totp(session, user.id, principal)
     return _redirect(request, "/account", done="totp_off")
+
+
+# ---------------------------------------------------------------------------------------------
+# re-authentication ("sudo mode") and the notice of a reset
+
+
+@router.get(REAUTH_PATH, response_class=HTMLResponse)
+def reauth_page(
+    request: Request,
+    principal: Annotated[Principal, requires(AUTHENTICATED)],
+    next: str = "/account",
+) -> Response:
+    if principal.kind != "user" or principal.totp_pending:
+        return _redirect(request, "/")
+    return render(request, "accounts/reauth.html", {"next": _safe_next(next)})
+
+
+@router.post(REAUTH_PATH, response_class=HTMLResponse)
+def reauth_submit(
+    request: Request,
+    principal: Annotated[Principal, requires(AUTHENTICATED)],
+    session: DbSession,
+    password: FormText = "",
+    next: FormText = "/account",
+) -> Response:
+    _ = request.state.gettext
+    next_path = _safe_next(next)
+    if principal.kind != "user" or principal.totp_pending:
+        return _redirect(request, "/")
+    try:
+        service.reauthenticate(session, principal, password)
+    except AccountError as exc:
+        if exc.code == "locked_now":
+            return _locked_out(request)
+        return render(
+            request,
+            "accounts/reauth.html",
+            {"next": next_path, "error": account_error_text(_, exc)},
+            status_code=400,
+        )
+    return _redirect(request, next_path)
+
+
+@router.get(NOTICE_PATH, response_class=HTMLResponse)
+def notice_page(
+    request: Request,
+    principal: Annotated[Principal, requires(AUTHENTICATED)],
+    session: DbSession,
+) -> Response:
+    if principal.kind != "user" or principal.totp_pending:
+        return _redirect(request, "/")
+    user = _full_user(session, principal)
+    if user.reset_notice_at is None:
+        return _redirect(request, "/")
+    return render(request, "accounts/reset_notice.html", {"user": user, "cli": service.CLI_ACTOR})
+
+
+@router.post(NOTICE_PATH, response_class=HTMLResponse)
+def notice_acknowledge(
+    request: Request,
+    principal: Annotated[Principal, requires(AUTHENTICATED)],
+    session: DbSession,
+) -> Response:
+    if principal.kind != "user" or principal.totp_pending:
+        return _redirect(request, "/")
+    service.acknowledge_reset_notice(session, principal)
+    return _redirect(request, "/")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -419,6 +527,7 @@ def _users_page(
         {
             "users": service.list_users(session),
             "roles": [(role.value, ROLE_LABELS[role]) for role in HUMAN_ROLES],
+            "default_role": service.LEAST_POWERFUL_ROLE.value,
             "role_labels": {role.value: label for role, label in ROLE_LABELS.items()},
             "error": error,
             "error_field": error_field,
@@ -473,6 +582,89 @@ def _user_action_error(request: Request, session: Session, exc: AccountError) ->
     )
 
 
+# What each destructive action on a person says before it is done: (title, consequence, button).
+USER_ACTIONS: dict[str, tuple[str, str, str]] = {
+    "disable": (
+        N_("Disable %(name)s?"),
+        N_(
+            "They are logged out at once, cannot log in until an administrator enables them "
+            "again, and the API tokens acting for them are revoked."
+        ),
+        N_("Disable"),
+    ),
+    "reset-password": (
+        N_("Reset the password of %(name)s?"),
+        N_(
+            "Their password stops working and they are logged out. You get a one-time password "
+            "to hand over; at their next login they are told that you reset it."
+        ),
+        N_("Reset password"),
+    ),
+    "reset-totp": (
+        N_("Reset the two-factor authentication of %(name)s?"),
+        N_(
+            "Their authenticator stops working and they are logged out; they set up a new one at "
+            "their next login and are told that you reset it."
+        ),
+        N_("Reset two-factor"),
+    ),
+    "role": (
+        N_("Change the role of %(name)s?"),
+        N_(
+            "They can do at once what the new role allows, and no longer what only the old one did."
+        ),
+        N_("Change role"),
+    ),
+}
+
+
+def _user_confirmation(
+    request: Request, session: Session, user_id: str, action: str, role: str | None = None
+) -> Response:
+    _ = request.state.gettext
+    try:
+        user = service.get_user(session, user_id)
+        new_role = service.parse_human_role(role) if role is not None else None
+    except AccountError as exc:
+        return _user_action_error(request, session, exc)
+    title, consequence, button = USER_ACTIONS[action]
+    details = [
+        (_("Username"), user.username),
+        (_("Name"), user.display_name or "-"),
+        (_("Role"), _(ROLE_LABELS[user.role])),
+    ]
+    if new_role is not None:
+        details.append((_("New role"), _(ROLE_LABELS[new_role])))
+    return confirm_page(
+        request,
+        Confirmation(
+            title=_(title) % {"name": user.username},
+            consequence=_(consequence),
+            action=link(request, f"/admin/users/{user.id}/{action}"),
+            confirm_label=_(button),
+            cancel_url=link(request, "/admin/users"),
+            cancel_label=_("Cancel"),
+            details=details,
+            fields={"role": new_role.value} if new_role is not None else {},
+        ),
+    )
+
+
+def _confirm_path(request: Request, user_id: str, action: str, **params: str | None) -> str:
+    return link(request, f"/admin/users/{user_id}/{action}", **params)
+
+
+@router.get("/admin/users/{user_id}/disable", response_class=HTMLResponse)
+def users_disable_confirm(
+    request: Request,
+    user_id: str,
+    principal: Annotated[Principal, requires("users.manage")],
+    session: DbSession,
+) -> Response:
+    back = reauth_redirect(request, principal, _confirm_path(request, user_id, "disable"))
+    return back or _user_confirmation(request, session, user_id, "disable")
+
+
 @router.post("/admin/users/{user_id}/disable", response_class=HTMLResponse)
 def users_disable(
     request: Request,
@@ -480,6 +672,9 @@ def users_disable(
     principal: Annotated[Principal, requires("users.manage")],
     session: DbSession,
 ) -> Response:
+    back = reauth_redirect(request, principal, _confirm_path(request, user_id, "disable"))
+    if back is not None:
+        return back
     try:
         service.set_disabled(session, user_id, True, principal)
     except AccountError as exc:
@@ -501,6 +696,18 @@ def users_enable(
     return _redirect(request, "/admin/users")
 
 
+@router.get("/admin/users/{user_id}/role", response_class=HTMLResponse)
+def users_role_confirm(
+    request: Request,
+    user_id: str,
+    principal: Annotated[Principal, requires("users.manage")],
+    session: DbSession,
+    role: str = "",
+) -> Response:
+    back = reauth_redirect(request, principal, _confirm_path(request, user_id, "role", role=role))
+    return back or _user_confirmation(request, session, user_id, "role", role)
+
+
 @router.post("/admin/users/{user_id}/role", response_class=HTMLResponse)
 def users_role(
     request: Request,
@@ -509,11 +716,25 @@ def users_role(
     session: DbSession,
     role: FormText = "",
 ) -> Response:
+    back = reauth_redirect(request, principal, _confirm_path(request, user_id, "role", role=role))
+    if back is not None:
+        return back
     try:
         service.change_role(session, user_id, role, principal)
     except AccountError as exc:
         return _user_action_error(request, session, exc)
     return _redirect(request, "/admin/users")
+
+
+@router.get("/admin/users/{user_id}/reset-password", response_class=HTMLResponse)
+def users_reset_password_confirm(
+    request: Request,
+    user_id: str,
+    principal: Annotated[Principal, requires("users.manage")],
+    session: DbSession,
+) -> Response:
+    back = reauth_redirect(request, principal, _confirm_path(request, user_id, "reset-password"))
+    return back or _user_confirmation(request, session, user_id, "reset-password")
 
 
 @router.post("/admin/users/{user_id}/reset-password", response_class=HTMLResponse)
@@ -523,6 +744,9 @@ def users_reset_password(
     principal: Annotated[Principal, requires("users.manage")],
     session: DbSession,
 ) -> Response:
+    back = reauth_redirect(request, principal, _confirm_path(request, user_id, "reset-password"))
+    if back is not None:
+        return back
     try:
         one_time = service.reset_password(session, user_id, principal)
     except AccountError as exc:
@@ -535,6 +759,17 @@ def users_reset_password(
     )
 
 
+@router.get("/admin/users/{user_id}/reset-totp", response_class=HTMLResponse)
+def users_reset_totp_confirm(
+    request: Request,
+    user_id: str,
+    principal: Annotated[Principal, requires("users.manage")],
+    session: DbSession,
+) -> Response:
+    back = reauth_redirect(request, principal, _confirm_path(request, user_id, "reset-totp"))
+    return back or _user_confirmation(request, session, user_id, "reset-totp")
+
+
 @router.post("/admin/users/{user_id}/reset-totp", response_class=HTMLResponse)
 def users_reset_totp(
     request: Request,
@@ -542,6 +777,9 @@ def users_reset_totp(
     principal: Annotated[Principal, requires("users.manage")],
     session: DbSession,
 ) -> Response:
+    back = reauth_redirect(request, principal, _confirm_path(request, user_id, "reset-totp"))
+    if back is not None:
+        return back
     try:
         service.reset_totp(session, user_id, principal)
     except AccountError as exc:
@@ -576,9 +814,12 @@ def _tokens_page(
             ],
             "role_labels": {role.value: label for role, label in ROLE_LABELS.items()},
             "own_role": principal.role.value,
+            "max_days": service.max_token_days(),
             "error": error,
             "error_field": error_field,
-            "form": form or {"expires_days": "90"},
+            # A new token acts for a partner unless the administrator chooses otherwise: the
+            # least powerful choice is the default.
+            "form": form or {"expires_days": "90", "acts_for": "partner"},
         },
         status_code=status_code,
     )
@@ -599,11 +840,14 @@ def tokens_create(
     principal: Annotated[Principal, requires("users.manage")],
     session: DbSession,
     name: FormText = "",
-    acts_for: FormText = "own",
+    acts_for: FormText = "partner",
     permission: Annotated[list[str] | None, Form()] = None,
     expires_days: FormText = "90",
 ) -> Response:
     _ = request.state.gettext
+    back = reauth_redirect(request, principal, "/admin/tokens")
+    if back is not None:
+        return back
     permissions = permission or []
     partner = acts_for == "partner"
     form: dict[str, object] = {
@@ -644,6 +888,44 @@ def tokens_create(
             "role_label": ROLE_LABELS[token.role],
             "permission_labels": [PERMISSIONS[p] for p in token.permissions],
         },
+    )
+
+
+@router.get("/admin/tokens/{token_id}/revoke", response_class=HTMLResponse)
+def tokens_revoke_confirm(
+    request: Request,
+    token_id: str,
+    principal: Annotated[Principal, requires("users.manage")],
+    session: DbSession,
+) -> Response:
+    _ = request.state.gettext
+    token = service.find_token(session, token_id)
+    if token is None:
+        return _tokens_page(
+            request,
+            session,
+            principal,
+            error=error_text(_, "unknown_token", "unknown token"),
+            status_code=404,
+        )
+    return confirm_page(
+        request,
+        Confirmation(
+            title=_("Revoke the API token %(name)s?") % {"name": token.name},
+            consequence=_(
+                "Every request with this token is refused from now on; this cannot be undone. "
+                "The client needs a new token to go on working."
+            ),
+            action=link(request, f"/admin/tokens/{token.id}/revoke"),
+            confirm_label=_("Revoke"),
+            cancel_url=link(request, "/admin/tokens"),
+            cancel_label=_("Cancel"),
+            details=[
+                (_("ID"), token.id),
+                (_("Name"), token.name),
+                (_("Acts for"), _(ROLE_LABELS[token.role])),
+            ],
+        ),
     )
 
 

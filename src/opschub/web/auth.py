@@ -10,11 +10,19 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import Depends, HTTPException, Request
+from fastapi.responses import RedirectResponse
 
 from opschub.accounts.permissions import AUTHENTICATED, PERMISSIONS, PUBLIC
 from opschub.accounts.principal import Principal
 
 SESSION_COOKIE = "opschub_session"
+# Permissions an API token never uses, whatever it was granted: managing people and tokens.
+PEOPLE_ONLY = frozenset({"users.manage"})
+REAUTH_PATH = "/account/reauth"
+NOTICE_PATH = "/account/notice"
+# Login attempts per client address: a burst of LOGIN_BURST, then one every LOGIN_EVERY seconds.
+LOGIN_BURST = 20
+LOGIN_EVERY = 3.0
 
 __all__ = ["Principal", "requires"]
 
@@ -34,7 +42,15 @@ class SetupRequired(Exception):
 
 
 # Pages a person may still open while their set-up is incomplete.
-SETUP_PATHS = ("/account/password", "/account/totp", "/login/totp", "/logout", "/static/")
+SETUP_PATHS = (
+    "/account/password",
+    "/account/totp",
+    "/login/totp",
+    "/logout",
+    "/static/",
+    NOTICE_PATH,
+    REAUTH_PATH,
+)
 
 
 def is_api(request: Request) -> bool:
@@ -69,6 +85,9 @@ def resolve_principal(request: Request) -> Principal | None:
     if principal is not None and principal.extra.get("last_used_stale"):
         with get_db(request).transaction() as session:
             service.note_token_use(session, principal.id)
+    if principal is not None and principal.session_id and principal.extra.get("session_seen_stale"):
+        with get_db(request).transaction() as session:
+            service.note_session_use(session, principal.session_id)
     request.state.principal = principal
     _apply_language_preference(request, principal)
     return principal
@@ -131,7 +150,12 @@ class PermissionCheck:
                 raise SetupRequired("/account/password")
             if principal.extra.get("totp_setup_required"):
                 raise SetupRequired("/account/totp")
-        if not principal.can(self.permission):
+            if principal.extra.get("reset_notice"):
+                raise SetupRequired(NOTICE_PATH)
+        refused = not principal.can(self.permission)
+        if principal.kind == "token" and self.permission in PEOPLE_ONLY:
+            refused = True  # a token never creates tokens or manages people
+        if refused:
             _audit_refusal(request, principal, self.permission)
             raise HTTPException(status_code=403, detail=f"permission {self.permission} required")
         return principal
@@ -143,3 +167,30 @@ class PermissionCheck:
 def requires(permission: str) -> Any:
     """Declare the permission a route needs (``PUBLIC``/``AUTHENTICATED`` or a named one)."""
     return Depends(PermissionCheck(permission))
+
+
+def reauth_redirect(request: Request, principal: Principal, back: str) -> RedirectResponse | None:
+    """Sudo mode: None when the password was entered recently in this session, else a redirect to
+    the re-authentication page, which returns to ``back`` (a page, since a POST cannot be
+    replayed)."""
+    from opschub.accounts import service
+    from opschub.web.templating import link
+
+    if principal.kind != "user" or service.recently_authenticated(principal):
+        return None
+    return RedirectResponse(link(request, REAUTH_PATH, next=back), status_code=303)
+
+
+def login_throttle(request: Request) -> float | None:
+    """Take one login attempt from this client's allowance: None when allowed, else the seconds
+    to wait. The address is only ever used as a keyed, rotating hash held in memory (see
+    :mod:`opschub.intake.ratelimit`); this one function is where a shared (Redis) limiter can
+    take over."""
+    from opschub.intake.ratelimit import RateLimiter
+
+    state = request.app.state
+    limiter: RateLimiter | None = getattr(state, "login_limiter", None)
+    if limiter is None:
+        limiter = state.login_limiter = RateLimiter(LOGIN_BURST, 1 / LOGIN_EVERY)
+    address = request.client.host if request.client else None
+    return limiter.hit(limiter.address_key(address))

@@ -66,11 +66,29 @@ def _origin_ok(request: Request) -> bool:
     return urlsplit(origin).netloc == request.url.netloc
 
 
+def _valid_bearer(request: Request) -> bool:
+    """The request carries an API token that resolves: only then is the CSRF token not needed.
+    Any other ``Authorization: Bearer`` value is ignored here, so it cannot switch the check off
+    on anonymous forms (an unusable token on the API is answered 401 by the permission check)."""
+    header = request.headers.get("authorization", "")
+    if not header.lower().startswith("bearer "):
+        return False
+    from opschub.accounts import service
+    from opschub.web.deps import get_db
+
+    with get_db(request).read() as session:
+        try:
+            service.resolve_token(session, header[7:].strip())
+        except service.TokenError:
+            return False
+    return True
+
+
 async def verify_csrf(request: Request) -> None:
     """App-wide dependency: refuse unsafe requests without a valid token (API tokens exempt)."""
     if request.method not in UNSAFE:
         return
-    if request.headers.get("authorization", "").lower().startswith("bearer "):
+    if _valid_bearer(request):
         return  # no ambient credentials: a forged cross-site request cannot carry the token
     if request.url.path.startswith("/api/") and SESSION_COOKIE not in request.cookies:
         return  # nothing ambient to abuse; the permission check answers 401
