@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     job_stale_seconds: int = Field(default=60, ge=5, le=24 * 3600)
     job_redeliver_seconds: int = Field(default=600, ge=1, le=7 * 24 * 3600)
     sweep_seconds: float = Field(default=60.0, gt=0, le=3600)
+    # Set by `opschub serve` when no broker is configured: the web process runs jobs too.
+    run_jobs: bool = False
     task_modules: Annotated[tuple[str, ...], NoDecode] = Field(default=())
     schedules: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_SCHEDULES))
 

@@ -19,7 +19,9 @@ from opschub.jobs.runner import run_job
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
-def _schedule(database: Database, key: str = "k1", kind: str = "jobstest.effect", **kw: object) -> str:
+def _schedule(
+    database: Database, key: str = "k1", kind: str = "jobstest.effect", **kw: object
+) -> str:
     with database.transaction() as session:
         return service.schedule(session, kind=kind, key=key, **kw).id  # type: ignore[arg-type]
 
