@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import jobs_helpers  # noqa: F401  (declares the test tasks)
-from factories import logged_in_client
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from factories import logged_in_client
 from opschub.audit.models import AuditEvent
 from opschub.clock import frozen, utcnow
 from opschub.db import Database
