@@ -48,7 +48,7 @@ class Settings(BaseSettings):
     broker_url: str = Field(default="", description="redis:// or amqp:// URL of the job broker")
     redis_url: str = Field(default="", description="Redis for shared rate limits")
     job_threads: int = Field(default=2, ge=1, le=64)
-    job_stale_seconds: int = Field(default=60, ge=5, le=24 * 3600)
+    job_stale_seconds: int = Field(default=60, ge=1, le=24 * 3600)
     job_redeliver_seconds: int = Field(default=600, ge=1, le=7 * 24 * 3600)
     sweep_seconds: float = Field(default=60.0, gt=0, le=3600)
     # Set by `opschub serve` when no broker is configured: the web process runs jobs too.

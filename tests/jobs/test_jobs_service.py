@@ -196,3 +196,25 @@ def test_pruning_forgets_old_finished_jobs_but_keeps_scheduled_periods(database:
     with frozen(T0 + timedelta(days=31)), database.transaction() as session:
         assert service.prune(session, days=30) == 1
         assert session.get(Job, period) is not None and session.get(Job, done) is None
+
+
+def test_each_period_of_a_schedule_is_created_once_however_many_schedulers(
+    database: Database,
+) -> None:
+    from opschub.jobs import schedules
+
+    cron = {"jobstest.effect": "*/5 * * * *"}
+    for second in (0, 30, 299):  # three schedulers' ticks within one period
+        with frozen(T0 + timedelta(seconds=second)), database.transaction() as session:
+            schedules.create_due_runs(session, cron)
+    with frozen(T0 + timedelta(minutes=5)), database.transaction() as session:
+        schedules.create_due_runs(session, cron)
+    with database.read() as session:
+        keys = sorted(job.key for job in service.list_jobs(session))
+    assert keys == [
+        "schedule:jobstest.effect:2026-03-01T12:00:00Z",
+        "schedule:jobstest.effect:2026-03-01T12:05:00Z",
+    ]
+    with frozen(T0):
+        (upcoming,) = schedules.next_runs(cron)
+    assert upcoming.next_at == T0 + timedelta(minutes=5)

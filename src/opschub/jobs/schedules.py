@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from croniter import croniter
 from sqlalchemy.orm import Session
@@ -29,16 +29,16 @@ class NextRun:
 
 def period_start(cron: str, now: datetime) -> datetime:
     """The start of the period ``now`` falls in (the latest cron time not after it)."""
-    itr = croniter(cron, now)
-    current: datetime = itr.get_current(datetime)
-    if croniter.match(cron, now) and now.second == 0 and now.microsecond == 0:
-        return current
-    previous: datetime = itr.get_prev(datetime)
+    # get_prev is strictly before its start: start just after now so that a cron time equal to
+    # now counts as the current period.
+    previous: datetime = croniter(cron, now + timedelta(seconds=1)).get_prev(datetime)
+    if previous > now:  # croniter works in whole seconds
+        previous = croniter(cron, now).get_prev(datetime)
     return previous
 
 
 def run_key(kind: str, start: datetime) -> str:
-    return f"{KEY_PREFIX}{kind}:{start.strftime('%Y-%m-%dT%H:%MZ')}"
+    return f"{KEY_PREFIX}{kind}:{start.strftime('%Y-%m-%dT%H:%M:%SZ')}"
 
 
 def create_due_runs(session: Session, schedules: Mapping[str, str]) -> list[str]:
