@@ -39,7 +39,9 @@ def worker_command(
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     runtime.start()
-    where = settings.broker_url.split("@")[-1] if settings.broker_url else "the database"
+    from opschub.jobs.doctor import redacted
+
+    where = redacted(settings.broker_url) if settings.broker_url else "the database"
     typer.echo(
         f"opschub worker {runtime.worker_id}: {runtime.threads} thread(s), jobs from {where}"
     )

@@ -18,6 +18,17 @@ MIN_FREE_BYTES = 1 << 30  # 1 GiB
 MAX_CLOCK_SKEW_SECONDS = 5.0
 
 
+def redacted(url: str) -> str:
+    """A URL without its user name and password, to print."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.hostname is None:  # a file (SQLite): nothing secret in it
+        return url
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.hostname}{port}{parts.path}"
+
+
 @dataclass(frozen=True)
 class Check:
     name: str
@@ -79,7 +90,7 @@ def _database(settings: Settings) -> tuple[list[Check], float | None]:
     from opschub import migrate
     from opschub.db import Database
 
-    shown = settings.sqlalchemy_url.split("@")[-1]
+    shown = redacted(settings.sqlalchemy_url)
     database = Database(settings.sqlalchemy_url)
     try:
         with database.engine.connect() as conn:
@@ -144,7 +155,7 @@ def _services(settings: Settings) -> tuple[list[Check], list[float]]:
     if settings.redis_url and settings.redis_url != settings.broker_url:
         targets.append(("shared limits (Redis)", settings.redis_url, _redis_time))
     for name, url, probe in targets:
-        shown = url.split("@")[-1]
+        shown = redacted(url)
         try:
             skew = probe(url)
         except Exception as exc:
