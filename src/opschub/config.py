@@ -19,6 +19,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 SUPPORTED_LANGUAGES = ("zh-Hans", "en")
 SECRET_KEY_FILE = "secret.key"
+# Periodic jobs: task kind -> cron expression (UTC); OPSCHUB_SCHEDULES replaces them (JSON).
+DEFAULT_SCHEDULES = {"jobs.prune": "17 3 * * *"}
 
 
 class SettingsError(Exception):
@@ -61,6 +63,17 @@ class Settings(BaseSettings):
     totp_required_roles: Annotated[tuple[str, ...], NoDecode] = Field(
         default=("admin", "analyst", "senior_analyst", "police_liaison")
     )
+    # Background jobs (opschub.jobs): no broker means the embedded worker inside `opschub serve`.
+    broker_url: str = Field(default="", description="redis:// or amqp:// URL of the job broker")
+    redis_url: str = Field(default="", description="Redis for shared rate limits")
+    job_threads: int = Field(default=2, ge=1, le=64)
+    job_stale_seconds: int = Field(default=60, ge=1, le=24 * 3600)
+    job_redeliver_seconds: int = Field(default=600, ge=1, le=7 * 24 * 3600)
+    sweep_seconds: float = Field(default=60.0, gt=0, le=3600)
+    # Set by `opschub serve` when no broker is configured: the web process runs jobs too.
+    run_jobs: bool = False
+    task_modules: Annotated[tuple[str, ...], NoDecode] = Field(default=())
+    schedules: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_SCHEDULES))
 
     # Every list setting is written comma-separated in the environment.
     @field_validator("languages", "trusted_proxies", "totp_required_roles", mode="before")
@@ -69,6 +82,37 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
         return value
+
+    @field_validator("task_modules", mode="before")
+    @classmethod
+    def _split_modules(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("broker_url", "redis_url")
+    @classmethod
+    def _known_broker(cls, value: str) -> str:
+        if value and not value.startswith(("redis://", "rediss://", "amqp://", "amqps://")):
+            raise ValueError("must be a redis:// or amqp:// URL")
+        return value
+
+    @field_validator("schedules")
+    @classmethod
+    def _cron_expressions(cls, value: dict[str, str]) -> dict[str, str]:
+        from croniter import croniter
+
+        for kind, expression in value.items():
+            if not croniter.is_valid(expression):
+                raise ValueError(f"{kind}: {expression!r} is not a cron expression")
+        return value
+
+    @property
+    def shared_redis_url(self) -> str:
+        """Redis for state shared by web workers: OPSCHUB_REDIS_URL, else a redis broker."""
+        if self.redis_url:
+            return self.redis_url
+        return self.broker_url if self.broker_url.startswith("redis") else ""
 
     @field_validator("languages")
     @classmethod

@@ -144,6 +144,7 @@ MODEL_MODULES = (
     "opschub.accounts.models",
     "opschub.audit.models",
     "opschub.intake.models",
+    "opschub.jobs.models",
 )
 
 

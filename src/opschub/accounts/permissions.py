@@ -41,12 +41,15 @@ PERMISSIONS: dict[str, str] = {
     "stats.publish": N_("Publish statistics"),
     "audit.read": N_("Read and verify the audit log"),
     "users.manage": N_("Manage users and API tokens"),
+    "jobs.manage": N_("See background jobs; retry and cancel them"),
 }
 
 _ANALYST = {"reports.read", "reports.assess", "hashlists.read"}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
-    Role.ADMIN: frozenset({"users.manage", "audit.read", "hashlists.read", "hashlists.manage"}),
+    Role.ADMIN: frozenset(
+        {"users.manage", "audit.read", "hashlists.read", "hashlists.manage", "jobs.manage"}
+    ),
     Role.ANALYST: frozenset(_ANALYST),
     Role.SENIOR_ANALYST: frozenset(
         _ANALYST | {"hashlists.manage", "notices.send", "evidence.view"}

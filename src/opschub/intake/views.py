@@ -22,7 +22,7 @@ from opschub.accounts.permissions import PUBLIC
 from opschub.config import get_settings
 from opschub.intake import receipts, service
 from opschub.intake.models import CHANNELS, STATED_AGE_BANDS, STATUSES
-from opschub.intake.ratelimit import RateLimiter, retry_after_header
+from opschub.intake.ratelimit import Limiter, make_rate_limiter, retry_after_header
 from opschub.text import N_
 from opschub.web.auth import Principal, requires
 from opschub.web.deps import get_db
@@ -79,11 +79,13 @@ REASON_LABELS = {
 # -- helpers -----------------------------------------------------------------------------------
 
 
-def _limiter(request: Request) -> RateLimiter:
+def _limiter(request: Request) -> Limiter:
     state = request.app.state
-    limiter: RateLimiter | None = getattr(state, "intake_public_limiter", None)
+    limiter: Limiter | None = getattr(state, "intake_public_limiter", None)
     if limiter is None:
-        limiter = state.intake_public_limiter = RateLimiter(PUBLIC_BURST, PUBLIC_RATE)
+        limiter = state.intake_public_limiter = make_rate_limiter(
+            PUBLIC_BURST, PUBLIC_RATE, name="intake.public", settings=state.settings
+        )
     return limiter
 
 

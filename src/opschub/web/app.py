@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request
@@ -32,6 +34,7 @@ ROUTER_MODULES = (
     "opschub.audit.api",
     "opschub.intake.views",
     "opschub.intake.api",
+    "opschub.jobs.views",
 )
 
 # The vendored Swagger UI (see its README.md): only the files /api/docs loads are served, not the
@@ -62,9 +65,27 @@ def _load_router_modules() -> list[Any]:
     return [importlib.import_module(name) for name in ROUTER_MODULES]
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    # The embedded job worker (no broker configured): see opschub.jobs.runtime.
+    settings: Settings = app.state.settings
+    runtime = None
+    if settings.run_jobs and not settings.broker_url:
+        from opschub.jobs.runtime import JobRuntime
+
+        runtime = JobRuntime(settings, app.state.database)
+        runtime.start()
+    try:
+        yield
+    finally:
+        if runtime is not None:
+            runtime.stop()
+
+
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
     settings = settings or get_settings()
     app = FastAPI(
+        lifespan=_lifespan,
         title="opschub",
         version=__version__,
         description=API_DESCRIPTION,

@@ -54,11 +54,17 @@ def serve(
     workers: int = typer.Option(1, min=1, help="Worker processes"),
 ) -> None:
     """Serve the web application and the JSON API."""
+    import os
+
     import uvicorn
 
     from opschub.config import get_settings
 
     settings = get_settings()
+    if not settings.broker_url:  # no broker: the web process(es) run jobs too
+        os.environ["OPSCHUB_RUN_JOBS"] = "1"
+        get_settings.cache_clear()
+        settings = get_settings()
     settings.ensure_data_dir()
     settings.resolved_secret_key()  # create it once, before workers race for it
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from sqlalchemy import text
 
 from opschub.accounts.permissions import PUBLIC
 from opschub.web.auth import Principal, requires
-from opschub.web.deps import DbSession
+from opschub.web.deps import get_db
 from opschub.web.nav import NavItem
 from opschub.web.templating import render
 
@@ -47,7 +47,22 @@ def favicon(principal: Annotated[Principal | None, requires(PUBLIC)]) -> FileRes
 
 
 @router.get("/healthz", dependencies=[requires(PUBLIC)], tags=["system"])
-def healthz(session: DbSession) -> dict[str, str]:
-    """Liveness and database reachability, for load balancers and monitoring."""
-    session.execute(text("SELECT 1"))
-    return {"status": "ok", "database": "ok"}
+def healthz(request: Request) -> JSONResponse:
+    """The database, the job broker and the workers' last heartbeats, for load balancers and
+    monitoring. 503 only when the database is unreachable; a broker outage is ``degraded`` (web
+    requests still answer; due jobs wait in the database). Names no host or address."""
+    from opschub.jobs import health
+
+    settings = request.app.state.settings
+    body: dict[str, Any] = {"status": "ok", "database": "ok"}
+    try:
+        with get_db(request).read() as session:
+            session.execute(text("SELECT 1"))
+            body["workers"] = health.workers_summary(session, settings)
+    except Exception:
+        body.update(status="unavailable", database="unreachable")
+        return JSONResponse(body, status_code=503)
+    body["broker"] = health.broker_state(settings)
+    if body["broker"] == "unreachable":
+        body["status"] = "degraded"
+    return JSONResponse(body)
