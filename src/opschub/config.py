@@ -42,6 +42,19 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(default=5, ge=1, le=100)
     login_lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
     session_hours: int = Field(default=8, ge=1, le=24 * 30)
+    evidence_key_file: Path | None = Field(
+        default=None, description="Evidence key-encryption key file (0600); default data_dir/keys"
+    )
+    evidence_signing_key_file: Path | None = Field(
+        default=None, description="Ed25519 key that signs certificates and packages"
+    )
+    evidence_storage: str = Field(default="local", pattern="^(local|s3)$")
+    evidence_s3_endpoint: str = Field(default="", description="S3-compatible endpoint URL")
+    evidence_s3_bucket: str = Field(default="", description="bucket for evidence blobs")
+    evidence_s3_prefix: str = Field(default="evidence/", description="key prefix in the bucket")
+    evidence_four_eyes: bool = Field(
+        default=False, description="a second person approves evidence export and destruction"
+    )
 
     @field_validator("languages", mode="before")
     @classmethod

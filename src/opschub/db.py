@@ -125,6 +125,7 @@ MODEL_MODULES = (
     "opschub.accounts.models",
     "opschub.audit.models",
     "opschub.intake.models",
+    "opschub.evidence.models",
 )
 
 
