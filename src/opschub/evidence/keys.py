@@ -31,6 +31,10 @@ class KeyServiceError(Exception):
 
 
 class KeyService(Protocol):
+    def check(self, *, create: bool) -> None:
+        """Raise :class:`KeyServiceError` if the KEKs cannot be used (``create``: make them)."""
+        ...
+
     def current_kek_id(self) -> str: ...
 
     def wrap(self, data_key: bytes, item_id: str) -> tuple[str, bytes]:
@@ -95,6 +99,9 @@ class FileKeyService:
         return AESGCM(base64.b64decode(keys[kek_id]))
 
     # -- KeyService ----------------------------------------------------------------------------
+
+    def check(self, *, create: bool) -> None:
+        self._load(create=create)
 
     def current_kek_id(self) -> str:
         return str(self._load(create=True)["current"])

@@ -357,6 +357,8 @@ def put(
         raise EvidenceError("; ".join(errors))
     note = _note(note)
 
+    # A lost key file must not be silently replaced while items still depend on it.
+    vault.keys.check(create=session.scalar(select(EvidenceKey.item_id).limit(1)) is None)
     item_id = new_id()
     data_key = AESGCM.generate_key(bit_length=256)
     kek_id, wrapped = vault.keys.wrap(data_key, item_id)  # fails early on a wrong key file
@@ -1010,6 +1012,8 @@ def verify(
     """Re-hash every blob that decrypts, check every custody chain and its audit anchors."""
     report = VerifyReport()
     problems = report.problems
+    if session.scalar(select(EvidenceKey.item_id).limit(1)) is not None:
+        vault.keys.check(create=False)  # no usable key file: verify cannot run (exit 2)
     known_blobs: set[str] = set()
     for item in session.scalars(select(EvidenceItem).order_by(EvidenceItem.id)):
         report.items += 1
