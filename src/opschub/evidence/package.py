@@ -21,6 +21,7 @@ import hashlib
 import json
 import mimetypes
 import shutil
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -157,11 +158,16 @@ CONTEXT = {
 }
 
 
-def _hash(node: str, method: str, value: str) -> dict[str, Any]:
+def _node(kind: str, *key: str) -> str:
+    """A node id ending in a UUID, as UCO suggests (stable for the same facts)."""
+    return f"kb:{kind}-{uuid.uuid5(uuid.NAMESPACE_URL, 'opschub:' + ':'.join((kind, *key)))}"
+
+
+def _hash(item_id: str, method: str, value: str) -> dict[str, Any]:
     return {
-        "@id": f"{node}-{method.lower()}",
+        "@id": _node("hash", item_id, method),
         "@type": "uco-types:Hash",
-        "uco-types:hashMethod": {"@type": "uco-vocabulary:HashNameVocab", "@value": method},
+        "uco-types:hashMethod": {"@type": "xsd:string", "@value": method},
         "uco-types:hashValue": {"@type": "xsd:hexBinary", "@value": value},
     }
 
@@ -172,7 +178,7 @@ def case_uco_graph(package_id: str, records: list[dict[str, Any]]) -> dict[str, 
     people: dict[str, str] = {}
     files = []
     for record in records:
-        file_id = f"kb:file-{record['id']}"
+        file_id = _node("file", record["id"])
         files.append({"@id": file_id})
         graph.append(
             {
@@ -180,7 +186,7 @@ def case_uco_graph(package_id: str, records: list[dict[str, Any]]) -> dict[str, 
                 "@type": "uco-observable:File",
                 "uco-core:hasFacet": [
                     {
-                        "@id": f"kb:file-facet-{record['id']}",
+                        "@id": _node("file-facet", record["id"]),
                         "@type": "uco-observable:FileFacet",
                         "uco-observable:fileName": record["file"].removeprefix("data/"),
                         "uco-observable:sizeInBytes": {
@@ -189,13 +195,13 @@ def case_uco_graph(package_id: str, records: list[dict[str, Any]]) -> dict[str, 
                         },
                     },
                     {
-                        "@id": f"kb:content-facet-{record['id']}",
+                        "@id": _node("content-facet", record["id"]),
                         "@type": "uco-observable:ContentDataFacet",
                         "uco-observable:mimeType": record["media_type"],
                         "uco-observable:hash": [
-                            _hash(f"kb:hash-{record['id']}", "SHA256", record["sha256"]),
-                            _hash(f"kb:hash-{record['id']}", "SHA1", record["sha1"]),
-                            _hash(f"kb:hash-{record['id']}", "MD5", record["md5"]),
+                            _hash(record["id"], "SHA256", record["sha256"]),
+                            _hash(record["id"], "SHA1", record["sha1"]),
+                            _hash(record["id"], "MD5", record["md5"]),
                         ],
                     },
                 ],
@@ -203,11 +209,12 @@ def case_uco_graph(package_id: str, records: list[dict[str, Any]]) -> dict[str, 
         )
         for ev in record["custody"]:
             person = people.setdefault(
-                ev["actor_id"] or ev["actor_label"], f"kb:identity-{len(people)}"
+                ev["actor_id"] or ev["actor_label"],
+                _node("identity", ev["actor_id"] or ev["actor_label"]),
             )
             graph.append(
                 {
-                    "@id": f"kb:custody-{ev['id']}",
+                    "@id": _node("custody-event", ev["id"]),
                     "@type": "case-investigation:InvestigativeAction",
                     "uco-core:name": ev["action"],
                     "uco-core:description": f"{ev['purpose']}: {ev['note']}".rstrip(": "),
@@ -220,7 +227,7 @@ def case_uco_graph(package_id: str, records: list[dict[str, Any]]) -> dict[str, 
         graph.append({"@id": node, "@type": "uco-identity:Identity", "uco-core:name": label})
     graph.append(
         {
-            "@id": f"kb:provenance-{package_id}",
+            "@id": _node("provenance-record", package_id),
             "@type": "case-investigation:ProvenanceRecord",
             "case-investigation:exhibitNumber": package_id,
             "uco-core:object": files,
@@ -285,14 +292,19 @@ def verify_package(path: Path, public_key_pem: str | None = None) -> list[str]:
         bag = bagit.Bag(str(path))
     except bagit.BagError as exc:
         raise PackageError(f"{path}: not a BagIt bag: {exc}") from None
-    try:
-        bag.validate()
-    except bagit.BagValidationError as exc:
-        details = getattr(exc, "details", None) or []
-        if details:
-            problems += [f"manifest does not match: {d}" for d in details]
-        else:
+    for _attempt in range(2):
+        try:
+            bag.validate()
+            break
+        except bagit.BagValidationError as exc:
+            details = getattr(exc, "details", None) or []
+            if details:
+                problems += [f"manifest does not match: {d}" for d in details]
+                break
             problems.append(f"manifest does not match: {exc.message}")
+            # The size check stops bagit before the checksums; without it each file is named.
+            if bag.info.pop("Payload-Oxum", None) is None:
+                break
     try:
         custody = json.loads((path / CUSTODY_FILE).read_text())
     except (OSError, ValueError):
