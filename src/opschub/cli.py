@@ -28,6 +28,7 @@ CAPABILITY_CLIS = (
     "opschub.matching.cli",
     "opschub.terms.cli",
     "opschub.intake.cli",
+    "opschub.evidence.cli",
     "opschub.web.cli",
     "opschub.jobs.cli",
 )

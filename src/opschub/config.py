@@ -74,6 +74,19 @@ class Settings(BaseSettings):
     run_jobs: bool = False
     task_modules: Annotated[tuple[str, ...], NoDecode] = Field(default=())
     schedules: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_SCHEDULES))
+    evidence_key_file: Path | None = Field(
+        default=None, description="Evidence key-encryption key file (0600); default data_dir/keys"
+    )
+    evidence_signing_key_file: Path | None = Field(
+        default=None, description="Ed25519 key that signs certificates and packages"
+    )
+    evidence_storage: str = Field(default="local", pattern="^(local|s3)$")
+    evidence_s3_endpoint: str = Field(default="", description="S3-compatible endpoint URL")
+    evidence_s3_bucket: str = Field(default="", description="bucket for evidence blobs")
+    evidence_s3_prefix: str = Field(default="evidence/", description="key prefix in the bucket")
+    evidence_four_eyes: bool = Field(
+        default=False, description="a second person approves evidence export and destruction"
+    )
 
     # Every list setting is written comma-separated in the environment.
     @field_validator("languages", "trusted_proxies", "totp_required_roles", mode="before")

@@ -145,6 +145,7 @@ MODEL_MODULES = (
     "opschub.audit.models",
     "opschub.intake.models",
     "opschub.jobs.models",
+    "opschub.evidence.models",
 )
 
 

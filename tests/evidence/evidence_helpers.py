@@ -1,0 +1,113 @@
+"""Shared helpers of the evidence tests: a vault in the test's data directory, generated
+material (never real abuse material), acting people and raw tampering."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from sqlalchemy import Connection, text
+
+from opschub.audit.ddl import install_append_only, remove_append_only
+from opschub.db import Database
+from opschub.evidence import service
+from opschub.evidence.vault import Vault, vault_from_settings
+
+
+@dataclass(frozen=True)
+class Person:
+    """A logged-in person as the service sees one (Principal's shape)."""
+
+    name: str
+    permissions: frozenset[str] = frozenset({"evidence.view", "evidence.manage"})
+    kind: str = "user"
+
+    @property
+    def id(self) -> str:
+        return self.name.ljust(32, "0")[:32]
+
+    def can(self, permission: str) -> bool:
+        return permission in self.permissions
+
+
+OFFICER = Person("officer")
+SECOND = Person("second")
+VIEWER = Person("viewer", frozenset({"evidence.view"}))
+NOBODY = Person("nobody", frozenset())
+
+
+def vault() -> Vault:
+    return vault_from_settings()
+
+
+def photo(seed: int = 1, size: int = 256) -> bytes:
+    """A generated photo-like PNG (smooth gradients and shapes, so PDQ quality is high)."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:size, 0:size]
+    base = np.stack(
+        [
+            (x * rng.uniform(0.3, 1.0) + y * rng.uniform(0, 0.5)) % 256,
+            (y * rng.uniform(0.3, 1.0) + 40 * np.sin(x / rng.uniform(5, 30))) % 256,
+            ((x - y) * rng.uniform(0.2, 0.8) + 128) % 256,
+        ],
+        axis=-1,
+    ).astype(np.uint8)
+    out = io.BytesIO()
+    Image.fromarray(base).save(out, format="PNG")
+    return out.getvalue()
+
+
+def put_bytes(
+    database: Database,
+    data: bytes,
+    *,
+    actor: Person = OFFICER,
+    source: str = "upload",
+    name: str = "file.bin",
+    the_vault: Vault | None = None,
+) -> service.PutResult:
+    with database.transaction() as session:
+        return service.put(
+            session,
+            the_vault or vault(),
+            io.BytesIO(data),
+            source_kind=source,
+            actor=actor,
+            purpose="intake",
+            original_name=name,
+        )
+
+
+def read_back(database: Database, item_id: str, the_vault: Vault | None = None) -> bytes:
+    with database.transaction() as session:
+        chunks = service.open_for(
+            session, the_vault or vault(), item_id, actor=OFFICER, purpose="investigation"
+        )
+        return b"".join(chunks)
+
+
+@contextmanager
+def tampering(database: Database) -> Iterator[Connection]:
+    """A raw connection with the audit log's append-only triggers out of the way."""
+    with database.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SET LOCAL session_replication_role = replica"))
+            yield conn
+        else:
+            remove_append_only(conn)
+            yield conn
+            install_append_only(conn)
+
+
+def all_files(root: Path) -> Iterator[Path]:
+    return (p for p in root.rglob("*") if p.is_file())
+
+
+def contains_slice(root: Path, needle: bytes) -> list[Path]:
+    """Files under ``root`` holding ``needle`` anywhere (a slice of the original bytes)."""
+    return [p for p in all_files(root) if needle in p.read_bytes()]
