@@ -28,6 +28,7 @@ CAPABILITY_CLIS = (
     "opschub.matching.cli",
     "opschub.terms.cli",
     "opschub.intake.cli",
+    "opschub.takedown.cli",
     "opschub.web.cli",
 )
 
