@@ -42,6 +42,16 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(default=5, ge=1, le=100)
     login_lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
     session_hours: int = Field(default=8, ge=1, le=24 * 30)
+    # takedown: the fetcher (docs/takedown.md)
+    fetch_allowed_addresses: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(), description="Non-public addresses/networks the fetcher may reach (tests)"
+    )
+    fetch_max_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
+    fetch_max_media: int = Field(default=50, ge=0, le=10_000)
+    fetch_max_redirects: int = Field(default=10, ge=0, le=50)
+    fetch_timeout_seconds: float = Field(default=20.0, gt=0, le=600)
+    fetch_total_timeout_seconds: float = Field(default=120.0, gt=0, le=3600)
+    fetch_host_interval_seconds: float = Field(default=1.0, ge=0, le=3600)
 
     @field_validator("languages", mode="before")
     @classmethod
@@ -60,6 +70,25 @@ class Settings(BaseSettings):
             )
         if not value:
             raise ValueError("at least one language is needed")
+        return value
+
+    @field_validator("fetch_allowed_addresses", mode="before")
+    @classmethod
+    def _split_addresses(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("fetch_allowed_addresses")
+    @classmethod
+    def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        import ipaddress
+
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or network") from None
         return value
 
     @field_validator("base_url")
