@@ -87,6 +87,16 @@ class Settings(BaseSettings):
     evidence_four_eyes: bool = Field(
         default=False, description="a second person approves evidence export and destruction"
     )
+    # takedown: the fetcher (docs/takedown.md)
+    fetch_allowed_addresses: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(), description="Non-public addresses/networks the fetcher may reach (tests)"
+    )
+    fetch_max_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
+    fetch_max_media: int = Field(default=50, ge=0, le=10_000)
+    fetch_max_redirects: int = Field(default=10, ge=0, le=50)
+    fetch_timeout_seconds: float = Field(default=20.0, gt=0, le=600)
+    fetch_total_timeout_seconds: float = Field(default=120.0, gt=0, le=3600)
+    fetch_host_interval_seconds: float = Field(default=1.0, ge=0, le=3600)
 
     # Every list setting is written comma-separated in the environment.
     @field_validator("languages", "trusted_proxies", "totp_required_roles", mode="before")
@@ -142,6 +152,18 @@ class Settings(BaseSettings):
     @field_validator("trusted_proxies")
     @classmethod
     def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+    @field_validator("fetch_allowed_addresses", mode="before")
+    @classmethod
+    def _split_addresses(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("fetch_allowed_addresses")
+    @classmethod
+    def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        import ipaddress
+
         for item in value:
             try:
                 ipaddress.ip_network(item, strict=False)
@@ -162,6 +184,7 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown role {unknown[0]!r}; known roles: {', '.join(known)}")
         if "admin" not in value:
             raise ValueError("admin must stay in the list: administrators always use two factors")
+                raise ValueError(f"{item!r} is not an IP address or network") from None
         return value
 
     @field_validator("base_url")

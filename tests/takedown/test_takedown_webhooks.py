@@ -1,0 +1,53 @@
+"""Webhook signatures: a receiver accepts exactly the body the hotline signed, recently."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+import pytest
+
+from opschub.takedown.webhooks import WebhookSignatureError, sign_webhook, verify_webhook
+
+SECRET = b"shared-secret-of-the-partner-0123"
+BODY = b'{"category":"content","type":"csam"}'
+NOW = 1_767_225_600
+
+
+def test_a_signed_body_verifies_and_the_signature_is_hmac_of_timestamp_and_body() -> None:
+    headers = sign_webhook(SECRET, BODY, timestamp=NOW, notice_id="ab" * 16)
+    expected = hmac.new(SECRET, b"1767225600." + BODY, hashlib.sha256).hexdigest()
+    assert headers["X-Opschub-Signature"] == f"v1={expected}"
+    assert headers["X-Opschub-Notice-Id"] == "ab" * 16
+    lowered = {k.lower(): v for k, v in headers.items()}  # as a web framework hands them over
+    assert verify_webhook(SECRET, BODY, lowered, now=NOW + 10) == NOW
+
+
+@pytest.mark.parametrize(
+    ("secret", "body", "now", "reason"),
+    [
+        (SECRET, BODY + b" ", NOW, "does not match"),
+        (b"another-secret-entirely-000000", BODY, NOW, "does not match"),
+        (SECRET, BODY, NOW + 301, "301 s away from now"),
+        (SECRET, BODY, NOW - 400, "400 s away from now"),
+    ],
+)
+def test_a_changed_body_another_secret_or_a_replay_is_refused(
+    secret: bytes, body: bytes, now: int, reason: str
+) -> None:
+    headers = sign_webhook(SECRET, BODY, timestamp=NOW)
+    with pytest.raises(WebhookSignatureError, match=reason):
+        verify_webhook(secret, body, headers, now=now)
+
+
+def test_missing_headers_are_named_and_rotated_secrets_both_verify() -> None:
+    with pytest.raises(WebhookSignatureError, match="X-Opschub-Timestamp"):
+        verify_webhook(SECRET, BODY, {}, now=NOW)
+    with pytest.raises(WebhookSignatureError, match="X-Opschub-Signature"):
+        verify_webhook(SECRET, BODY, {"X-Opschub-Timestamp": str(NOW)}, now=NOW)
+    old = sign_webhook(b"the-old-secret-0000000", BODY, timestamp=NOW)["X-Opschub-Signature"]
+    new = sign_webhook(SECRET, BODY, timestamp=NOW)["X-Opschub-Signature"]
+    headers = {"X-Opschub-Timestamp": str(NOW), "X-Opschub-Signature": f"{old}, {new}"}
+    assert verify_webhook(SECRET, BODY, headers, now=NOW) == NOW
+    with pytest.raises(ValueError, match="at least 16 bytes"):
+        sign_webhook(b"short", BODY)
