@@ -99,16 +99,16 @@ class Settings(BaseSettings):
     fetch_host_interval_seconds: float = Field(default=1.0, ge=0, le=3600)
 
     # Every list setting is written comma-separated in the environment.
-    @field_validator("languages", "trusted_proxies", "totp_required_roles", mode="before")
+    @field_validator(
+        "languages",
+        "trusted_proxies",
+        "totp_required_roles",
+        "task_modules",
+        "fetch_allowed_addresses",
+        mode="before",
+    )
     @classmethod
     def _split_lists(cls, value: object) -> object:
-        if isinstance(value, str):
-            return tuple(part.strip() for part in value.split(",") if part.strip())
-        return value
-
-    @field_validator("task_modules", mode="before")
-    @classmethod
-    def _split_modules(cls, value: object) -> object:
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
         return value
@@ -149,21 +149,9 @@ class Settings(BaseSettings):
             raise ValueError("at least one language is needed")
         return value
 
-    @field_validator("trusted_proxies")
+    @field_validator("trusted_proxies", "fetch_allowed_addresses")
     @classmethod
     def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-    @field_validator("fetch_allowed_addresses", mode="before")
-    @classmethod
-    def _split_addresses(cls, value: object) -> object:
-        if isinstance(value, str):
-            return tuple(part.strip() for part in value.split(",") if part.strip())
-        return value
-
-    @field_validator("fetch_allowed_addresses")
-    @classmethod
-    def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        import ipaddress
-
         for item in value:
             try:
                 ipaddress.ip_network(item, strict=False)
@@ -184,7 +172,6 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown role {unknown[0]!r}; known roles: {', '.join(known)}")
         if "admin" not in value:
             raise ValueError("admin must stay in the list: administrators always use two factors")
-                raise ValueError(f"{item!r} is not an IP address or network") from None
         return value
 
     @field_validator("base_url")
