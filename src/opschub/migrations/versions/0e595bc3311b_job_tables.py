@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0e595bc3311b"
-down_revision: str | None = "32673af64046"
+down_revision: str | None = "a7c3e91f0d52"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

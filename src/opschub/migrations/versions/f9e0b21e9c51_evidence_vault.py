@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "f9e0b21e9c51"
-down_revision: str | None = "32673af64046"
+down_revision: str | None = "0e595bc3311b"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
