@@ -110,6 +110,29 @@ def test_token_lifetime_is_capped_by_the_setting(
         )
 
 
+def test_a_ten_year_token_made_before_the_cap_expires_by_the_cap(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from opschub import config
+
+    with database.transaction() as session:
+        token, raw = service.create_token(
+            session,
+            name="old",
+            permissions=["reports.submit"],
+            expires_in_days=300,
+            actor=None,
+            partner=True,
+        )
+    monkeypatch.setenv("OPSCHUB_TOKEN_MAX_DAYS", "30")
+    config.get_settings.cache_clear()
+    with clock.frozen(clock.utcnow() + timedelta(days=31)), database.transaction() as session:
+        with pytest.raises(TokenError) as expired:
+            service.resolve_token(session, raw)
+        assert service.token_status(service.find_token(session, token.id)) == "expired"  # type: ignore[arg-type]
+    assert expired.value.reason == "expired"
+
+
 def test_a_persons_token_dies_with_its_creator(app: FastAPI, database: Database) -> None:
     with logged_in_client(app, database, Role.ADMIN) as admin:
         creator = admin.user  # type: ignore[attr-defined]

@@ -936,7 +936,7 @@ def resolve_token(session: Session, raw_token: str) -> Principal:
     if token.revoked_at is not None:
         raise TokenError("revoked")
     now = utcnow()
-    if as_utc(token.expires_at) <= now:
+    if effective_expiry(token) <= now:
         raise TokenError("expired")
     # Narrowed by the role's current grants, should the table have changed since.
     granted = frozenset(token.permissions) & permissions_of(token.role)
@@ -981,9 +981,17 @@ def token_status(token: ApiToken) -> str:
     """``active``, ``expired`` or ``revoked``."""
     if token.revoked_at is not None:
         return "revoked"
-    if as_utc(token.expires_at) <= utcnow():
+    if effective_expiry(token) <= utcnow():
         return "expired"
     return "active"
+
+
+def effective_expiry(token: ApiToken) -> datetime:
+    """When a token stops working: its own expiry, but never later than the current
+    ``OPSCHUB_TOKEN_MAX_DAYS`` after its creation, so lowering the cap also shortens tokens made
+    before (for example the ten-year tokens older versions allowed)."""
+    capped = as_utc(token.created_at) + timedelta(days=max_token_days())
+    return min(as_utc(token.expires_at), capped)
 
 
 # ---------------------------------------------------------------------------------------------
