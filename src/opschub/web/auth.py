@@ -183,14 +183,16 @@ def reauth_redirect(request: Request, principal: Principal, back: str) -> Redire
 
 def login_throttle(request: Request) -> float | None:
     """Take one login attempt from this client's allowance: None when allowed, else the seconds
-    to wait. The address is only ever used as a keyed, rotating hash held in memory (see
-    :mod:`opschub.intake.ratelimit`); this one function is where a shared (Redis) limiter can
-    take over."""
-    from opschub.intake.ratelimit import RateLimiter
+    to wait. The address is only ever used as a keyed, rotating hash (see
+    :mod:`opschub.intake.ratelimit`), shared by every web worker through Redis when it is
+    configured and held in this process's memory otherwise."""
+    from opschub.intake.ratelimit import Limiter, make_rate_limiter
 
     state = request.app.state
-    limiter: RateLimiter | None = getattr(state, "login_limiter", None)
+    limiter: Limiter | None = getattr(state, "login_limiter", None)
     if limiter is None:
-        limiter = state.login_limiter = RateLimiter(LOGIN_BURST, 1 / LOGIN_EVERY)
+        limiter = state.login_limiter = make_rate_limiter(
+            LOGIN_BURST, 1 / LOGIN_EVERY, name="login", settings=state.settings
+        )
     address = request.client.host if request.client else None
     return limiter.hit(limiter.address_key(address))
