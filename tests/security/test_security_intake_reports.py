@@ -150,3 +150,20 @@ def test_nul_character_in_public_report_text_is_refused_not_stored(database: Dat
     with pytest.raises(service.IntakeInvalid) as caught, database.transaction() as session:
         service.submit_report(session, report)
     assert {e.field for e in caught.value.errors} == {"/where_seen", "/contact"}
+
+
+def test_nul_character_in_public_forms_is_a_400_not_a_500(
+    client: TestClient, database: Database
+) -> None:
+    page = client.get("/report")
+    token = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    response = client.post(
+        "/report",
+        data={"csrf_token": token, "urls": "https://example.org/x", "description": "a\x00b"},
+    )
+    assert response.status_code == 400
+    assert "Something in the form is not right" in response.text
+    status = client.post("/report/status", data={"csrf_token": token, "code": "AB\x00CD"})
+    assert status.status_code == 400
+    with database.read() as session:
+        assert session.scalar(select(Report.id)) is None

@@ -211,6 +211,8 @@ def _public_errors(request: Request, exc: service.IntakeInvalid, form: PublicFor
                 _("Please give at most %(count)s web addresses in one report.")
                 % {"count": MAX_FORM_URLS}
             )
+        elif error.code == "control_character":  # a NUL character: not typed by a person
+            messages.append(_("Something in the form is not right. Please check it."))
         elif error.field == "/description":
             messages.append(_("What you wrote is too long. Please make it shorter."))
         elif error.field == "/where_seen":
