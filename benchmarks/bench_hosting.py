@@ -199,6 +199,11 @@ def main() -> None:
                 env=env,
             )
             results[engine] = json.loads(out.stdout.strip().splitlines()[-1])
+        sizes = {
+            "tsv": (folder / "ranges.tsv").stat().st_size,
+            "mmdb": (folder / "ranges.mmdb").stat().st_size,
+            "store": sum(p.stat().st_size for p in (folder / "store").rglob("*") if p.is_file()),
+        }
         truth = json.loads((folder / "answers-bisect.json").read_text())
         for engine in ENGINES:
             answers = json.loads((folder / f"answers-{engine}.json").read_text())
@@ -207,6 +212,14 @@ def main() -> None:
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"opschub hosting load of the TSV: {load_seconds:.1f} s")
     print(f"mmdb reader: {results['mmdb'].get('detail')}")
+    print(
+        "on disk: TSV "
+        + fmt_bytes(sizes["tsv"])
+        + ", opschub store "
+        + fmt_bytes(sizes["store"])
+        + ", .mmdb "
+        + fmt_bytes(sizes["mmdb"])
+    )
     header = ("figure", *(LABELS[e] for e in ENGINES))
     rows = [
         ("look-ups/s (CPU)", *(f"{r['queries'] / r['cpu']:,.0f}" for r in results.values())),
