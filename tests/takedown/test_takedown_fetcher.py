@@ -6,13 +6,16 @@ from __future__ import annotations
 import hashlib
 import io
 import ipaddress
+import ssl
 import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 from PIL import Image
+from takedown_helpers import self_signed
 
 from opschub.takedown.fetcher import (
     FetchPolicy,
@@ -174,6 +177,35 @@ def test_the_check_is_made_on_the_resolved_address(server: tuple[str, list[str]]
         result = f.fetch(f"http://test-site.example:{port}/page")
     assert result.outcome == Outcome.ok
     assert result.server_addresses == ["127.0.0.1"]
+
+
+def test_https_checks_the_certificate_against_the_name_not_the_address(
+    tmp_path: Path,
+) -> None:
+    cert, key = self_signed(tmp_path)
+    requests: list[str] = []
+    handler = type("TLSHandler", (Handler,), {"requests": requests})
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+    httpd.socket = server_tls.wrap_socket(httpd.socket, server_side=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    port = httpd.server_address[1]
+    client_tls = ssl.create_default_context(cafile=str(cert))
+    try:
+        with SafeFetcher(make_policy(), ssl_context=client_tls) as f:
+            result = f.fetch(f"https://127.0.0.1:{port}/page")
+        assert (result.outcome, result.body) == (Outcome.ok, PAGE)
+        # The connection goes to the checked address, but TLS still verifies the host name.
+        resolver = lambda host, p: ["127.0.0.1"]  # noqa: E731
+        with SafeFetcher(make_policy(), ssl_context=client_tls, resolver=resolver) as f:
+            result = f.fetch(f"https://other-name.example:{port}/page")
+        assert result.outcome == Outcome.connection_error
+        assert "certificate" in (result.error or "").lower()
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
 
 
 def test_a_redirect_to_a_private_address_is_refused_and_recorded(

@@ -121,3 +121,15 @@ def test_a_new_load_replaces_the_previous_generation(
     assert store.lookup("2001:db8::1", "iptoasn") is None
     assert not (tmp_path / "hosting" / first.generation).exists()
     assert (tmp_path / "hosting" / second.generation).is_dir()
+
+
+def test_names_in_any_script_and_unknown_fields_survive_the_store(tmp_path: Path) -> None:
+    path = tmp_path / "names.tsv"
+    path.write_text(
+        "192.0.2.0\t192.0.2.9\t64500\tCN\t中国示例网络\n192.0.2.10\t192.0.2.19\t64501\tNone\t\n",
+        encoding="utf-8",
+    )
+    store = RangeStore(tmp_path / "hosting")
+    store.load_file(path, "iptoasn")
+    assert store.lookup("192.0.2.3", "iptoasn") == NetworkRecord(64500, "CN", "中国示例网络")
+    assert store.lookup("192.0.2.15", "iptoasn") == NetworkRecord(64501, None, None)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import httpx
 import pytest
 
 from opschub.takedown.webhooks import WebhookSignatureError, sign_webhook, verify_webhook
@@ -51,3 +54,38 @@ def test_missing_headers_are_named_and_rotated_secrets_both_verify() -> None:
     assert verify_webhook(SECRET, BODY, headers, now=NOW) == NOW
     with pytest.raises(ValueError, match="at least 16 bytes"):
         sign_webhook(b"short", BODY)
+
+
+def test_a_real_receiver_accepts_the_signed_post_and_refuses_a_tampered_one() -> None:
+    seen: list[int] = []
+
+    class Receiver(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            try:
+                verify_webhook(SECRET, body, dict(self.headers.items()))
+            except WebhookSignatureError:
+                status = 401
+            else:
+                status = 202
+            seen.append(status)
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{httpd.server_address[1]}/xarf"
+    try:
+        headers = sign_webhook(SECRET, BODY, notice_id="cd" * 16)
+        with httpx.Client(trust_env=False) as client:  # straight to loopback, no proxy
+            assert client.post(url, content=BODY, headers=headers).status_code == 202
+            tampered = BODY.replace(b"csam", b"spam")
+            assert client.post(url, content=tampered, headers=headers).status_code == 401
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert seen == [202, 401]
