@@ -6,6 +6,7 @@ A wrong value stops start-up with one line naming the variable and what is wrong
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import os
 import secrets
@@ -250,7 +251,9 @@ def private_dir(path: Path) -> Path:
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o077:
-        path.chmod(mode & 0o700)
+        # Not ours to change (PermissionError): the operator chose it (docs/operators.md).
+        with contextlib.suppress(PermissionError):
+            path.chmod(mode & 0o700)
     return path
 
 

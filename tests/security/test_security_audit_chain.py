@@ -201,3 +201,25 @@ def test_serve_writes_a_checkpoint_at_start_up(database: Database, settings: Set
     _checkpoints(once, threading.Event())
     names = [path.name for path in Path(settings.resolved_audit_anchor_dir).iterdir()]
     assert len(names) == 1 and names[0].startswith("checkpoint-00000000000000000002-")
+
+
+def test_verify_page_and_api_report_the_checkpoint(
+    app: Any, database: Database, settings: Settings
+) -> None:
+    from factories import logged_in_client
+    from opschub.accounts.permissions import Role
+
+    auditor = logged_in_client(app, database, Role.AUDITOR)
+    _anchor()
+    report = auditor.get("/api/v1/audit/verify").json()
+    assert report["intact"] is True and report["keyed_from"] == 1
+    (checkpoint,) = settings.resolved_audit_anchor_dir.glob("checkpoint-*.json")
+    assert report["checkpoint"]["name"] == checkpoint.name
+    page = auditor.get("/audit/verify?lang=en")
+    assert "It matches the signed checkpoint of" in page.text
+    with tampering(database) as conn:
+        conn.execute(text("DELETE FROM audit_events"))
+    emptied = auditor.get("/api/v1/audit/verify").json()
+    assert emptied["intact"] is False
+    assert {problem["kind"] for problem in emptied["problems"]} == {"checkpoint", "empty"}
+    assert "The audit log is empty" in auditor.get("/audit/verify?lang=en").text

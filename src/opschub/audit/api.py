@@ -62,11 +62,19 @@ class ChainHeadOut(BaseModel):
     anchor: str = Field(description="SEQ:HASH; pass it later as `anchor` to detect a cut-off tail")
 
 
+class CheckpointOut(BaseModel):
+    seq: int
+    name: str = Field(description="file name in OPSCHUB_AUDIT_ANCHOR_DIR")
+    written_at: str
+
+
 class VerifyReport(BaseModel):
     intact: bool
     checked: int
     head: ChainHeadOut | None
     problems: list[ChainProblemOut]
+    keyed_from: int | None = Field(description="seq of the first keyed row")
+    checkpoint: CheckpointOut | None = Field(description="the newest signed checkpoint checked")
 
 
 def _invalid(field: str, message: str) -> JSONResponse:
@@ -158,7 +166,7 @@ def verify(
             return _invalid("anchor", str(exc))
     with get_db(request).sessions() as session:
         result = checkpoints.verify(session, anchor=expected, release_between_batches=True)
-    head = result.head
+    head, mark = result.head, result.checkpoint
     return VerifyReport(
         intact=result.intact,
         checked=result.checked,
@@ -169,4 +177,8 @@ def verify(
             ChainProblemOut(seq=p.seq, id=p.id, kind=p.kind, message=p.message)
             for p in result.problems
         ],
+        keyed_from=result.keyed_from,
+        checkpoint=None
+        if mark is None
+        else CheckpointOut(seq=mark.seq, name=mark.name, written_at=mark.written_at),
     )

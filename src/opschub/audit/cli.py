@@ -98,7 +98,7 @@ def anchor_command() -> None:
     from opschub.db import get_database
 
     settings = get_settings()
-    with get_database().sessions() as session:
+    with get_database().read() as session:  # SQLite: without taking the write lock
         try:
             path = anchor.write(session, settings)
         except anchor.CheckpointError as exc:

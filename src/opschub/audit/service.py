@@ -612,6 +612,8 @@ def write_checkpoint(session: Session, settings: Settings | None = None) -> Path
     """Anchor the chain's head outside the database: a signed checkpoint file.
 
     For schedulers (the job worker, ``opschub serve``): see :func:`opschub.audit.anchor.write`.
+    Pass a read session (``database.read()``), so that on SQLite the walk over the rows written
+    since the last checkpoint does not hold the write lock.
     """
     from opschub.audit import anchor
 

@@ -22,7 +22,7 @@ from opschub.db import Database, get_database
 from opschub.web.auth import LoginRequired, SetupRequired, is_api
 from opschub.web.csrf import verify_csrf
 from opschub.web.i18n import PACKAGE_ROOT
-from opschub.web.middleware import ShellMiddleware
+from opschub.web.middleware import BodyLimit, BodyLimitMiddleware, BodyLimits, ShellMiddleware
 from opschub.web.nav import NavItem
 
 # Modules with a ``router``; optional ``NAV`` lists of NavItem.
@@ -56,6 +56,14 @@ class AllowListedFiles(StaticFiles):
             raise StarletteHTTPException(status_code=404)
         return path
 
+# Body limits of routes in modules that do not declare ``BODY_LIMITS`` themselves yet (a router
+# module's own ``BODY_LIMITS`` mapping is the place; see docs/architecture.md).
+BODY_LIMITS = {
+    # The public report form: a 5,000-character description, where seen, contact, up to 100 URLs.
+    "/report": BodyLimit(1024 * 1024),
+    # Partner batches (opschub.intake.api.MAX_BODY_BYTES).
+    "/api/v1/reports": BodyLimit(5 * 1024 * 1024),
+}
 
 API_DESCRIPTION = """JSON API of opschub. Machine clients authenticate with an API token
 (`Authorization: Bearer ...`) scoped to named permissions; people use their session."""
@@ -97,14 +105,18 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.settings = settings
     app.state.database = database or get_database()
     nav: list[NavItem] = []
+    body_limits = BodyLimits(BODY_LIMITS)
     for module in _load_router_modules():
         app.include_router(module.router)
         nav.extend(getattr(module, "NAV", []))
+        for path, limit in getattr(module, "BODY_LIMITS", {}).items():
+            body_limits.declare(path, limit)
     app.state.nav = sorted(nav, key=lambda item: item.order)
     for static_dir in sorted(PACKAGE_ROOT.glob("*/static")):
         app.mount(f"/static/{static_dir.parent.name}", StaticFiles(directory=static_dir))
     app.mount("/static/apidocs", AllowListedFiles(APIDOCS_DIR, APIDOCS_FILES))
     _install_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, limits=body_limits)  # inside the shell: its headers
     app.add_middleware(ShellMiddleware, settings=settings)
     return app
 

@@ -38,7 +38,7 @@ def _checkpoints(settings: Settings, stop: threading.Event) -> None:
 
     while True:
         try:
-            with get_database().sessions() as session:
+            with get_database().read() as session:  # SQLite: without taking the write lock
                 service.write_checkpoint(session, settings)
         except Exception:  # a missed checkpoint must not stop the service; the next one retries
             log.exception("could not write an audit checkpoint")
