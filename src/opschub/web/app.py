@@ -56,6 +56,7 @@ class AllowListedFiles(StaticFiles):
             raise StarletteHTTPException(status_code=404)
         return path
 
+
 # Body limits of routes in modules that do not declare ``BODY_LIMITS`` themselves yet (a router
 # module's own ``BODY_LIMITS`` mapping is the place; see docs/architecture.md).
 BODY_LIMITS = {
