@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     # Background jobs (opschub.jobs): no broker means the embedded worker inside `opschub serve`.
     broker_url: str = Field(default="", description="redis:// or amqp:// URL of the job broker")
     redis_url: str = Field(default="", description="Redis for shared rate limits")
+    # Installations sharing one broker keep apart by queue name.
+    job_queue: str = Field(default="opschub", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     job_threads: int = Field(default=2, ge=1, le=64)
     job_stale_seconds: int = Field(default=60, ge=1, le=24 * 3600)
     job_redeliver_seconds: int = Field(default=600, ge=1, le=7 * 24 * 3600)
