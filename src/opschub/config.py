@@ -56,7 +56,9 @@ class Settings(BaseSettings):
     # Set by `opschub serve` when no broker is configured: the web process runs jobs too.
     run_jobs: bool = False
     task_modules: Annotated[tuple[str, ...], NoDecode] = Field(default=())
-    schedules: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_SCHEDULES))
+    schedules: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=lambda: dict(DEFAULT_SCHEDULES)
+    )
 
     @field_validator("languages", mode="before")
     @classmethod
@@ -77,6 +79,20 @@ class Settings(BaseSettings):
     def _known_broker(cls, value: str) -> str:
         if value and not value.startswith(("redis://", "rediss://", "amqp://", "amqps://")):
             raise ValueError("must be a redis:// or amqp:// URL")
+        return value
+
+    @field_validator("schedules", mode="before")
+    @classmethod
+    def _json_schedules(cls, value: object) -> object:
+        if isinstance(value, str):
+            import json
+
+            try:
+                return json.loads(value)
+            except ValueError:
+                raise ValueError(
+                    'must be JSON mapping task kinds to cron, e.g. {"jobs.prune": "17 3 * * *"}'
+                ) from None
         return value
 
     @field_validator("schedules")
