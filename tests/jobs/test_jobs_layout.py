@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from jobs_processes import PrivateRedis, Processes, free_port, wait_for
 
-from conftest import PrivateRedis, Processes, free_port, wait_for
 from opschub.db import Database
 
 RABBITMQ_URL = os.environ.get("OPSCHUB_TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/")
