@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 export OPSCHUB_DATA_DIR ?= $(CURDIR)/var
 
-.PHONY: serve test install install-dev lint format typecheck demo i18n clean bench
+.PHONY: serve worker test install install-dev lint format typecheck demo i18n clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ serve: $(STAMP)
 	$(BIN)/opschub db upgrade
 	$(BIN)/opschub user ensure-admin
 	$(BIN)/opschub serve
+
+# A job worker of its own (with OPSCHUB_BROKER_URL; `make serve` alone runs jobs without one).
+worker: $(STAMP)
+	$(BIN)/opschub worker
 
 demo: $(STAMP)
 	$(BIN)/opschub db upgrade

@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     # Background jobs (opschub.jobs): no broker means the embedded worker inside `opschub serve`.
     broker_url: str = Field(default="", description="redis:// or amqp:// URL of the job broker")
     redis_url: str = Field(default="", description="Redis for shared rate limits")
+    # Installations sharing one broker keep apart by queue name.
+    job_queue: str = Field(default="opschub", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     job_threads: int = Field(default=2, ge=1, le=64)
     job_stale_seconds: int = Field(default=60, ge=1, le=24 * 3600)
     job_redeliver_seconds: int = Field(default=600, ge=1, le=7 * 24 * 3600)
@@ -74,7 +76,9 @@ class Settings(BaseSettings):
     # Set by `opschub serve` when no broker is configured: the web process runs jobs too.
     run_jobs: bool = False
     task_modules: Annotated[tuple[str, ...], NoDecode] = Field(default=())
-    schedules: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_SCHEDULES))
+    schedules: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=lambda: dict(DEFAULT_SCHEDULES)
+    )
     evidence_key_file: Path | None = Field(
         default=None, description="Evidence key-encryption key file (0600); default data_dir/keys"
     )
@@ -119,6 +123,20 @@ class Settings(BaseSettings):
     def _known_broker(cls, value: str) -> str:
         if value and not value.startswith(("redis://", "rediss://", "amqp://", "amqps://")):
             raise ValueError("must be a redis:// or amqp:// URL")
+        return value
+
+    @field_validator("schedules", mode="before")
+    @classmethod
+    def _json_schedules(cls, value: object) -> object:
+        if isinstance(value, str):
+            import json
+
+            try:
+                return json.loads(value)
+            except ValueError:
+                raise ValueError(
+                    'must be JSON mapping task kinds to cron, e.g. {"jobs.prune": "17 3 * * *"}'
+                ) from None
         return value
 
     @field_validator("schedules")

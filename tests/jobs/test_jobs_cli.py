@@ -102,3 +102,18 @@ def test_a_worker_without_a_broker_runs_jobs_from_the_database(
     assert code == 0, output
     with database.read() as session:
         assert service.workers(session) == []  # signed off when it stopped
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("not json", "OPSCHUB_SCHEDULES: must be JSON"),
+        ('{"jobs.prune": "every day"}', "jobs.prune: 'every day' is not a cron expression"),
+    ],
+)
+def test_a_bad_schedule_stops_start_up_naming_it(
+    value: str, message: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPSCHUB_SCHEDULES", value)
+    with pytest.raises(config.SettingsError, match=message):
+        config.load_settings()

@@ -12,9 +12,9 @@ from pathlib import Path
 import httpx
 import jobs_helpers
 import pytest
+from jobs_processes import PrivateRedis, Processes, free_port, wait_for
 from sqlalchemy import select
 
-from conftest import PrivateRedis, Processes, free_port, wait_for
 from opschub.db import Database
 from opschub.jobs import service
 from opschub.jobs.models import Job

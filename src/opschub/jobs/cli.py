@@ -33,6 +33,7 @@ def worker_command(
     from opschub.jobs.runtime import JobRuntime
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("pika").setLevel(logging.WARNING)  # a line per connection otherwise
     settings = get_settings()
     runtime = JobRuntime(settings, get_database(), threads=threads)
     stop = threading.Event()

@@ -24,7 +24,6 @@ from opschub.db import Database, get_database
 
 log = logging.getLogger("opschub.jobs")
 
-QUEUE = "opschub"
 ACTOR = "opschub_run_job"
 
 
@@ -32,6 +31,7 @@ class _State:
     broker: Any = None
     actor: Any = None
     url: str | None = None
+    queue: str | None = None
     database: Database | None = None
     consuming = False  # a runtime in this process consumes the (in-process) broker
     worker_id: str | None = None
@@ -76,14 +76,18 @@ def _run(job_id: str) -> None:
 def broker(settings: Settings) -> tuple[dramatiq.Broker, dramatiq.Actor[[str], None]]:
     """This process's broker and the one actor that runs a job row by id."""
     with _lock:
-        if _state.broker is None or _state.url != settings.broker_url:
+        if (
+            _state.broker is None
+            or _state.url != settings.broker_url
+            or _state.queue != settings.job_queue
+        ):
             _state.broker = make_broker(settings.broker_url)
-            _state.url = settings.broker_url
+            _state.url, _state.queue = settings.broker_url, settings.job_queue
             _state.actor = dramatiq.Actor(
                 _run,
                 broker=_state.broker,
                 actor_name=ACTOR,
-                queue_name=QUEUE,
+                queue_name=settings.job_queue,
                 priority=0,
                 options={},
             )
@@ -131,5 +135,5 @@ def reset() -> None:
                 _state.broker.close()
             except Exception:  # closing a dead connection must not stop a shutdown
                 log.debug("closing the broker failed", exc_info=True)
-        _state.broker = _state.actor = _state.url = _state.database = None
+        _state.broker = _state.actor = _state.url = _state.queue = _state.database = None
         _state.consuming = False

@@ -49,7 +49,10 @@ class JobRuntime:
         broker, _ = dispatch.broker(self.settings)
         dispatch.consume_here(self.database)
         self._worker = dramatiq.Worker(
-            broker, queues={dispatch.QUEUE}, worker_threads=self.threads, worker_timeout=100
+            broker,
+            queues={self.settings.job_queue},
+            worker_threads=self.threads,
+            worker_timeout=100,
         )
         self._worker.start()
         self._ticker = threading.Thread(target=self._loop, name="opschub-jobs-ticker", daemon=True)
