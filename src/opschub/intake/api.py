@@ -30,7 +30,7 @@ from opschub.db import Database
 from opschub.ids import is_id
 from opschub.intake import service
 from opschub.intake.models import STATED_AGE_BANDS, Report
-from opschub.intake.ratelimit import RateLimiter, retry_after_header
+from opschub.intake.ratelimit import Limiter, make_rate_limiter, retry_after_header
 from opschub.intake.urls import UrlError, normalise_url
 from opschub.web.auth import Principal, requires
 from opschub.web.deps import get_db
@@ -293,11 +293,14 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 # -- routes ------------------------------------------------------------------------------------
 
 
-def _limiter(request: Request) -> RateLimiter:
+def _limiter(request: Request) -> Limiter:
     state = request.app.state
-    limiter: RateLimiter | None = getattr(state, "intake_api_limiter", None)
+    limiter: Limiter | None = getattr(state, "intake_api_limiter", None)
     if limiter is None:
-        limiter = state.intake_api_limiter = RateLimiter(API_BURST, API_RATE)
+        # Shared by every web worker through Redis when it is configured.
+        limiter = state.intake_api_limiter = make_rate_limiter(
+            API_BURST, API_RATE, name="intake.api", settings=state.settings
+        )
     return limiter
 
 
