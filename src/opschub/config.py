@@ -21,7 +21,11 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 SUPPORTED_LANGUAGES = ("zh-Hans", "en")
 SECRET_KEY_FILE = "secret.key"
 # Periodic jobs: task kind -> cron expression (UTC); OPSCHUB_SCHEDULES replaces them (JSON).
-DEFAULT_SCHEDULES = {"jobs.prune": "17 3 * * *"}
+DEFAULT_SCHEDULES = {
+    "jobs.prune": "17 3 * * *",
+    "audit.checkpoint": "*/5 * * * *",
+    "accounts.credential_review": "30 6 * * 1",
+}
 
 
 class SettingsError(Exception):
@@ -54,7 +58,6 @@ class Settings(BaseSettings):
         default=None,
         description="Where signed audit checkpoints go; keep it off the database's host",
     )
-    audit_checkpoint_minutes: int = Field(default=5, ge=0, le=24 * 60)
     # accounts hardening (docs/security.md, "Accounts, logins and sessions")
     session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
     token_max_days: int = Field(default=365, ge=1, le=3650)

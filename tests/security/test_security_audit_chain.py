@@ -194,11 +194,10 @@ def test_rows_written_before_the_chain_was_keyed_still_verify(
 
 
 def test_serve_writes_a_checkpoint_at_start_up(database: Database, settings: Settings) -> None:
-    from opschub.web.cli import _checkpoints
+    from opschub.web.cli import startup_checkpoint
 
     record_events(database, 2)
-    once = settings.model_copy(update={"audit_checkpoint_minutes": 0})
-    _checkpoints(once, threading.Event())
+    startup_checkpoint(settings)
     names = [path.name for path in Path(settings.resolved_audit_anchor_dir).iterdir()]
     assert len(names) == 1 and names[0].startswith("checkpoint-00000000000000000002-")
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Any
 
 import typer
@@ -31,21 +30,17 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
     }
 
 
-def _checkpoints(settings: Settings, stop: threading.Event) -> None:
-    """Anchor the audit log outside the database at start-up and every few minutes."""
+def startup_checkpoint(settings: Settings) -> None:
+    """Anchor the audit log outside the database when the service starts; the job scheduler
+    writes the next ones (``audit.checkpoint`` in ``OPSCHUB_SCHEDULES``, every 5 minutes)."""
     from opschub.audit import service
     from opschub.db import get_database
 
-    while True:
-        try:
-            with get_database().read() as session:  # SQLite: without taking the write lock
-                service.write_checkpoint(session, settings)
-        except Exception:  # a missed checkpoint must not stop the service; the next one retries
-            log.exception("could not write an audit checkpoint")
-        if not settings.audit_checkpoint_minutes or stop.wait(
-            settings.audit_checkpoint_minutes * 60
-        ):
-            return
+    try:
+        with get_database().read() as session:  # SQLite: without taking the write lock
+            service.write_checkpoint(session, settings)
+    except Exception:  # a missed checkpoint must not stop the service; the schedule retries
+        log.exception("could not write an audit checkpoint")
 
 
 def serve(
@@ -71,24 +66,17 @@ def serve(
     typer.echo(f"opschub serving on http://{host}:{port} (data in {settings.data_dir.resolve()})")
     if settings.trusted_proxies:
         typer.echo(f"trusting X-Forwarded-For from {', '.join(settings.trusted_proxies)}")
-    # One thread in this process, however many workers: checkpoints are not written twice.
-    stop = threading.Event()
-    worker = threading.Thread(
-        target=_checkpoints, args=(settings, stop), name="audit-checkpoints", daemon=True
+    # Once in this process, however many workers: checkpoints are not written twice.
+    startup_checkpoint(settings)
+    uvicorn.run(
+        "opschub.web.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        **uvicorn_options(settings),
     )
-    worker.start()
-    try:
-        uvicorn.run(
-            "opschub.web.app:create_app",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            log_level="info",
-            **uvicorn_options(settings),
-        )
-    finally:
-        stop.set()
 
 
 def register(app: typer.Typer) -> None:
