@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from factories import create_user
-
 from opschub.accounts import service as accounts
 from opschub.accounts.permissions import Role
 from opschub.audit import service as audit

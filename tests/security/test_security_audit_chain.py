@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import stat
-import threading
 from datetime import UTC
 from pathlib import Path
 from types import SimpleNamespace
