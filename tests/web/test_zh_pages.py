@@ -39,9 +39,10 @@ ASCII_PUNCT_NEAR_HAN = re.compile(rf"[{HAN}]\s*[:;]|[:;]\s*[{HAN}]")
 
 
 class _VisibleText(HTMLParser):
-    """Text nodes a person sees (not script, style or the page's <head>)."""
+    """Text nodes a person sees (not script, style or the page's <head>). ``<kbd>`` holds what a
+    person types exactly (a CSV column name such as ``hash_type``): not a code to translate."""
 
-    HIDDEN = frozenset({"script", "style", "head", "template"})
+    HIDDEN = frozenset({"script", "style", "head", "template", "kbd"})
 
     def __init__(self) -> None:
         super().__init__()
@@ -104,9 +105,9 @@ def _html_get_paths(app: FastAPI, report_id: str) -> list[str]:
     for path, route in iter_routes(app):
         if not isinstance(route, APIRoute) or "GET" not in route.methods:
             continue
-        if route.include_in_schema or path in ("/favicon.ico",):
-            continue  # JSON API and the icon
-        paths.append(path.replace("{report_id}", report_id))
+        if route.include_in_schema or path in ("/favicon.ico", "/hashlists/{name}/export"):
+            continue  # JSON API, the icon, a download
+        paths.append(path.replace("{report_id}", report_id).replace("{name}", "demo-exchange"))
     return sorted(set(paths))
 
 
@@ -224,5 +225,8 @@ def test_every_page_was_checked(site: tuple[FastAPI, Database, str]) -> None:
     app, _database, report_id = site
     paths = _html_get_paths(app, report_id)
     assert {"/", "/report", "/help", "/audit", "/queue", f"/queue/{report_id}"} <= set(paths)
+    assert {"/hashlists", "/hashlists/demo-exchange", "/hashlists/demo-exchange/remove"} <= set(
+        paths
+    )
     assert not any("{" in path for path in paths), "a page with a parameter has no sample value"
     assert Path(__file__).name == "test_zh_pages.py"

@@ -137,6 +137,7 @@ DETAIL_KEY = {
     "is_demo": N_("demo data"),
     "failures": N_("failed attempts in a row"),
     "until": N_("until"),
+    "created": N_("new list"),
 }
 # Which code list a detail's value comes from, by key (status changes: "from", "to").
 DETAIL_VALUE_KIND = {

@@ -33,6 +33,7 @@ ROUTER_MODULES = (
     "opschub.audit.api",
     "opschub.intake.views",
     "opschub.intake.api",
+    "opschub.hashlists.views",
 )
 
 # The vendored Swagger UI (see its README.md): only the files /api/docs loads are served, not the
