@@ -78,8 +78,12 @@ def findings(html: str) -> list[str]:
         for match in DOTTED.finditer(text):
             if not match.group().endswith(DATA_SUFFIXES):
                 found.append(f"code {match.group()!r} in {part[:80]!r}")
-        if ASCII_PUNCT_NEAR_HAN.search(text):
-            found.append(f"ASCII punctuation in {part[:80]!r}")
+    # Punctuation often stands in a text node of its own ("<strong>报警</strong>: <a>110</a>"):
+    # read the text as it runs on the screen.
+    running = URL.sub(" ", "".join(visible_text(html)))
+    for match in ASCII_PUNCT_NEAR_HAN.finditer(running):
+        context = running[max(0, match.start() - 20) : match.end() + 20]
+        found.append(f"ASCII punctuation in {context!r}")
     return sorted(set(found))
 
 
@@ -90,11 +94,16 @@ def test_the_checker_finds_codes_and_ascii_punctuation() -> None:
         "<p>example.org/demo https://example.org/a_b demo-analyst 报告；已收到：是</p>"
         "<p>7KQ2-M9XD 3f0a9c helplines.json 12:30</p></body></html>"
     )
-    assert findings(page) == [
-        "ASCII punctuation in '紧急求助: 112'",
+    found = findings(page)
+    codes = [f for f in found if f.startswith("code")]
+    punctuation = [f for f in found if f.startswith("ASCII")]
+    assert codes == [
         "code 'accounts.login' in 'accounts.login'",
         "code 'action_taken' in '状态 action_taken'",
     ]
+    assert len(punctuation) == 1 and "紧急求助: 112" in punctuation[0]
+    # Punctuation in a text node of its own counts too.
+    assert findings("<p><strong>报警</strong>: <a>110</a></p>") != []
 
 
 # -- the pages -----------------------------------------------------------------------------------
