@@ -72,7 +72,19 @@ def test_large_import_shows_progress_and_bad_lines_in_place(
     good.write_text("\n".join(lines) + "\n", encoding="utf-8")
     page.fill("#name", "big-list")
     page.set_input_files("#file", str(good))
+    # A slow uplink (1 MB/s) so that the upload takes long enough to be watched.
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": 1_000_000},
+    )
     page.click("#import-form button[type=submit]")
+    page.wait_for_function(
+        "() => { const bar = document.getElementById('upload-progress');"
+        " return bar && !bar.closest('[hidden]') && bar.value > 0 && bar.value < 100; }",
+        timeout=30_000,
+    )
     page.wait_for_url(f"{base}/hashlists/big-list?*", timeout=60_000)
     assert "40,000" in page.inner_text("main")
     assert "big.csv" in page.inner_text("main")  # the import history names the file
