@@ -209,7 +209,7 @@ FORM_OF_EXPLOITATION = CodeList(
             "020291",
             plain_en="Someone paid or tricked people so that a child was adopted in a way that "
             "breaks the rules.",
-            plain_zh="有人花钱或者骗人，让孩子被用违反规定的方式收养。",
+            plain_zh="有人花钱或者骗人，不按法律规定把孩子收养走。",
         ),
         _c(
             "prostitution",

@@ -59,3 +59,10 @@ def test_quick_exit_never_leaves_for_a_non_https_address(
     page = client.get("/report", params={"lang": "en"}).text
     assert "javascript:" not in page
     assert 'href="https://www.google.com/"' in page
+
+
+def test_the_public_home_page_has_the_quick_exit_too(client: TestClient) -> None:
+    assert (
+        'href="https://www.baidu.com/" rel="noreferrer" data-quick-exit'
+        in client.get("/", params={"lang": "zh-Hans"}).text
+    )

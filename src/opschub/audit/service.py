@@ -662,14 +662,17 @@ class EventFilter:
     outcome: str | None = None
     since: datetime | None = None  # inclusive
     until: datetime | None = None  # exclusive
+    # Any of these outcomes (the page's "did not succeed" is refused or failed).
+    outcomes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for field in FILTER_TEXT_LIMITS:
             check_filter_text(field, getattr(self, field))
-        if self.outcome is not None and self.outcome not in OUTCOMES:
-            raise FilterError(
-                "outcome", f"outcome {self.outcome!r} must be one of {', '.join(OUTCOMES)}"
-            )
+        for outcome in (self.outcome, *self.outcomes):
+            if outcome is not None and outcome not in OUTCOMES:
+                raise FilterError(
+                    "outcome", f"outcome {outcome!r} must be one of {', '.join(OUTCOMES)}"
+                )
         for name in ("since", "until"):
             value = getattr(self, name)
             if value is not None and value.tzinfo is None:
@@ -695,6 +698,8 @@ class EventFilter:
             query = query.where(AuditEvent.target_id == self.target_id)
         if self.outcome:
             query = query.where(AuditEvent.outcome == self.outcome)
+        if self.outcomes:
+            query = query.where(AuditEvent.outcome.in_(self.outcomes))
         if self.since is not None:
             query = query.where(AuditEvent.occurred_at >= self.since)
         if self.until is not None:

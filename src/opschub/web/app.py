@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -16,9 +17,10 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Scope
 
-from opschub import __version__
+from opschub import __version__, labels
 from opschub.config import Settings, get_settings
 from opschub.db import Database, get_database
+from opschub.text import N_
 from opschub.web.auth import LoginRequired, SetupRequired, is_api
 from opschub.web.csrf import verify_csrf
 from opschub.web.i18n import PACKAGE_ROOT
@@ -35,6 +37,7 @@ ROUTER_MODULES = (
     "opschub.intake.views",
     "opschub.intake.api",
     "opschub.jobs.views",
+    "opschub.hashlists.views",
 )
 
 # The vendored Swagger UI (see its README.md): only the files /api/docs loads are served, not the
@@ -122,6 +125,23 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     return app
 
 
+# requires(...) refuses with "permission users.manage required" (the API's wording); a person
+# reads the permission's name instead of its code.
+_PERMISSION_REFUSED = re.compile(r"permission ([a-z_.]+) required")
+PERMISSION_REFUSED_TEXT = N_(
+    "You may not open this page: it needs the permission “%(permission)s”."
+)
+
+
+def _readable_detail(request: Request, exc: StarletteHTTPException) -> Any:
+    found = _PERMISSION_REFUSED.fullmatch(str(exc.detail))
+    if exc.status_code != 403 or found is None:
+        return exc.detail
+    gettext = request.state.gettext
+    permission = labels.label("permission", found.group(1), gettext, request.state.lang)
+    return gettext(PERMISSION_REFUSED_TEXT) % {"permission": permission}
+
+
 def _install_handlers(app: FastAPI) -> None:
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, exc: LoginRequired) -> Response:
@@ -146,7 +166,7 @@ def _install_handlers(app: FastAPI) -> None:
         return render(
             request,
             "web/error.html",
-            {"status": exc.status_code, "detail": exc.detail},
+            {"status": exc.status_code, "detail": _readable_detail(request, exc)},
             status_code=exc.status_code,
             headers=exc.headers,
         )

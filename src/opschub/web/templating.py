@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
+from opschub import labels
 from opschub.web.i18n import LANGUAGE_NAMES, PACKAGE_ROOT, translations
 
 
@@ -74,6 +75,8 @@ def render(
         "lang_field": lang_field,
         "link": lambda path, **params: link(request, path, **params),
         "current_path": request.url.path,
+        # The one way a page shows a code: {{ label("report_status", report.status) }}.
+        "label": lambda kind, code: labels.label(kind, code, request.state.gettext, lang),
     }
     values.update(context or {})
     tmpl = environment(lang).get_template(template)

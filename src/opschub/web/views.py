@@ -29,7 +29,9 @@ STATIC = Path(__file__).with_name("static")
 def home(
     request: Request, principal: Annotated[Principal | None, requires(PUBLIC)]
 ) -> HTMLResponse:
-    return render(request, "web/home.html")
+    from opschub.intake.views import quick_exit_url  # the public pages' neutral site
+
+    return render(request, "web/home.html", {"quick_exit_url": quick_exit_url(request.state.lang)})
 
 
 @router.get("/api/docs", response_class=HTMLResponse, include_in_schema=False)

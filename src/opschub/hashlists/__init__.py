@@ -1,0 +1,1 @@
+"""Hash lists in the web UI: the pages over :mod:`opschub.matching.store` (a pure library)."""

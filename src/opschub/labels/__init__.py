@@ -1,0 +1,248 @@
+"""One place for the words people read instead of codes.
+
+Codes (``action_taken``, ``self_report``, ``accounts.login.failed``, ``api_token``) are stable
+identifiers for data and scripts; a person reads a label. Every page asks here, through the
+``label(kind, code)`` function that :func:`opschub.web.templating.render` gives every template, so
+that a code has one wording in English and one in Chinese wherever it appears. The shared
+vocabulary of :mod:`opschub.taxonomy` (forms of exploitation, sex, settings ...) is reachable
+through the same function by its list name.
+
+Labels are English msgids translated by this package's zh-Hans catalogue. An unknown code comes
+back as it is, so that the zh-Hans page test (tests/web/test_zh_pages.py) finds it.
+
+This module imports nothing from the web layer.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+
+from opschub import taxonomy
+from opschub.accounts.i18n import ROLE_LABELS
+from opschub.accounts.permissions import PERMISSIONS
+from opschub.text import N_
+
+Gettext = Callable[[str], str]
+
+CHANNEL = {
+    "public": N_("public reporting form"),
+    "self_report": N_("self-report by fingerprint"),
+    "partner": N_("partner API"),
+}
+MEDIA_KIND = {"image": N_("image"), "video": N_("video")}
+REPORT_STATUS = {
+    "received": N_("received"),
+    "assessing": N_("being assessed"),
+    "action_taken": N_("action taken"),
+    "closed": N_("closed"),
+}
+PRIORITY_REASON = {
+    "known_match": N_("matches a known hash"),
+    "self_report": N_("a child reported an image of themselves"),
+    "under_13": N_("stated age under 13"),
+    "live_harm": N_("harm happening now"),
+    "matching_unavailable": N_("matching was unavailable"),
+}
+ACTOR_KIND = {
+    "user": N_("person"),
+    "token": N_("API token"),
+    "system": N_("system"),
+    "public": N_("member of the public"),
+}
+OUTCOME = {"ok": N_("succeeded"), "refused": N_("refused"), "failed": N_("failed")}
+AUDIT_ACTION = {
+    "accounts.login": N_("logged in"),
+    "accounts.login.failed": N_("login failed"),
+    "accounts.login.locked": N_("login refused: account locked"),
+    "accounts.login.totp": N_("confirmed login with the second factor"),
+    "accounts.logout": N_("logged out"),
+    "accounts.password.changed": N_("changed the password"),
+    "accounts.password.reset": N_("reset a password"),
+    "accounts.token.created": N_("created an API token"),
+    "accounts.token.revoked": N_("revoked an API token"),
+    "accounts.totp.disabled": N_("switched off the second factor"),
+    "accounts.totp.enabled": N_("set up the second factor"),
+    "accounts.totp.reset": N_("removed a person's second factor"),
+    "accounts.user.created": N_("added a person"),
+    "accounts.user.disabled": N_("disabled a person"),
+    "accounts.user.enabled": N_("enabled a person"),
+    "accounts.user.role_changed": N_("changed a person's role"),
+    "intake.report.received": N_("report received"),
+    "intake.report.status_changed": N_("changed a report's status"),
+    "intake.report.viewed": N_("opened a report"),
+    "intake.report.removed": N_("removed reports"),
+    "hashlists.list.created": N_("created a hash list"),
+    "hashlists.list.imported": N_("imported into a hash list"),
+    "hashlists.list.exported": N_("exported a hash list"),
+    "hashlists.list.removed": N_("removed a hash list"),
+    "permission.refused": N_("refused: no permission"),
+}
+TARGET_TYPE = {
+    "user": N_("person"),
+    "api_token": N_("API token"),
+    "report": N_("report"),
+    "route": N_("page or API route"),
+    "hashlist": N_("hash list"),
+}
+# Why a login failed (details.reason of accounts.login.failed).
+LOGIN_FAILURE = {
+    "unknown_user": N_("unknown user name"),
+    "password": N_("wrong password"),
+    "totp": N_("wrong second-factor code"),
+    "disabled": N_("account disabled"),
+    "locked": N_("account locked"),
+}
+# Labels the system writes for actors that are not people (audit actor_label).
+ACTOR_NAME = {
+    "command line": N_("command line"),
+    "demo data": N_("demo data"),
+    "anonymous": N_("unknown person"),
+    "public": N_("member of the public"),
+    "system": N_("system"),
+}
+# Names of hash lists that the system itself keeps (other lists are named by their operators).
+HASH_LIST = {"self-reported": N_("self-reported images")}
+HASH_TYPE = {"pdq": N_("PDQ (perceptual)"), "sha256": "SHA-256", "md5": "MD5", "sha1": "SHA-1"}
+# Keys of audit events' details.
+DETAIL_KEY = {
+    "from": N_("from"),
+    "to": N_("to"),
+    "username": N_("user name"),
+    "role": N_("role"),
+    "name": N_("name"),
+    "permission": N_("permission"),
+    "permissions": N_("permissions"),
+    "channel": N_("channel"),
+    "priority": N_("priority"),
+    "reasons": N_("reasons"),
+    "urls": N_("web addresses"),
+    "fingerprints": N_("fingerprints"),
+    "matches": N_("matches"),
+    "count": N_("number"),
+    "reason": N_("reason"),
+    "user": N_("person"),
+    "ok": N_("succeeded"),
+    "list": N_("hash list"),
+    "file": N_("file"),
+    "format": N_("format"),
+    "version": N_("version"),
+    "added": N_("added"),
+    "read": N_("entries read"),
+    "already_present": N_("already in the list"),
+    "entries": N_("entries"),
+    "expires_at": N_("expires"),
+    "partner": N_("partner"),
+    "is_demo": N_("demo data"),
+    "failures": N_("failed attempts in a row"),
+    "until": N_("until"),
+    "created": N_("new list"),
+}
+# Which code list a detail's value comes from, by key (status changes: "from", "to").
+DETAIL_VALUE_KIND = {
+    "from": "report_status",
+    "to": "report_status",
+    "role": "role",
+    "channel": "channel",
+    "reasons": "priority_reason",
+    "permission": "permission",
+    "permissions": "permission",
+    "list": "hash_list",
+    "reason": "login_failure",
+}
+
+KINDS: Mapping[str, Mapping[str, str]] = MappingProxyType(
+    {
+        "channel": CHANNEL,
+        "media_kind": MEDIA_KIND,
+        "report_status": REPORT_STATUS,
+        "priority_reason": PRIORITY_REASON,
+        "actor_kind": ACTOR_KIND,
+        "outcome": OUTCOME,
+        "audit_action": AUDIT_ACTION,
+        "target_type": TARGET_TYPE,
+        "hash_list": HASH_LIST,
+        "login_failure": LOGIN_FAILURE,
+        "actor_name": ACTOR_NAME,
+        "hash_type": HASH_TYPE,
+        "detail_key": DETAIL_KEY,
+        "role": {role.value: text for role, text in ROLE_LABELS.items()},
+        "permission": PERMISSIONS,
+    }
+)
+
+# Kinds whose unknown codes are shown as they are because they are names, not codes.
+_NAMES_AS_THEY_ARE = frozenset({"hash_list"})
+
+
+def has(kind: str, code: object) -> bool:
+    """Whether ``code`` has a label of ``kind``."""
+    if kind in taxonomy.CODE_LISTS:
+        return code in taxonomy.CODE_LISTS[kind]
+    return isinstance(code, str) and code in KINDS.get(kind, {})
+
+
+def label(kind: str, code: str, gettext: Gettext, lang: str) -> str:
+    """The label of ``code`` of ``kind`` in ``lang`` (``gettext`` translates into it).
+
+    ``kind`` is a key of :data:`KINDS` or a :mod:`opschub.taxonomy` list name. An unknown code is
+    returned unchanged (a hash list name an operator chose is shown as it is).
+    """
+    if kind in taxonomy.CODE_LISTS:
+        code_list = taxonomy.CODE_LISTS[kind]
+        return code_list.label(code, lang) if code in code_list else code
+    labels = KINDS.get(kind)
+    if labels is None:
+        raise KeyError(f"unknown kind of code {kind!r}; known: {', '.join(sorted(KINDS))}")
+    text = labels.get(code)
+    if text is None:
+        return code
+    return gettext(text)
+
+
+def action_label(action: str, gettext: Gettext) -> str:
+    """An audit action's label; an unlabelled action falls back to its family's label
+    (``accounts.login.something`` reads as "logged in"), else the code itself."""
+    parts = action.split(".")
+    while parts:
+        text = AUDIT_ACTION.get(".".join(parts))
+        if text is not None:
+            return gettext(text)
+        parts.pop()
+    return action
+
+
+def detail_value(key: str, value: object, gettext: Gettext, lang: str) -> str:
+    """A detail's value as a person reads it: codes labelled, lists joined, booleans as words."""
+    kind = DETAIL_VALUE_KIND.get(key)
+    separator = gettext("; ")
+    if isinstance(value, list | tuple):
+        return separator.join(detail_value(key, item, gettext, lang) for item in value)
+    if isinstance(value, bool):
+        return gettext("yes") if value else gettext("no")
+    if value is None:
+        return "–"
+    if kind is not None and isinstance(value, str):
+        return label(kind, value, gettext, lang)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return str(value)
+
+
+def details(values: Mapping[str, object], gettext: Gettext, lang: str) -> list[tuple[str, str]]:
+    """An audit event's details as (label, value) pairs, in a stable order."""
+    return [
+        (label("detail_key", key, gettext, lang), detail_value(key, value, gettext, lang))
+        for key, value in sorted(values.items())
+    ]
+
+
+__all__ = [
+    "KINDS",
+    "action_label",
+    "detail_value",
+    "details",
+    "has",
+    "label",
+]
