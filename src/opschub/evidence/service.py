@@ -542,6 +542,7 @@ def open_for(
     purpose: str,
     note: str | None = None,
     action: str = "view",
+    details: dict[str, Any] | None = None,
 ) -> Iterator[bytes]:
     """Record that ``actor`` views (or downloads) the item for ``purpose``; return its bytes."""
     _require(actor, "evidence.view", "viewing evidence")
@@ -550,7 +551,7 @@ def open_for(
     item = _lock_item(session, item_id)
     if item.state != "stored":
         raise EvidenceError(f"evidence item {item_id}: destroyed, nothing to open")
-    _custody(session, item, action, actor, _purpose(purpose), _note(note))
+    _custody(session, item, action, actor, _purpose(purpose), _note(note), details)
     return plaintext(session, vault, item)
 
 

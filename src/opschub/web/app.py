@@ -30,6 +30,7 @@ ROUTER_MODULES = (
     "opschub.audit.api",
     "opschub.intake.views",
     "opschub.intake.api",
+    "opschub.evidence.views",
 )
 
 API_DESCRIPTION = """JSON API of opschub. Machine clients authenticate with an API token
