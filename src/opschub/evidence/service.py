@@ -368,7 +368,7 @@ def put(
         peek.kept = None
     digests = stream.Digests()
     temp = temp_name(item_id)
-    vault.backend.write(temp, stream.encrypt(peek, data_key, digests, item_id.encode()))  # type: ignore[arg-type]
+    vault.backend.write(temp, stream.encrypt(peek, data_key, digests, item_id.encode()))
     sha256, md5, sha1 = digests.hexdigests()
 
     existing = session.execute(
