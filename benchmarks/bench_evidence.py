@@ -89,15 +89,19 @@ def run_opschub(files: list[Path], work: Path) -> dict[str, Any]:
     actor = service.Operator("benchmark")
     vault.keys.check(create=True)
     baseline = current_rss()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for path in files:
         with database.transaction() as session, open(path, "rb") as handle:
             service.put(
                 session, vault, handle, source_kind="upload", actor=actor, purpose="intake",
                 media_type="application/octet-stream",
             )  # fmt: skip
-    seconds = time.perf_counter() - start
-    return {"seconds": seconds, "peak_rss_above_start": max(peak_rss() - baseline, 0)}
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    return {
+        "seconds": seconds,
+        "cpu_seconds": cpu,
+        "peak_rss_above_start": max(peak_rss() - baseline, 0),
+    }
 
 
 def run_copy(files: list[Path], work: Path) -> dict[str, Any]:
@@ -170,19 +174,23 @@ def main() -> None:
     print(f"# {' '.join(sys.argv)}")
     print(f"# {platform.platform()}, {os.cpu_count()} CPUs, load {os.getloadavg()}, dir {root}")
     print(f"| file size | files | {' | '.join(e + ' (MB/s)' for e in engines)} | "
-          "opschub / copy | opschub peak RSS above start |")  # fmt: skip
-    print("|---|---|" + "---|" * len(engines) + "---|---|")
+          "opschub / copy | opschub files/s | opschub MB per CPU-second | "
+          "opschub peak RSS above start |")  # fmt: skip
+    print("|---|---|" + "---|" * len(engines) + "---|---|---|---|")
     try:
         for size in (parse_size(s) for s in args.sizes.split(",")):
             files = make_files(root / f"in-{size}", size)
             total = size * len(files)
             results = {engine: run_engine(engine, files, root) for engine in engines}
             speeds = {e: total / r["seconds"] / 1e6 for e, r in results.items()}
-            rss = results["opschub"]["peak_rss_above_start"] / 2**20
+            ours = results["opschub"]
+            rss = ours["peak_rss_above_start"] / 2**20
             print(
                 f"| {label(size)} | {len(files)} | "
-                + " | ".join(f"{speeds[e]:.1f}" for e in engines)
-                + f" | {speeds['opschub'] / speeds['plain copy']:.2f} | {rss:.1f} MiB |"
+                + " | ".join(f"{speeds[e]:.2f}" for e in engines)
+                + f" | {speeds['opschub'] / speeds['plain copy']:.2f}"
+                + f" | {len(files) / ours['seconds']:.1f}"
+                + f" | {total / ours['cpu_seconds'] / 1e6:.1f} | {rss:.1f} MiB |"
             )
             shutil.rmtree(root / f"in-{size}", ignore_errors=True)
     finally:

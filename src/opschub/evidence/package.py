@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import mimetypes
 import shutil
 import uuid
@@ -286,6 +287,8 @@ def verify_package(path: Path, public_key_pem: str | None = None) -> list[str]:
     """Every problem with the package, each naming the file or item; empty when it verifies."""
     import bagit
 
+    # bagit logs each problem itself; they are returned (and printed once) here instead.
+    logging.getLogger("bagit").setLevel(logging.CRITICAL)
     if not path.is_dir():
         raise PackageError(f"{path}: not a directory")
     problems: list[str] = []
