@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from opschub import config
 from opschub.db import Database
-from opschub.evidence import service
+from opschub.evidence import integrity, service
 from opschub.evidence.cli import register
 from opschub.evidence.package import export_package, verify_package
 
@@ -160,7 +160,7 @@ def test_import_into_another_vault_keeps_history(
             original = next(s for s in sender.values() if s["sha256"] == entry["sha256"])
             assert history == original["custody"]
             assert service.get_item(session, str(entry["id"])).size == original["size"]
-        assert service.verify(session, vault()).problems == []
+        assert integrity.verify(session, vault()).problems == []
 
 
 def test_case_uco_graph_validates_with_case_validate(package: tuple[Path, list[str]]) -> None:

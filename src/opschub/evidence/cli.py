@@ -404,7 +404,7 @@ def verify_command(output: FORMAT = "text") -> None:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress
 
-    from opschub.evidence import service
+    from opschub.evidence import integrity, service
 
     _check_format(output)
     vault = _vault()
@@ -420,7 +420,7 @@ def verify_command(output: FORMAT = "text") -> None:
             disable=total < PROGRESS_THRESHOLD or not console.is_terminal,
         ) as bar:
             task = bar.add_task("verify", total=total)
-            report = service.verify(session, vault, progress=lambda n: bar.advance(task, n))
+            report = integrity.verify(session, vault, progress=lambda n: bar.advance(task, n))
     if output == "json":
         typer.echo(json.dumps([p.to_json() for p in report.problems]))
     else:
