@@ -97,3 +97,45 @@ def test_pages_in_chinese(app: FastAPI, database: Database) -> None:
     page = client.get(f"/evidence/{item.id}?lang=zh-Hans")
     assert "保管链" in page.text and "您为何需要查看？" in page.text
     assert "Chain of custody" not in page.text
+
+
+def _video(frames: int = 40) -> bytes:
+    """A generated MPEG-4 video (moving gradients), key frame every 10 frames."""
+    import av
+
+    out = io.BytesIO()
+    container = av.open(out, mode="w", format="mp4")
+    stream = container.add_stream("mpeg4", rate=10)
+    stream.width, stream.height, stream.pix_fmt = 160, 120, "yuv420p"
+    stream.codec_context.gop_size = 10
+    y, x = np.mgrid[0:120, 0:160]
+    for i in range(frames):
+        rgb = np.stack([(x + 5 * i) % 256, (y + 3 * i) % 256, (x + y) % 256], axis=-1)
+        frame = av.VideoFrame.from_ndarray(rgb.astype(np.uint8), format="rgb24")
+        for packet in stream.encode(frame):
+            container.mux(packet)
+    for packet in stream.encode():
+        container.mux(packet)
+    container.close()
+    return out.getvalue()
+
+
+def test_video_is_shown_as_a_blurred_contact_sheet_of_key_frames(
+    app: FastAPI, database: Database
+) -> None:
+    item = put_bytes(database, _video(), name="clip.mp4").item
+    assert item.media_type == "video/mp4"
+    client = logged_in_client(app, database, Role.POLICE_LIAISON)
+    page = client.get(f"/evidence/{item.id}")
+    assert "Show blurred" in page.text and "Show the full image" not in page.text
+    shown = client.post(
+        f"/evidence/{item.id}/view", data={"purpose": "investigation", "mode": "full"}
+    )
+    assert shown.status_code == 200
+    sheet = _image(shown.text)
+    # 4 key frames: two rows of 160-pixel tiles, greyscale and blurred.
+    assert sheet.mode == "L" and sheet.size == (480, 320)
+    assert float(np.abs(np.diff(np.asarray(sheet, dtype=np.int16), axis=1)).mean()) < 3
+    assert "Show the full image" not in shown.text  # never a full view of a video
+    with database.read() as session:
+        assert service.custody(session, item.id)[-1].details == {"rendition": "sheet"}

@@ -86,6 +86,8 @@ def _item_page(
             "error": error,
             "values": values or {},
             "is_image": item.media_type.startswith("image/"),
+            "is_video": item.media_type.startswith("video/")
+            and item.size <= rendition.VIDEO_MAX_BYTES,
             **_labels(),
         },
         status_code=status_code,
@@ -124,7 +126,14 @@ def evidence_view(
     mode = "full" if mode == "full" else "blurred"
     try:
         item = service.get_item(session, item_id)
-        if item.state != "stored" or not item.media_type.startswith("image/"):
+        video = item.media_type.startswith("video/")
+        if video:
+            mode = "sheet"  # video is only ever shown as a blurred contact sheet
+        if (
+            item.state != "stored"
+            or not (item.media_type.startswith("image/") or video)
+            or (video and item.size > rendition.VIDEO_MAX_BYTES)
+        ):
             return _item_page(
                 request, session, item_id, values=values, status_code=400,
                 error=_("This item cannot be shown here."),
@@ -142,11 +151,16 @@ def evidence_view(
     except service.NotFound:
         return _item_page(request, session, item_id)
     try:
-        picture = rendition.full(data) if mode == "full" else rendition.blurred(data)
+        if mode == "sheet":
+            picture = rendition.contact_sheet(data)
+        elif mode == "full":
+            picture = rendition.full(data)
+        else:
+            picture = rendition.blurred(data)
     except rendition.NoRendition:
         return _item_page(
             request, session, item_id, values=values, status_code=400,
-            error=_("This image cannot be decoded for viewing."),
+            error=_("This material cannot be decoded for viewing."),
         )  # fmt: skip
     return _item_page(
         request, session, item_id, shown=rendition.data_uri(picture), mode=mode, values=values
