@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from opschub import config
 from opschub.db import Database
-from opschub.evidence import service
+from opschub.evidence import integrity, service
 from opschub.evidence.cli import register
 from opschub.evidence.storage import blob_name
 from opschub.evidence.vault import vault_from_settings
@@ -166,7 +166,7 @@ def _consistent(database: Database) -> list[str]:
     with database.transaction() as session:
         service.recover(session, the_vault, grace=timedelta(0))
     with database.read() as session:
-        problems = [p.kind for p in service.verify(session, the_vault).problems]
+        problems = [p.kind for p in integrity.verify(session, the_vault).problems]
     return problems
 
 
@@ -212,3 +212,34 @@ def test_crash_in_the_middle_of_destroy_leaves_old_or_new_state(
             assert source.read_bytes()[1000:1032] not in b"".join(
                 p.read_bytes() for p in settings.data_dir.rglob("*") if p.is_file()
             )
+
+
+def test_full_disk_is_named_and_leaves_the_store_as_it_was(
+    database: Database, tmp_path: Path, settings: config.Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    from opschub.evidence import storage
+
+    stored = tmp_path / "first.bin"
+    stored.write_bytes(os.urandom(5000))
+    _add(stored)
+    before = sorted(p for p in (settings.data_dir / "evidence").rglob("*") if p.is_file())
+
+    def no_space(_fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(storage.os, "fsync", no_space)
+    source = tmp_path / "second.bin"
+    source.write_bytes(os.urandom(3 * 1024 * 1024))
+    result = runner.invoke(
+        app, ["evidence", "add", str(source), "--source", "upload", "--purpose", "intake"]
+    )
+    assert result.exit_code == 1
+    assert "second.bin: cannot be stored (No space left on device); nothing stored" in (
+        result.stderr
+    )
+    after = sorted(p for p in (settings.data_dir / "evidence").rglob("*") if p.is_file())
+    assert after == before
+    with database.read() as session:
+        assert service.count_items(session) == 1

@@ -22,14 +22,14 @@ from sqlalchemy import select, text
 from opschub import clock, config
 from opschub.audit.models import AuditEvent
 from opschub.db import Database
-from opschub.evidence import service
+from opschub.evidence import integrity, service
 from opschub.evidence.models import EvidenceKey
 from opschub.evidence.storage import blob_name
 
 
 def _kinds(database: Database) -> list[str]:
     with database.read() as session:
-        return sorted(p.kind for p in service.verify(session, vault()).problems)
+        return sorted(p.kind for p in integrity.verify(session, vault()).problems)
 
 
 def test_every_custody_event_is_chained_and_anchored_in_the_audit_log(database: Database) -> None:
@@ -83,7 +83,7 @@ def test_tampering_with_blob_key_event_and_anchor_is_detected_and_named(
             {"d": '{"custody_hash": "' + "f" * 64 + '", "custody_seq": 1}', "id": anchor_id},
         )
     with database.read() as session:
-        problems = service.verify(session, vault()).problems
+        problems = integrity.verify(session, vault()).problems
     by_item = {(p.item_id, p.kind) for p in problems}
     assert (blob_item.id, "changed_blob") in by_item
     assert (key_item.id, "missing_key") in by_item

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from opschub import config
 from opschub.db import Database
-from opschub.evidence import service
+from opschub.evidence import integrity, service
 from opschub.evidence.cli import register
 from opschub.evidence.package import export_package, verify_package
 
@@ -160,7 +160,7 @@ def test_import_into_another_vault_keeps_history(
             original = next(s for s in sender.values() if s["sha256"] == entry["sha256"])
             assert history == original["custody"]
             assert service.get_item(session, str(entry["id"])).size == original["size"]
-        assert service.verify(session, vault()).problems == []
+        assert integrity.verify(session, vault()).problems == []
 
 
 def test_case_uco_graph_validates_with_case_validate(package: tuple[Path, list[str]]) -> None:
@@ -173,3 +173,57 @@ def test_case_uco_graph_validates_with_case_validate(package: tuple[Path, list[s
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-3000:]
     assert "Conforms: True" in result.stdout
+
+
+def test_package_encrypted_to_the_recipient_verifies_and_only_they_can_read_it(
+    database: Database, tmp_path: Path
+) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+    recipient = X25519PrivateKey.generate()
+    private = tmp_path / "recipient.pem"
+    private.write_bytes(
+        recipient.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    public = tmp_path / "recipient.pub.pem"
+    public.write_bytes(
+        recipient.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    data = os.urandom(3 * 1024 * 1024 + 11)
+    item = put_bytes(database, data).item
+    out = tmp_path / "sealed"
+    exported = runner.invoke(
+        app, ["evidence", "export", item.id, "--to", str(out), "--encrypt-to", str(public)]
+    )
+    assert exported.exit_code == 0, exported.output
+    everything = b"".join(p.read_bytes() for p in out.rglob("*") if p.is_file())
+    assert data[:32] not in everything and data[2_000_000:2_000_032] not in everything
+    assert runner.invoke(app, ["evidence", "package", "verify", str(out)]).exit_code == 0
+
+    stranger = tmp_path / "stranger.pem"
+    stranger.write_bytes(
+        X25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    refused = runner.invoke(
+        app, ["evidence", "package", "decrypt", str(out), "--key", str(stranger),
+              "--to", str(tmp_path / "nope")],
+    )  # fmt: skip
+    assert refused.exit_code == 1 and "another recipient" in refused.stderr
+    opened = runner.invoke(
+        app, ["evidence", "package", "decrypt", str(out), "--key", str(private),
+              "--to", str(tmp_path / "clear")],
+    )  # fmt: skip
+    assert opened.exit_code == 0, opened.output
+    (clear,) = (tmp_path / "clear").iterdir()
+    assert clear.read_bytes() == data and clear.name == f"{item.sha256}.bin"

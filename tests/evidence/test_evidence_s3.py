@@ -13,7 +13,7 @@ from evidence_helpers import OFFICER, put_bytes, read_back, vault
 
 from opschub import config
 from opschub.db import Database
-from opschub.evidence import service
+from opschub.evidence import integrity, service
 from opschub.evidence.storage import S3Backend, blob_name
 
 BUCKET = "opschub-evidence"
@@ -74,7 +74,7 @@ def test_s3_stores_ciphertext_reads_back_and_destroys_without_a_trace(
     assert data[:32] not in stored and data[5_000_000:5_000_032] not in stored
     assert read_back(database, item.id) == data
     with database.read() as session:
-        assert service.verify(session, vault()).problems == []
+        assert integrity.verify(session, vault()).problems == []
     with database.transaction() as session:
         service.destroy(session, vault(), item.id, actor=OFFICER, reason="due")
     assert not s3.exists(blob_name(item.sha256))
@@ -94,7 +94,7 @@ def test_s3_changed_and_missing_blobs_are_named(database: Database, s3: S3Backen
     s3.replace_bytes(name, bytes(blob))
     s3.delete(blob_name(missing.sha256))
     with database.read() as session:
-        problems = {(p.item_id, p.kind) for p in service.verify(session, vault()).problems}
+        problems = {(p.item_id, p.kind) for p in integrity.verify(session, vault()).problems}
     assert problems == {(changed.id, "changed_blob"), (missing.id, "missing_blob")}
 
 

@@ -249,10 +249,21 @@ def export_command(
     purpose: Annotated[str, typer.Option(help="a purpose code")] = "transfer_to_police",
     recipient: Annotated[str, typer.Option(help="who receives it")] = "",
     note: Annotated[str | None, typer.Option(help="free text for the custody record")] = None,
+    encrypt_to: Annotated[
+        Path | None,
+        typer.Option("--encrypt-to", help="the recipient's X25519 public key (PEM)"),
+    ] = None,
 ) -> None:
     """Export items as a signed BagIt evidence package."""
     from opschub.evidence.package import export_package
+    from opschub.evidence.recipient import RecipientError, load_public
 
+    recipient_pem = _read_key(encrypt_to)
+    if recipient_pem is not None:
+        try:
+            load_public(recipient_pem)
+        except RecipientError as exc:
+            _fail(f"{encrypt_to}: {exc}", 2)
     vault = _vault()
     with _session() as session:
         result = export_package(
@@ -264,6 +275,7 @@ def export_command(
             purpose=purpose,
             note=note,
             recipient=recipient,
+            encrypt_to=recipient_pem,
         )
     typer.echo(f"package {result['package_id']}: {len(result['items'])} item(s) in {to}")
 
@@ -326,6 +338,29 @@ def package_verify_command(
     typer.echo(f"{directory}: package verifies (signature, manifests, custody chains)")
 
 
+@package_app.command("decrypt")
+def package_decrypt_command(
+    directory: Path,
+    key: Annotated[Path, typer.Option(help="your X25519 private key (PEM)")],
+    to: Annotated[Path, typer.Option("--to", help="directory for the decrypted files")],
+) -> None:
+    """Decrypt the material of a package sealed to you (verify it first)."""
+    from opschub.evidence.package import PackageError, verify_package
+    from opschub.evidence.recipient import RecipientError, decrypt_package
+
+    try:
+        problems = verify_package(directory)
+        if problems:
+            _fail(f"{directory}: package does NOT verify: {problems[0]}", 1)
+        written = decrypt_package(directory, key.read_bytes(), to)
+    except (PackageError, OSError) as exc:
+        _fail(str(exc), 2)
+    except RecipientError as exc:
+        _fail(f"{directory}: {exc}", 1)
+    for path in written:
+        typer.echo(f"decrypted {path}")
+
+
 @certificate_app.command("verify")
 def certificate_verify_command(
     file: Path,
@@ -369,7 +404,7 @@ def verify_command(output: FORMAT = "text") -> None:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress
 
-    from opschub.evidence import service
+    from opschub.evidence import integrity, service
 
     _check_format(output)
     vault = _vault()
@@ -385,7 +420,7 @@ def verify_command(output: FORMAT = "text") -> None:
             disable=total < PROGRESS_THRESHOLD or not console.is_terminal,
         ) as bar:
             task = bar.add_task("verify", total=total)
-            report = service.verify(session, vault, progress=lambda n: bar.advance(task, n))
+            report = integrity.verify(session, vault, progress=lambda n: bar.advance(task, n))
     if output == "json":
         typer.echo(json.dumps([p.to_json() for p in report.problems]))
     else:

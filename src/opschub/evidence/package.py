@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import mimetypes
 import shutil
 import uuid
@@ -31,6 +32,7 @@ from opschub import __version__
 from opschub.audit.service import canonical_json
 from opschub.evidence import service
 from opschub.evidence.models import EvidenceItem
+from opschub.evidence.recipient import SUFFIX, Sealer
 from opschub.evidence.vault import Vault
 from opschub.ids import new_id
 
@@ -53,8 +55,13 @@ def export_package(
     purpose: str = "transfer_to_police",
     note: str | None = None,
     recipient: str = "",
+    encrypt_to: str | None = None,
 ) -> dict[str, Any]:
-    """Write the items into ``target`` as a signed bag; one ``export`` custody event per item."""
+    """Write the items into ``target`` as a signed bag; one ``export`` custody event per item.
+
+    With ``encrypt_to`` (a recipient's X25519 public key, PEM) the material is sealed to that
+    key and never written in clear (:mod:`opschub.evidence.recipient`).
+    """
     service._require(actor, "evidence.manage", "exporting evidence")
     if not item_ids:
         raise service.EvidenceError("nothing to export: give at least one item")
@@ -78,11 +85,17 @@ def export_package(
             actor,
             service._purpose(purpose),
             service._note(note),
-            {"package": package_id, "recipient": recipient[:200], **approvals[item.id]},
+            {
+                "package": package_id,
+                "recipient": recipient[:200],
+                "encrypted": encrypt_to is not None,
+                **approvals[item.id],
+            },
         )
     target.mkdir(parents=True, exist_ok=True)
     try:
-        return _write_bag(session, vault, items, target, package_id, recipient)
+        sealer = None if encrypt_to is None else Sealer(encrypt_to, package_id)
+        return _write_bag(session, vault, items, target, package_id, recipient, sealer)
     except BaseException:
         shutil.rmtree(target, ignore_errors=True)
         raise
@@ -99,15 +112,20 @@ def _write_bag(
     target: Path,
     package_id: str,
     recipient: str,
+    sealer: Sealer | None,
 ) -> dict[str, Any]:
     import bagit
 
     records = []
     for item in items:
         name = f"{item.sha256}{_extension(item.media_type)}"
-        with open(target / name, "wb") as handle:
-            for chunk in service.plaintext(session, vault, item):
-                handle.write(chunk)
+        if sealer is not None:
+            name += SUFFIX
+            sealer.seal(service.plaintext(session, vault, item), target / name, f"data/{name}")
+        else:
+            with open(target / name, "wb") as handle:
+                for chunk in service.plaintext(session, vault, item):
+                    handle.write(chunk)
         record = service.item_as_dict(session, item)
         record["file"] = f"data/{name}"
         records.append(record)
@@ -126,6 +144,8 @@ def _write_bag(
     metadata.mkdir()
     custody = {"package_id": package_id, "format": "opschub-custody/1", "items": records}
     (target / CUSTODY_FILE).write_text(json.dumps(custody, indent=2, ensure_ascii=False))
+    if sealer is not None:
+        sealer.write_info(target)
     (target / CASE_FILE).write_text(
         json.dumps(case_uco_graph(package_id, records), indent=2, ensure_ascii=False)
     )
@@ -267,6 +287,8 @@ def verify_package(path: Path, public_key_pem: str | None = None) -> list[str]:
     """Every problem with the package, each naming the file or item; empty when it verifies."""
     import bagit
 
+    # bagit logs each problem itself; they are returned (and printed once) here instead.
+    logging.getLogger("bagit").setLevel(logging.CRITICAL)
     if not path.is_dir():
         raise PackageError(f"{path}: not a directory")
     problems: list[str] = []
@@ -320,7 +342,7 @@ def verify_package(path: Path, public_key_pem: str | None = None) -> list[str]:
                 )
             prev = ev.get("event_hash")
         data_file = path / record.get("file", "")
-        if data_file.is_file():
+        if data_file.is_file() and not data_file.name.endswith(SUFFIX):  # sealed: see decrypt
             digest = hashlib.sha256()
             with open(data_file, "rb") as handle:
                 while chunk := handle.read(1024 * 1024):
@@ -345,6 +367,10 @@ def import_package(
         raise service.EvidenceError(f"{path}: package does not verify: {problems[0]}")
     custody = json.loads((path / CUSTODY_FILE).read_text())
     signature = json.loads((path / SIGNATURE_FILE).read_text())
+    if any(r["file"].endswith(SUFFIX) for r in custody["items"]):
+        raise service.EvidenceError(
+            f"{path}: the material is encrypted to a recipient; import needs a clear package"
+        )
     results = []
     for record in custody["items"]:
         with open(path / record["file"], "rb") as handle:

@@ -13,7 +13,7 @@ import hashlib
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -23,6 +23,10 @@ SEGMENT = 1024 * 1024
 TAG = 16
 PREFIX = 7
 HEADER = len(MAGIC) + PREFIX
+
+
+class Readable(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
 
 
 class StreamError(Exception):
@@ -57,7 +61,7 @@ class Digests:
         )
 
 
-def read_segments(source: BinaryIO, size: int = SEGMENT) -> Iterator[tuple[bytes, bool]]:
+def read_segments(source: Readable, size: int = SEGMENT) -> Iterator[tuple[bytes, bool]]:
     """(segment, is_last) pairs; reads one segment ahead to know which one is last."""
     current = source.read(size)
     while True:
@@ -70,7 +74,7 @@ def read_segments(source: BinaryIO, size: int = SEGMENT) -> Iterator[tuple[bytes
 
 
 def encrypt(
-    source: BinaryIO, data_key: bytes, digests: Digests, head: bytes = b""
+    source: Readable, data_key: bytes, digests: Digests, head: bytes = b""
 ) -> Iterator[bytes]:
     """Encrypted chunks of ``source``; ``digests`` sees the plaintext; ``head`` (the item id) is
     the associated data of every segment."""

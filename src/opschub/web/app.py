@@ -38,6 +38,7 @@ ROUTER_MODULES = (
     "opschub.intake.api",
     "opschub.jobs.views",
     "opschub.hashlists.views",
+    "opschub.evidence.views",
 )
 
 # The vendored Swagger UI (see its README.md): only the files /api/docs loads are served, not the
