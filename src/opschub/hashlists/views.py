@@ -20,6 +20,7 @@ from opschub.matching.store import StoreError, UnknownList
 from opschub.text import N_
 from opschub.web.auth import Principal, requires
 from opschub.web.deps import get_db
+from opschub.web.middleware import BodyLimit
 from opschub.web.nav import NavItem
 from opschub.web.templating import link, render
 
@@ -29,6 +30,8 @@ NAV = [NavItem(N_("Hash lists"), "/hashlists", "hashlists.read", order=30)]
 # A hash list file is text; a billion-hash list is about 70 GB, far beyond a web upload. Larger
 # files go through `opschub lists import` on the server.
 MAX_UPLOAD_BYTES = 2 * 1024**3
+# The import form takes a file: up to MAX_UPLOAD_BYTES (plus the form's few fields).
+BODY_LIMITS = {"/hashlists/import": BodyLimit(MAX_UPLOAD_BYTES + 64 * 1024, multipart=True)}
 ERRORS_SHOWN = 50
 FORMAT_LABELS = {
     "": N_("detect from the file"),
