@@ -25,6 +25,7 @@ DEFAULT_SCHEDULES = {
     "jobs.prune": "17 3 * * *",
     "audit.checkpoint": "*/5 * * * *",
     "accounts.credential_review": "30 6 * * 1",
+    "evidence.retention_review": "45 5 * * *",
 }
 
 

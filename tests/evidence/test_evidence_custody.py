@@ -227,3 +227,29 @@ def test_retention_lists_due_items_by_category_and_linked_state(database: Databa
         assert [d.item_id for d in due] == [capture.id]
         later = service.due_for_destruction(session, start + timedelta(days=10 + 3651))
         assert sorted(d.item_id for d in later) == sorted([capture.id, exhibit.id])
+
+
+def test_the_daily_retention_job_lists_what_is_due_and_destroys_nothing(
+    database: Database,
+) -> None:
+    from opschub.jobs import service as jobs
+    from opschub.jobs.runner import run_job
+
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    with clock.frozen(start):
+        capture = put_bytes(database, b"a capture found not illegal").item
+    with database.transaction() as session:
+        service.set_retention_rule(
+            session, actor=OFFICER, category="not_illegal", linked_state="*", keep_days=90,
+            name="non-illegal captures: 90 days",
+        )  # fmt: skip
+        service.classify(session, capture.id, actor=OFFICER, category="not_illegal")
+    with clock.frozen(start + timedelta(days=91)):
+        with database.transaction() as session:
+            job_id = jobs.schedule(session, kind="evidence.retention_review", key="r-1").id
+        assert run_job(database, job_id, "test-worker") == "done"
+    with database.read() as session:
+        review = session.query(AuditEvent).filter_by(action="evidence.retention.reviewed").one()
+        assert review.details["due"] == 1
+        assert review.details["items"][0]["item_id"] == capture.id
+        assert [e.action for e in service.custody(session, capture.id)][-1] != "destroy"

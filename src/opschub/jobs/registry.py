@@ -17,7 +17,12 @@ if TYPE_CHECKING:
     from opschub.jobs.runner import JobContext
 
 # Capabilities with a ``tasks.py``; add yours here (order does not matter).
-TASK_MODULES = ("opschub.jobs.tasks", "opschub.audit.tasks", "opschub.accounts.tasks")
+TASK_MODULES = (
+    "opschub.jobs.tasks",
+    "opschub.audit.tasks",
+    "opschub.accounts.tasks",
+    "opschub.evidence.tasks",
+)
 
 KIND_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 
