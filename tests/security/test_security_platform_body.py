@@ -9,6 +9,7 @@ file is expected.
 from __future__ import annotations
 
 import asyncio
+import threading
 import json
 from typing import Any
 
@@ -60,7 +61,11 @@ def _post(
             response["status"] = message["status"]
             response["headers"] = {k.decode(): v.decode() for k, v in message["headers"]}
 
-    asyncio.run(app(scope, receive, send))
+    # A loop of its own in a thread of its own: Playwright's sync API, once a browser test has run
+    # in this worker, keeps an event loop running on the main thread.
+    worker = threading.Thread(target=asyncio.run, args=(app(scope, receive, send),))
+    worker.start()
+    worker.join()
     return response["status"], pulled, response["headers"]
 
 
