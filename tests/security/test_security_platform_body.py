@@ -9,8 +9,8 @@ file is expected.
 from __future__ import annotations
 
 import asyncio
-import threading
 import json
+import threading
 from typing import Any
 
 import pytest
