@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import and_, func, insert, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from opschub import taxonomy
@@ -529,61 +529,7 @@ def linked_reports(session: Session, report_id: str) -> list[tuple[str, str]]:
     return [(r, u) for r, u in rows]
 
 
-@dataclass(frozen=True)
-class QueueFilter:
-    status: str | None = None
-    channel: str | None = None
-    matched_only: bool = False
-    include_closed: bool = False
-
-
-def queue(
-    session: Session, filters: QueueFilter | None = None, *, limit: int = 100, offset: int = 0
-) -> tuple[list[Report], int]:
-    """Reports by priority (highest first), then oldest first; and the total count."""
-    filters = filters or QueueFilter()
-    query = select(Report)
-    if filters.status:
-        query = query.where(Report.status == filters.status)
-    elif not filters.include_closed:
-        query = query.where(Report.status != "closed")
-    if filters.channel:
-        query = query.where(Report.channel == filters.channel)
-    if filters.matched_only:
-        query = query.where(Report.matches.any())
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(
-        query.options(selectinload(Report.matches), selectinload(Report.urls))
-        .order_by(Report.priority.desc(), Report.created_at, Report.id)
-        .limit(limit)
-        .offset(offset)
-    )
-    return list(rows), int(total)
-
-
 # -- changes -----------------------------------------------------------------------------------
-
-
-def change_status(session: Session, report_id: str, status: str, actor: Principal | None) -> Report:
-    if status not in STATUSES:
-        raise ValueError(f"unknown status {status!r}; use {', '.join(STATUSES)}")
-    report = session.get(Report, report_id)
-    if report is None:
-        raise UnknownReport(report_id)
-    previous = report.status
-    if previous == status:
-        return report
-    report.status = status
-    report.status_changed_at = utcnow()
-    audit.record(
-        session,
-        action="intake.report.status_changed",
-        actor=actor,
-        target_type="report",
-        target_id=report.id,
-        details={"from": previous, "to": status},
-    )
-    return report
 
 
 def record_view(session: Session, report_id: str, actor: Principal) -> None:
@@ -650,3 +596,435 @@ def remove_reports(session: Session, report_ids: Iterable[str], *, reason: str) 
             details={"count": count, "reason": reason},
         )
     return count
+
+
+# == the analysts' queue: search, claims, states, notes ==========================================
+# (Kept together at the end of the module; the submission functions above are another concern.)
+
+import contextlib  # noqa: E402
+
+from opschub.intake import states  # noqa: E402
+from opschub.intake.models import ReportNote, ReportStatusChange, report_reference  # noqa: E402
+
+SORTS = ("priority", "oldest", "newest")
+MAX_NOTE = 5000
+MAX_REASON = 1000
+GROUP_MEMBERS = 50
+_CROCKFORD_READ_AS = str.maketrans({"I": "1", "L": "1", "O": "0"})
+
+
+class QueueActionError(ValueError):
+    """A queue action that cannot be done; ``code`` names why (pages translate it)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    status: str | None = None  # one state; None: every open state (or all, with include_closed)
+    channel: str | None = None
+    level: str | None = None  # urgent, high, normal, low
+    matched_only: bool = False
+    include_closed: bool = False
+    assigned_to: str | None = None  # a user id
+    unassigned: bool = False
+    search: str = ""
+    sort: str = "priority"
+
+
+def _search_condition(text: str) -> Any:
+    """Reports found by ``text``: a reference, receipt code, hash, URL, host or partner reference.
+
+    Every branch is an equality on an indexed column (receipt codes are hashed the same way as
+    when they were issued), so a search answers quickly at any size.
+    """
+    text = text.strip()
+    conditions: list[Any] = []
+    lowered = text.lower()
+    symbols = text.upper().replace(" ", "").replace("-", "").translate(_CROCKFORD_READ_AS)
+    if len(symbols) == 9 and symbols.startswith("R"):
+        symbols = symbols[1:]
+    if len(symbols) == 8:
+        conditions.append(Report.reference == f"R-{symbols[:4]}-{symbols[4:]}")
+    with contextlib.suppress(receipts.ReceiptFormatError):
+        conditions.append(Report.receipt_hash == receipts.code_hash(receipts.canonical(text)))
+    if _HEX.fullmatch(lowered) and len(lowered) in (32, 40, 64):
+        conditions.append(Report.id == lowered)
+        conditions.append(
+            Report.id.in_(
+                select(ReportFingerprint.report_id).where(ReportFingerprint.value == lowered)
+            )
+        )
+        conditions.append(
+            Report.id.in_(select(ReportMatch.report_id).where(ReportMatch.hash == lowered))
+        )
+    if "/" in text or "." in text:
+        try:
+            normalised = normalise_url(text if "://" in text else "https://" + text)
+        except UrlError:
+            normalised = None
+        if normalised is not None and "/" in text.split("://", 1)[-1]:
+            conditions.append(
+                Report.id.in_(
+                    select(ReportUrl.report_id).where(
+                        ReportUrl.normalised_hash == _url_hash(normalised)
+                    )
+                )
+            )
+        host = lowered.split("://", 1)[-1].split("/", 1)[0].split("@")[-1]
+        if host:
+            hosts = {host, host[4:] if host.startswith("www.") else "www." + host}
+            conditions.append(
+                Report.id.in_(select(ReportUrl.report_id).where(ReportUrl.host.in_(hosts)))
+            )
+    conditions.append(Report.partner_reference == text[:MAX_REFERENCE])
+    return or_(*conditions)
+
+
+def _queue_query(filters: QueueFilter) -> Any:
+    query = select(Report)
+    if filters.status:
+        query = query.where(Report.status == filters.status)
+    elif not filters.include_closed:
+        query = query.where(Report.status.in_(OPEN_STATUSES))
+    if filters.channel:
+        query = query.where(Report.channel == filters.channel)
+    if filters.level in states.LEVELS:
+        lowest, upper = states.level_range(filters.level)
+        query = query.where(Report.priority >= lowest)
+        if upper is not None:
+            query = query.where(Report.priority < upper)
+    if filters.matched_only:
+        query = query.where(Report.id.in_(select(ReportMatch.report_id)))
+    if filters.assigned_to:
+        query = query.where(Report.assigned_to_id == filters.assigned_to)
+    elif filters.unassigned:
+        query = query.where(Report.assigned_to_id.is_(None))
+    if filters.search.strip():
+        query = query.where(_search_condition(filters.search))
+    return query
+
+
+def _order(sort: str) -> tuple[Any, ...]:
+    if sort == "oldest":
+        return (Report.created_at, Report.id)
+    if sort == "newest":
+        return (Report.created_at.desc(), Report.id.desc())
+    return (Report.priority.desc(), Report.created_at, Report.id)
+
+
+def queue(
+    session: Session, filters: QueueFilter | None = None, *, limit: int = 100, offset: int = 0
+) -> tuple[list[Report], int]:
+    """Reports by the filter's order (default: priority, then oldest first); and the total."""
+    filters = filters or QueueFilter()
+    query = _queue_query(filters)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.options(
+            selectinload(Report.matches),
+            selectinload(Report.urls),
+            selectinload(Report.fingerprints),
+        )
+        .order_by(*_order(filters.sort))
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(rows), int(total)
+
+
+def group_key(report: Report) -> str:
+    """Reports of the same URL, or of the same fingerprint, form one group."""
+    if report.urls:
+        return "url:" + report.urls[0].normalised_hash
+    if report.fingerprints:
+        first = report.fingerprints[0]
+        return f"fp:{first.hash_type}:{first.value}"
+    return "report:" + report.id
+
+
+def group_members(
+    session: Session, reports: Sequence[Report], filters: QueueFilter | None = None
+) -> dict[str, list[Report]]:
+    """For each group on a page, every open report of it (up to GROUP_MEMBERS), queue order."""
+    filters = filters or QueueFilter()
+    url_hashes = {r.urls[0].normalised_hash for r in reports if r.urls}
+    fp_values = {r.fingerprints[0].value for r in reports if not r.urls and r.fingerprints}
+    conditions = []
+    if url_hashes:
+        conditions.append(
+            Report.id.in_(
+                select(ReportUrl.report_id).where(
+                    ReportUrl.position == 0, ReportUrl.normalised_hash.in_(url_hashes)
+                )
+            )
+        )
+    if fp_values:
+        conditions.append(
+            Report.id.in_(
+                select(ReportFingerprint.report_id).where(
+                    ReportFingerprint.position == 0, ReportFingerprint.value.in_(fp_values)
+                )
+            )
+        )
+    groups: dict[str, list[Report]] = {}
+    if conditions:
+        query = _queue_query(
+            QueueFilter(status=filters.status, include_closed=filters.include_closed)
+        )
+        rows = session.scalars(
+            query.where(or_(*conditions))
+            .options(selectinload(Report.urls), selectinload(Report.fingerprints))
+            .order_by(*_order("priority"))
+            .limit(GROUP_MEMBERS * max(1, len(conditions)) * 4)
+        )
+        for row in rows:
+            members = groups.setdefault(group_key(row), [])
+            if len(members) < GROUP_MEMBERS:
+                members.append(row)
+    for report in reports:
+        groups.setdefault(group_key(report), [report])
+    return groups
+
+
+def next_report(session: Session, current_id: str, actor_id: str) -> str | None:
+    """The report after ``current_id`` in queue order that is waiting and not someone else's."""
+    current = session.get(Report, current_id)
+    waiting = (
+        select(Report.id)
+        .where(
+            Report.status.in_(("received", "assessing")),
+            Report.id != current_id,
+            or_(Report.assigned_to_id.is_(None), Report.assigned_to_id == actor_id),
+        )
+        .order_by(*_order("priority"))
+    )
+    if current is not None:
+        after = waiting.where(
+            or_(
+                Report.priority < current.priority,
+                and_(Report.priority == current.priority, Report.created_at > current.created_at),
+            )
+        )
+        found: str | None = session.scalar(after.limit(1))
+        if found is not None:
+            return found
+    return session.scalar(waiting.limit(1))
+
+
+def _clean_reason(reason: str | None, limit: int = MAX_REASON) -> str | None:
+    cleaned = (reason or "").strip()
+    if len(cleaned) > limit:
+        raise QueueActionError("too_long", f"at most {limit} characters")
+    return cleaned or None
+
+
+def change_status(
+    session: Session,
+    report_id: str,
+    status: str,
+    actor: Principal | None,
+    *,
+    reason: str | None = None,
+) -> Report:
+    """Move a report to ``status``; people follow :mod:`opschub.intake.states` (with reasons).
+
+    The move, its reason (encrypted) and the audit event are written together.
+    """
+    if status not in STATUSES:
+        raise QueueActionError(
+            "unknown_status", f"unknown status {status!r}; use {', '.join(STATUSES)}"
+        )
+    cleaned = _clean_reason(reason)
+    report = session.get(Report, report_id)
+    if report is None:
+        raise UnknownReport(report_id)
+    previous = report.status
+    if previous == status:
+        return report
+    if actor is not None:
+        if not states.allowed(previous, status):
+            raise QueueActionError(
+                "not_allowed", f"a report cannot move from {previous} to {status}"
+            )
+        if states.needs_reason(previous, status) and not cleaned:
+            raise QueueActionError("reason_required", "closing or reopening needs a reason")
+    report.status = status
+    report.status_changed_at = utcnow()
+    session.add(
+        ReportStatusChange(
+            report_id=report.id,
+            from_status=previous,
+            to_status=status,
+            reason=cleaned,
+            actor_id=actor.id if actor is not None else None,
+            actor_name=actor.name if actor is not None else None,
+        )
+    )
+    audit.record(
+        session,
+        action="intake.report.reopened" if previous == "closed" else "intake.report.status_changed",
+        actor=actor,
+        target_type="report",
+        target_id=report.id,
+        details={"from": previous, "to": status, "with_reason": cleaned is not None},
+    )
+    return report
+
+
+def change_status_many(
+    session: Session,
+    report_ids: Sequence[str],
+    status: str,
+    actor: Principal,
+    *,
+    reason: str | None,
+) -> tuple[int, list[str]]:
+    """Change several reports; returns (changed, ids refused because the move is not allowed)."""
+    changed, refused = 0, []
+    for report_id in dict.fromkeys(report_ids):
+        report = session.get(Report, report_id)
+        if report is None:
+            raise UnknownReport(report_id)
+        if report.status == status:
+            continue
+        if not states.allowed(report.status, status):
+            refused.append(report_id)
+            continue
+        change_status(session, report_id, status, actor, reason=reason)
+        changed += 1
+    return changed, refused
+
+
+def assign(
+    session: Session,
+    report_ids: Sequence[str],
+    assignee_id: str | None,
+    actor: Principal,
+    *,
+    claim: bool = False,
+) -> tuple[int, list[str]]:
+    """Assign reports to ``assignee_id`` (None: release); returns (changed, ids skipped).
+
+    A claim (``claim=True``, assigning to oneself) skips reports someone else holds: taking over
+    needs an explicit assignment.
+    """
+    changed, skipped = 0, []
+    now = utcnow()
+    for report_id in dict.fromkeys(report_ids):
+        report = session.get(Report, report_id)
+        if report is None:
+            raise UnknownReport(report_id)
+        if report.assigned_to_id == assignee_id:
+            continue
+        if claim and report.assigned_to_id not in (None, actor.id):
+            skipped.append(report_id)
+            continue
+        previous = report.assigned_to_id
+        report.assigned_to_id = assignee_id
+        report.assigned_at = now if assignee_id else None
+        audit.record(
+            session,
+            action="intake.report.claimed"
+            if claim
+            else ("intake.report.assigned" if assignee_id else "intake.report.released"),
+            actor=actor,
+            target_type="report",
+            target_id=report.id,
+            details={"from": previous, "to": assignee_id},
+        )
+        changed += 1
+    return changed, skipped
+
+
+def add_note(session: Session, report_id: str, body: str, actor: Principal) -> ReportNote:
+    """A note on a report (encrypted at rest); the audit event names the note, not its text."""
+    text = (body or "").strip()
+    if not text:
+        raise QueueActionError("note_required", "a note needs some text")
+    if len(text) > MAX_NOTE:
+        raise QueueActionError("too_long", f"at most {MAX_NOTE} characters")
+    if session.get(Report, report_id) is None:
+        raise UnknownReport(report_id)
+    note = ReportNote(report_id=report_id, author_id=actor.id, author_name=actor.name, body=text)
+    session.add(note)
+    session.flush()
+    audit.record(
+        session,
+        action="intake.report.note_added",
+        actor=actor,
+        target_type="report",
+        target_id=report_id,
+        details={"note": note.id, "characters": len(text)},
+    )
+    return note
+
+
+def notes(session: Session, report_id: str) -> list[ReportNote]:
+    return list(
+        session.scalars(
+            select(ReportNote)
+            .where(ReportNote.report_id == report_id)
+            .order_by(ReportNote.created_at, ReportNote.id)
+        )
+    )
+
+
+def status_history(session: Session, report_id: str) -> list[ReportStatusChange]:
+    return list(
+        session.scalars(
+            select(ReportStatusChange)
+            .where(ReportStatusChange.report_id == report_id)
+            .order_by(ReportStatusChange.created_at, ReportStatusChange.id)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class NewReport:
+    id: str
+    reference: str
+    level: str
+    created_at: datetime
+
+
+def poll(
+    session: Session, since: datetime | None, *, limit: int = 20
+) -> tuple[int, list[NewReport]]:
+    """The number of open reports, and the urgent or high ones received after ``since``."""
+    total = session.scalar(
+        select(func.count()).select_from(Report).where(Report.status.in_(OPEN_STATUSES))
+    )
+    fresh: list[NewReport] = []
+    if since is not None:
+        rows = session.execute(
+            select(Report.id, Report.reference, Report.priority, Report.created_at)
+            .where(
+                Report.status.in_(OPEN_STATUSES),
+                Report.created_at > since,
+                Report.priority >= states.LEVEL_FLOOR["high"],
+            )
+            .order_by(Report.priority.desc(), Report.created_at)
+            .limit(limit)
+        )
+        fresh = [NewReport(i, ref, states.level_of(p), at) for i, ref, p, at in rows]
+    return int(total or 0), fresh
+
+
+def reports_for_on_call(submitted: Sequence[Submitted]) -> list[Submitted]:
+    """HOOK for the lead: the new reports that should reach the on-call address.
+
+    To be called after a submission commits, by the job worker once it exists, which then sends
+    the e-mail or webhook set in the settings. Only urgent and high reports qualify; the message
+    must carry the reference and level only (never URLs, fingerprints or personal data).
+    """
+    chosen = [s for s in submitted if s.priority >= states.LEVEL_FLOOR["high"]]
+    for item in chosen:
+        log.info(
+            "on-call notice due for report %s (%s)",
+            report_reference(item.id),
+            states.level_of(item.priority),
+        )
+    return chosen
