@@ -70,7 +70,12 @@ class Report(IdMixin, TimestampMixin, Base):
         Index("ix_intake_reports_queue", "status", "priority", "created_at"),
         Index("ix_intake_reports_partner", "partner_token_id", "created_at"),
         Index("ix_intake_reports_queue_age", "status", "created_at"),
-        Index("ix_intake_reports_assignee", "assigned_to_id", "status"),
+        # The queue's orders (priority, then age; age): read in order, the rest sorted per
+        # priority (incremental sort), stopping at a page.
+        Index("ix_intake_reports_order", "priority", "created_at", "id"),
+        Index("ix_intake_reports_created", "created_at", "id"),
+        Index("ix_intake_reports_channel", "channel", "priority", "created_at", "id"),
+        Index("ix_intake_reports_assignee", "assigned_to_id", "priority", "created_at", "id"),
     )
 
     channel: Mapped[str] = mapped_column(String(16), nullable=False)

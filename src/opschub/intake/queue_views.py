@@ -208,7 +208,8 @@ def queue_page(
             if key in seen:
                 continue
             seen.add(key)
-            rows.append((report, [m for m in groups.get(key, [report]) if m.id != report.id]))
+            members = groups.get(key, [report])
+            rows.append((report, [m for m in members if m.id != report.id]))
     names, assignable = _people(request)
     done, error = _flash(request)
     return render(
@@ -216,7 +217,8 @@ def queue_page(
         "intake/queue.html",
         {
             "rows": rows,
-            "total": total,
+            "total": min(total, service.COUNT_CAP),
+            "more": total > service.COUNT_CAP,
             "params": params,
             "page": page,
             "pages": max(1, -(-total // PER_PAGE)),

@@ -610,6 +610,7 @@ SORTS = ("priority", "oldest", "newest")
 MAX_NOTE = 5000
 MAX_REASON = 1000
 GROUP_MEMBERS = 50
+COUNT_CAP = 1_000
 _CROCKFORD_READ_AS = str.maketrans({"I": "1", "L": "1", "O": "0"})
 
 
@@ -718,10 +719,15 @@ def _order(sort: str) -> tuple[Any, ...]:
 def queue(
     session: Session, filters: QueueFilter | None = None, *, limit: int = 100, offset: int = 0
 ) -> tuple[list[Report], int]:
-    """Reports by the filter's order (default: priority, then oldest first); and the total."""
+    """Reports by the filter's order (default: priority, then oldest first); and the total.
+
+    The total is counted up to ``COUNT_CAP + 1`` (a page says "more than 1,000"): an exact
+    count of a broad filter would read the whole table on every page load.
+    """
     filters = filters or QueueFilter()
     query = _queue_query(filters)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    capped = query.with_only_columns(Report.id).limit(COUNT_CAP + 1).subquery()
+    total = session.scalar(select(func.count()).select_from(capped)) or 0
     rows = session.scalars(
         query.options(
             selectinload(Report.matches),
@@ -748,44 +754,47 @@ def group_key(report: Report) -> str:
 def group_members(
     session: Session, reports: Sequence[Report], filters: QueueFilter | None = None
 ) -> dict[str, list[Report]]:
-    """For each group on a page, every open report of it (up to GROUP_MEMBERS), queue order."""
+    """For each group on a page, its reports in the filter's states (up to GROUP_MEMBERS each).
+
+    The members are found through the URL and fingerprint indexes first, then loaded by id:
+    one OR of two sub-selects made the database scan every report.
+    """
     filters = filters or QueueFilter()
     url_hashes = {r.urls[0].normalised_hash for r in reports if r.urls}
     fp_values = {r.fingerprints[0].value for r in reports if not r.urls and r.fingerprints}
-    conditions = []
+    ids: set[str] = set()
     if url_hashes:
-        conditions.append(
-            Report.id.in_(
+        ids.update(
+            session.scalars(
                 select(ReportUrl.report_id).where(
-                    ReportUrl.position == 0, ReportUrl.normalised_hash.in_(url_hashes)
+                    ReportUrl.normalised_hash.in_(url_hashes), ReportUrl.position == 0
                 )
             )
         )
     if fp_values:
-        conditions.append(
-            Report.id.in_(
+        ids.update(
+            session.scalars(
                 select(ReportFingerprint.report_id).where(
-                    ReportFingerprint.position == 0, ReportFingerprint.value.in_(fp_values)
+                    ReportFingerprint.value.in_(fp_values), ReportFingerprint.position == 0
                 )
             )
         )
+    ids.difference_update(r.id for r in reports)
     groups: dict[str, list[Report]] = {}
-    if conditions:
-        query = _queue_query(
-            QueueFilter(status=filters.status, include_closed=filters.include_closed)
-        )
+    for report in reports:
+        groups.setdefault(group_key(report), []).append(report)
+    if ids:
+        same_states = QueueFilter(status=filters.status, include_closed=filters.include_closed)
         rows = session.scalars(
-            query.where(or_(*conditions))
+            _queue_query(same_states)
+            .where(Report.id.in_(sorted(ids)[: GROUP_MEMBERS * 50]))
             .options(selectinload(Report.urls), selectinload(Report.fingerprints))
             .order_by(*_order("priority"))
-            .limit(GROUP_MEMBERS * max(1, len(conditions)) * 4)
         )
         for row in rows:
             members = groups.setdefault(group_key(row), [])
             if len(members) < GROUP_MEMBERS:
                 members.append(row)
-    for report in reports:
-        groups.setdefault(group_key(report), [report])
     return groups
 
 

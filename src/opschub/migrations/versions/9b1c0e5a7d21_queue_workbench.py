@@ -101,17 +101,27 @@ def upgrade() -> None:
         )
         batch_op.drop_constraint(op.f("ck_intake_reports_status"), type_="check")
         batch_op.create_check_constraint(op.f("ck_intake_reports_status"), NEW_STATUSES)
-        batch_op.create_index("ix_intake_reports_assignee", ["assigned_to_id", "status"])
+        batch_op.create_index(
+            "ix_intake_reports_assignee", ["assigned_to_id", "priority", "created_at", "id"]
+        )
         batch_op.create_index(
             batch_op.f("ix_intake_reports_partner_reference"), ["partner_reference"]
         )
         batch_op.create_index("ix_intake_reports_queue_age", ["status", "created_at"])
+        batch_op.create_index("ix_intake_reports_created", ["created_at", "id"])
+        batch_op.create_index(
+            "ix_intake_reports_channel", ["channel", "priority", "created_at", "id"]
+        )
         batch_op.create_index(batch_op.f("ix_intake_reports_reference"), ["reference"])
+    op.create_index("ix_intake_reports_order", "intake_reports", ["priority", "created_at", "id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_intake_reports_order", table_name="intake_reports")
     with op.batch_alter_table("intake_reports", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_intake_reports_reference"))
+        batch_op.drop_index("ix_intake_reports_channel")
+        batch_op.drop_index("ix_intake_reports_created")
         batch_op.drop_index("ix_intake_reports_queue_age")
         batch_op.drop_index(batch_op.f("ix_intake_reports_partner_reference"))
         batch_op.drop_index("ix_intake_reports_assignee")
