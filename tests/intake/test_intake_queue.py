@@ -271,3 +271,16 @@ def test_staff_land_on_their_roles_start_page_not_the_public_home(
     assert 'class="staff-header"' in page
     assert "Report something" not in page  # the public navigation stays on public pages
     assert receipts.LENGTH  # (keeps the import honest for the search test above)
+
+
+def test_a_broad_queue_is_counted_only_up_to_the_cap(
+    app: FastAPI, database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(service, "COUNT_CAP", 2)
+    for n in range(4):
+        _url_report(database, f"https://example.org/many/{n}")
+    with database.read() as session:
+        reports, total = service.queue(session, limit=50)
+    assert len(reports) == 4 and total == 3  # "more than 2"
+    analyst = logged_in_client(app, database, Role.ANALYST)
+    assert "More than 2 reports" in analyst.get("/queue", params={"lang": "en"}).text

@@ -611,6 +611,7 @@ MAX_NOTE = 5000
 MAX_REASON = 1000
 GROUP_MEMBERS = 50
 COUNT_CAP = 1_000
+SEARCH_CAP = 5_000
 _CROCKFORD_READ_AS = str.maketrans({"I": "1", "L": "1", "O": "0"})
 
 
@@ -635,56 +636,55 @@ class QueueFilter:
     sort: str = "priority"
 
 
-def _search_condition(text: str) -> Any:
-    """Reports found by ``text``: a reference, receipt code, hash, URL, host or partner reference.
+def _search_ids(session: Session, text: str) -> set[str]:
+    """Ids of reports found by ``text``: a reference, receipt code, hash, URL, host or partner
+    reference (at most SEARCH_CAP).
 
-    Every branch is an equality on an indexed column (receipt codes are hashed the same way as
-    when they were issued), so a search answers quickly at any size.
+    Every kind is one equality on an indexed column (receipt codes are hashed the same way as when
+    they were issued), asked separately: one OR over all of them made PostgreSQL scan every report.
     """
     text = text.strip()
-    conditions: list[Any] = []
+    queries: list[Any] = []
     lowered = text.lower()
     symbols = text.upper().replace(" ", "").replace("-", "").translate(_CROCKFORD_READ_AS)
     if len(symbols) == 9 and symbols.startswith("R"):
         symbols = symbols[1:]
     if len(symbols) == 8:
-        conditions.append(Report.reference == f"R-{symbols[:4]}-{symbols[4:]}")
+        queries.append(
+            select(Report.id).where(Report.reference == f"R-{symbols[:4]}-{symbols[4:]}")
+        )
     with contextlib.suppress(receipts.ReceiptFormatError):
-        conditions.append(Report.receipt_hash == receipts.code_hash(receipts.canonical(text)))
+        digest = receipts.code_hash(receipts.canonical(text))
+        queries.append(select(Report.id).where(Report.receipt_hash == digest))
     if _HEX.fullmatch(lowered) and len(lowered) in (32, 40, 64):
-        conditions.append(Report.id == lowered)
-        conditions.append(
-            Report.id.in_(
-                select(ReportFingerprint.report_id).where(ReportFingerprint.value == lowered)
-            )
+        queries.append(select(Report.id).where(Report.id == lowered))
+        queries.append(
+            select(ReportFingerprint.report_id).where(ReportFingerprint.value == lowered)
         )
-        conditions.append(
-            Report.id.in_(select(ReportMatch.report_id).where(ReportMatch.hash == lowered))
-        )
+        queries.append(select(ReportMatch.report_id).where(ReportMatch.hash == lowered))
     if "/" in text or "." in text:
         try:
             normalised = normalise_url(text if "://" in text else "https://" + text)
         except UrlError:
             normalised = None
         if normalised is not None and "/" in text.split("://", 1)[-1]:
-            conditions.append(
-                Report.id.in_(
-                    select(ReportUrl.report_id).where(
-                        ReportUrl.normalised_hash == _url_hash(normalised)
-                    )
+            queries.append(
+                select(ReportUrl.report_id).where(
+                    ReportUrl.normalised_hash == _url_hash(normalised)
                 )
             )
         host = lowered.split("://", 1)[-1].split("/", 1)[0].split("@")[-1]
         if host:
             hosts = {host, host[4:] if host.startswith("www.") else "www." + host}
-            conditions.append(
-                Report.id.in_(select(ReportUrl.report_id).where(ReportUrl.host.in_(hosts)))
-            )
-    conditions.append(Report.partner_reference == text[:MAX_REFERENCE])
-    return or_(*conditions)
+            queries.append(select(ReportUrl.report_id).where(ReportUrl.host.in_(hosts)))
+    queries.append(select(Report.id).where(Report.partner_reference == text[:MAX_REFERENCE]))
+    found: set[str] = set()
+    for query in queries:
+        found.update(session.scalars(query.limit(SEARCH_CAP)))
+    return found
 
 
-def _queue_query(filters: QueueFilter) -> Any:
+def _queue_query(filters: QueueFilter, found: set[str] | None = None) -> Any:
     query = select(Report)
     if filters.status:
         query = query.where(Report.status == filters.status)
@@ -703,8 +703,8 @@ def _queue_query(filters: QueueFilter) -> Any:
         query = query.where(Report.assigned_to_id == filters.assigned_to)
     elif filters.unassigned:
         query = query.where(Report.assigned_to_id.is_(None))
-    if filters.search.strip():
-        query = query.where(_search_condition(filters.search))
+    if found is not None:
+        query = query.where(Report.id.in_(sorted(found)[:SEARCH_CAP]))
     return query
 
 
@@ -725,7 +725,8 @@ def queue(
     count of a broad filter would read the whole table on every page load.
     """
     filters = filters or QueueFilter()
-    query = _queue_query(filters)
+    found = _search_ids(session, filters.search) if filters.search.strip() else None
+    query = _queue_query(filters, found)
     capped = query.with_only_columns(Report.id).limit(COUNT_CAP + 1).subquery()
     total = session.scalar(select(func.count()).select_from(capped)) or 0
     rows = session.scalars(
@@ -1002,10 +1003,9 @@ class NewReport:
 def poll(
     session: Session, since: datetime | None, *, limit: int = 20
 ) -> tuple[int, list[NewReport]]:
-    """The number of open reports, and the urgent or high ones received after ``since``."""
-    total = session.scalar(
-        select(func.count()).select_from(Report).where(Report.status.in_(OPEN_STATUSES))
-    )
+    """Open reports (counted up to COUNT_CAP + 1), and the urgent or high ones after ``since``."""
+    open_ids = select(Report.id).where(Report.status.in_(OPEN_STATUSES)).limit(COUNT_CAP + 1)
+    total = session.scalar(select(func.count()).select_from(open_ids.subquery()))
     fresh: list[NewReport] = []
     if since is not None:
         rows = session.execute(
