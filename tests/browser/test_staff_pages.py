@@ -127,6 +127,17 @@ def test_analyst_works_the_queue(page: Any, live_server: tuple[str, Database], l
     assert not page.locator("#kbd-help").is_visible()
     page.keyboard.press("j")
     assert "selected" in (rows.first.get_attribute("class") or "")
+    # A new urgent report while the page is open: the next poll says so (asked now, not in 30 s).
+    with database.transaction() as session:
+        service.submit_report(
+            session,
+            service.ReportIn(
+                channel="self_report", fingerprints=[service.FingerprintIn("md5", "7a" * 16)]
+            ),
+        )
+    page.evaluate("document.getElementById('queue-notice').pollNow()")
+    page.wait_for_selector("#queue-notice p.flash a")
+    assert "R-" in page.locator("#queue-notice").inner_text()
     with page.expect_navigation():
         page.keyboard.press("c")  # claim the selected report
     assert page.locator(".flash").count() == 1
@@ -168,13 +179,28 @@ def test_administrator_and_auditor_pages(
 
 
 @pytest.mark.parametrize("lang", ["en", "zh-Hans"])
-def test_roles_without_pages_yet_get_a_staff_home(
-    page: Any, live_server: tuple[str, Database], lang: str
+@pytest.mark.parametrize(
+    ("role", "start"),
+    [
+        (Role.SENIOR_ANALYST, "/queue"),
+        (Role.POLICE_LIAISON, "/queue"),
+        (Role.AUDITOR, "/audit"),
+        (Role.CASE_WORKER, "/staff"),
+        (Role.STATISTICIAN, "/staff"),
+    ],
+)
+def test_every_other_role_starts_on_its_own_page(
+    page: Any, live_server: tuple[str, Database], lang: str, role: Role, start: str
 ) -> None:
     axe = _axe_source()
     base, database = live_server
-    _login(page, base, database, Role.STATISTICIAN, "stat")
+    if start == "/queue":
+        _seed(database)
+    _login(page, base, database, role, "someone")
     page.goto(f"{base}/?lang={lang}")
-    assert page.url.startswith(f"{base}/staff")
+    assert page.url.startswith(f"{base}{start}")
     _staff_shell(page)
-    _check(page, axe, lang)
+    # The audit log's own texts are the audit work's to translate (see the administrator test).
+    _check(page, axe, lang, codes=start != "/audit")
+    if role is Role.POLICE_LIAISON:  # reads the queue, cannot act on it
+        assert page.locator("#bulk fieldset.toolbar").count() == 0
