@@ -264,7 +264,15 @@ class Accepted(BaseModel):
 
 class ReportStatus(BaseModel):
     id: str
-    status: Literal["received", "assessing", "action_taken", "closed"]
+    status: Literal[
+        "received",
+        "assessing",
+        "action_taken",
+        "not_illegal",
+        "duplicate",
+        "out_of_jurisdiction",
+        "closed",
+    ]
     received_at: datetime
     status_changed_at: datetime
     org_reference: str | None

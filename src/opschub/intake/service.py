@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import and_, func, insert, or_, select
 from sqlalchemy.orm import Session, defer, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -844,40 +844,6 @@ def linked_reports(session: Session, report_id: str) -> list[tuple[str, str]]:
     return [(r, u) for r, u in rows]
 
 
-@dataclass(frozen=True)
-class QueueFilter:
-    status: str | None = None
-    channel: str | None = None
-    matched_only: bool = False
-    include_closed: bool = False
-
-
-def queue(
-    session: Session, filters: QueueFilter | None = None, *, limit: int = 100, offset: int = 0
-) -> tuple[list[Report], int]:
-    """Reports by priority (highest first), then oldest first; and the total count."""
-    filters = filters or QueueFilter()
-    query = select(Report)
-    if filters.status:
-        query = query.where(Report.status == filters.status)
-    elif not filters.include_closed:
-        query = query.where(Report.status != "closed")
-    if filters.channel:
-        query = query.where(Report.channel == filters.channel)
-    if filters.matched_only:
-        query = query.where(Report.matches.any())
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    page = session.execute(
-        query.with_only_columns(
-            Report.id, Report.priority, Report.channel, Report.status, Report.created_at
-        )
-        .order_by(Report.priority.desc(), Report.created_at, Report.id)
-        .limit(limit)
-        .offset(offset)
-    ).all()
-    return _load_queue_rows(session, page), int(total)
-
-
 UNREADABLE = "unreadable"
 
 
@@ -886,7 +852,11 @@ def _load_queue_rows(session: Session, page: Sequence[Any]) -> list[Report]:
     refuses, text that does not decrypt) is logged and shown as a placeholder marked
     ``unreadable`` instead of taking the whole page down."""
     ids = [row.id for row in page]
-    options = (selectinload(Report.matches), selectinload(Report.urls))
+    options = (
+        selectinload(Report.matches),
+        selectinload(Report.urls),
+        selectinload(Report.fingerprints),
+    )
     try:
         with session.begin_nested():
             loaded = {
@@ -922,28 +892,6 @@ def _load_queue_rows(session: Session, page: Sequence[Any]) -> list[Report]:
 
 
 # -- changes -----------------------------------------------------------------------------------
-
-
-def change_status(session: Session, report_id: str, status: str, actor: Principal | None) -> Report:
-    if status not in STATUSES:
-        raise ValueError(f"unknown status {status!r}; use {', '.join(STATUSES)}")
-    report = session.get(Report, report_id) if is_id(report_id) else None
-    if report is None:
-        raise UnknownReport(report_id)
-    previous = report.status
-    if previous == status:
-        return report
-    report.status = status
-    report.status_changed_at = utcnow()
-    audit.record(
-        session,
-        action="intake.report.status_changed",
-        actor=actor,
-        target_type="report",
-        target_id=report.id,
-        details={"from": previous, "to": status},
-    )
-    return report
 
 
 def record_view(session: Session, report_id: str, actor: Principal) -> None:
@@ -1010,3 +958,450 @@ def remove_reports(session: Session, report_ids: Iterable[str], *, reason: str) 
             details={"count": count, "reason": reason},
         )
     return count
+
+
+# == the analysts' queue: search, claims, states, notes ==========================================
+# (Kept together at the end of the module; the submission functions above are another concern.)
+
+import contextlib  # noqa: E402
+
+from opschub.intake import states  # noqa: E402
+from opschub.intake.models import ReportNote, ReportStatusChange, report_reference  # noqa: E402
+
+SORTS = ("priority", "oldest", "newest")
+MAX_NOTE = 5000
+MAX_REASON = 1000
+GROUP_MEMBERS = 50
+COUNT_CAP = 1_000
+SEARCH_CAP = 5_000
+_CROCKFORD_READ_AS = str.maketrans({"I": "1", "L": "1", "O": "0"})
+
+
+def _find_report(session: Session, report_id: str) -> Report | None:
+    """The report, or None; text that cannot be an id (a NUL character, which PostgreSQL refuses
+    with an error) is never sent to the database."""
+    return session.get(Report, report_id) if is_id(report_id) else None
+
+
+class QueueActionError(ValueError):
+    """A queue action that cannot be done; ``code`` names why (pages translate it)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    status: str | None = None  # one state; None: every open state (or all, with include_closed)
+    channel: str | None = None
+    level: str | None = None  # urgent, high, normal, low
+    matched_only: bool = False
+    include_closed: bool = False
+    assigned_to: str | None = None  # a user id
+    unassigned: bool = False
+    search: str = ""
+    sort: str = "priority"
+
+
+def _search_ids(session: Session, text: str) -> set[str]:
+    """Ids of reports found by ``text``: a reference, receipt code, hash, URL, host or partner
+    reference (at most SEARCH_CAP).
+
+    Every kind is one equality on an indexed column (receipt codes are hashed the same way as when
+    they were issued), asked separately: one OR over all of them made PostgreSQL scan every report.
+    """
+    text = text.strip()
+    queries: list[Any] = []
+    lowered = text.lower()
+    symbols = text.upper().replace(" ", "").replace("-", "").translate(_CROCKFORD_READ_AS)
+    if len(symbols) == 9 and symbols.startswith("R"):
+        symbols = symbols[1:]
+    if len(symbols) == 8:
+        queries.append(
+            select(Report.id).where(Report.reference == f"R-{symbols[:4]}-{symbols[4:]}")
+        )
+    with contextlib.suppress(receipts.ReceiptFormatError):
+        digest = receipts.code_hash(receipts.canonical(text))
+        queries.append(select(Report.id).where(Report.receipt_hash == digest))
+    if _HEX.fullmatch(lowered) and len(lowered) in (32, 40, 64):
+        queries.append(select(Report.id).where(Report.id == lowered))
+        queries.append(
+            select(ReportFingerprint.report_id).where(ReportFingerprint.value == lowered)
+        )
+        queries.append(select(ReportMatch.report_id).where(ReportMatch.hash == lowered))
+    if "/" in text or "." in text:
+        try:
+            normalised = normalise_url(text if "://" in text else "https://" + text)
+        except UrlError:
+            normalised = None
+        if normalised is not None and "/" in text.split("://", 1)[-1]:
+            queries.append(
+                select(ReportUrl.report_id).where(
+                    ReportUrl.normalised_hash == _url_hash(normalised)
+                )
+            )
+        host = lowered.split("://", 1)[-1].split("/", 1)[0].split("@")[-1]
+        if host:
+            hosts = {host, host[4:] if host.startswith("www.") else "www." + host}
+            queries.append(select(ReportUrl.report_id).where(ReportUrl.host.in_(hosts)))
+    queries.append(select(Report.id).where(Report.partner_reference == text[:MAX_REFERENCE]))
+    found: set[str] = set()
+    for query in queries:
+        found.update(session.scalars(query.limit(SEARCH_CAP)))
+    return found
+
+
+def _queue_query(filters: QueueFilter, found: set[str] | None = None) -> Any:
+    query = select(Report)
+    if filters.status:
+        query = query.where(Report.status == filters.status)
+    elif not filters.include_closed:
+        query = query.where(Report.status.in_(OPEN_STATUSES))
+    if filters.channel:
+        query = query.where(Report.channel == filters.channel)
+    if filters.level in states.LEVELS:
+        lowest, upper = states.level_range(filters.level)
+        query = query.where(Report.priority >= lowest)
+        if upper is not None:
+            query = query.where(Report.priority < upper)
+    if filters.matched_only:
+        query = query.where(Report.id.in_(select(ReportMatch.report_id)))
+    if filters.assigned_to:
+        query = query.where(Report.assigned_to_id == filters.assigned_to)
+    elif filters.unassigned:
+        query = query.where(Report.assigned_to_id.is_(None))
+    if found is not None:
+        query = query.where(Report.id.in_(sorted(found)[:SEARCH_CAP]))
+    return query
+
+
+def _order(sort: str) -> tuple[Any, ...]:
+    if sort == "oldest":
+        return (Report.created_at, Report.id)
+    if sort == "newest":
+        return (Report.created_at.desc(), Report.id.desc())
+    return (Report.priority.desc(), Report.created_at, Report.id)
+
+
+def queue(
+    session: Session, filters: QueueFilter | None = None, *, limit: int = 100, offset: int = 0
+) -> tuple[list[Report], int]:
+    """Reports by the filter's order (default: priority, then oldest first); and the total.
+
+    The total is counted up to ``COUNT_CAP + 1`` (a page says "more than 1,000"): an exact
+    count of a broad filter would read the whole table on every page load.
+    """
+    filters = filters or QueueFilter()
+    found = _search_ids(session, filters.search) if filters.search.strip() else None
+    query = _queue_query(filters, found)
+    capped = query.with_only_columns(Report.id).limit(COUNT_CAP + 1).subquery()
+    total = session.scalar(select(func.count()).select_from(capped)) or 0
+    # The page's ids first (plain columns every row can give), then the reports themselves: one
+    # unreadable row is shown as such instead of taking the whole queue down.
+    page = session.execute(
+        query.with_only_columns(
+            Report.id, Report.priority, Report.channel, Report.status, Report.created_at
+        )
+        .order_by(*_order(filters.sort))
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return _load_queue_rows(session, page), int(total)
+
+
+def group_key(report: Report) -> str:
+    """Reports of the same URL, or of the same fingerprint, form one group."""
+    if report.urls:
+        return "url:" + report.urls[0].normalised_hash
+    if report.fingerprints:
+        first = report.fingerprints[0]
+        return f"fp:{first.hash_type}:{first.value}"
+    return "report:" + report.id
+
+
+def group_members(
+    session: Session, reports: Sequence[Report], filters: QueueFilter | None = None
+) -> dict[str, list[Report]]:
+    """For each group on a page, its reports in the filter's states (up to GROUP_MEMBERS each).
+
+    The members are found through the URL and fingerprint indexes first, then loaded by id:
+    one OR of two sub-selects made the database scan every report.
+    """
+    filters = filters or QueueFilter()
+    url_hashes = {r.urls[0].normalised_hash for r in reports if r.urls}
+    fp_values = {r.fingerprints[0].value for r in reports if not r.urls and r.fingerprints}
+    ids: set[str] = set()
+    if url_hashes:
+        ids.update(
+            session.scalars(
+                select(ReportUrl.report_id).where(
+                    ReportUrl.normalised_hash.in_(url_hashes), ReportUrl.position == 0
+                )
+            )
+        )
+    if fp_values:
+        ids.update(
+            session.scalars(
+                select(ReportFingerprint.report_id).where(
+                    ReportFingerprint.value.in_(fp_values), ReportFingerprint.position == 0
+                )
+            )
+        )
+    ids.difference_update(r.id for r in reports)
+    groups: dict[str, list[Report]] = {}
+    for report in reports:
+        groups.setdefault(group_key(report), []).append(report)
+    if ids:
+        same_states = QueueFilter(status=filters.status, include_closed=filters.include_closed)
+        rows = session.scalars(
+            _queue_query(same_states)
+            .where(Report.id.in_(sorted(ids)[: GROUP_MEMBERS * 50]))
+            .options(selectinload(Report.urls), selectinload(Report.fingerprints))
+            .order_by(*_order("priority"))
+        )
+        for row in rows:
+            members = groups.setdefault(group_key(row), [])
+            if len(members) < GROUP_MEMBERS:
+                members.append(row)
+    return groups
+
+
+def next_report(session: Session, current_id: str, actor_id: str) -> str | None:
+    """The report after ``current_id`` in queue order that is waiting and not someone else's."""
+    current = _find_report(session, current_id)
+    waiting = (
+        select(Report.id)
+        .where(
+            Report.status.in_(("received", "assessing")),
+            Report.id != current_id,
+            or_(Report.assigned_to_id.is_(None), Report.assigned_to_id == actor_id),
+        )
+        .order_by(*_order("priority"))
+    )
+    if current is not None:
+        after = waiting.where(
+            or_(
+                Report.priority < current.priority,
+                and_(Report.priority == current.priority, Report.created_at > current.created_at),
+            )
+        )
+        found: str | None = session.scalar(after.limit(1))
+        if found is not None:
+            return found
+    return session.scalar(waiting.limit(1))
+
+
+def _clean_reason(reason: str | None, limit: int = MAX_REASON) -> str | None:
+    cleaned = (reason or "").strip()
+    if len(cleaned) > limit:
+        raise QueueActionError("too_long", f"at most {limit} characters")
+    return cleaned or None
+
+
+def change_status(
+    session: Session,
+    report_id: str,
+    status: str,
+    actor: Principal | None,
+    *,
+    reason: str | None = None,
+) -> Report:
+    """Move a report to ``status``; people follow :mod:`opschub.intake.states` (with reasons).
+
+    The move, its reason (encrypted) and the audit event are written together.
+    """
+    if status not in STATUSES:
+        raise QueueActionError(
+            "unknown_status", f"unknown status {status!r}; use {', '.join(STATUSES)}"
+        )
+    cleaned = _clean_reason(reason)
+    report = _find_report(session, report_id)
+    if report is None:
+        raise UnknownReport(report_id)
+    previous = report.status
+    if previous == status:
+        return report
+    if actor is not None:
+        if not states.allowed(previous, status):
+            raise QueueActionError(
+                "not_allowed", f"a report cannot move from {previous} to {status}"
+            )
+        if states.needs_reason(previous, status) and not cleaned:
+            raise QueueActionError("reason_required", "closing or reopening needs a reason")
+    report.status = status
+    report.status_changed_at = utcnow()
+    session.add(
+        ReportStatusChange(
+            report_id=report.id,
+            from_status=previous,
+            to_status=status,
+            reason=cleaned,
+            actor_id=actor.id if actor is not None else None,
+            actor_name=actor.name if actor is not None else None,
+        )
+    )
+    audit.record(
+        session,
+        action="intake.report.reopened" if previous == "closed" else "intake.report.status_changed",
+        actor=actor,
+        target_type="report",
+        target_id=report.id,
+        details={"from": previous, "to": status, "with_reason": cleaned is not None},
+    )
+    return report
+
+
+def change_status_many(
+    session: Session,
+    report_ids: Sequence[str],
+    status: str,
+    actor: Principal,
+    *,
+    reason: str | None,
+) -> tuple[int, list[str]]:
+    """Change several reports; returns (changed, ids refused because the move is not allowed)."""
+    changed, refused = 0, []
+    for report_id in dict.fromkeys(report_ids):
+        report = _find_report(session, report_id)
+        if report is None:
+            raise UnknownReport(report_id)
+        if report.status == status:
+            continue
+        if not states.allowed(report.status, status):
+            refused.append(report_id)
+            continue
+        change_status(session, report_id, status, actor, reason=reason)
+        changed += 1
+    return changed, refused
+
+
+def assign(
+    session: Session,
+    report_ids: Sequence[str],
+    assignee_id: str | None,
+    actor: Principal,
+    *,
+    claim: bool = False,
+) -> tuple[int, list[str]]:
+    """Assign reports to ``assignee_id`` (None: release); returns (changed, ids skipped).
+
+    A claim (``claim=True``, assigning to oneself) skips reports someone else holds: taking over
+    needs an explicit assignment.
+    """
+    changed, skipped = 0, []
+    now = utcnow()
+    for report_id in dict.fromkeys(report_ids):
+        report = _find_report(session, report_id)
+        if report is None:
+            raise UnknownReport(report_id)
+        if report.assigned_to_id == assignee_id:
+            continue
+        if claim and report.assigned_to_id not in (None, actor.id):
+            skipped.append(report_id)
+            continue
+        previous = report.assigned_to_id
+        report.assigned_to_id = assignee_id
+        report.assigned_at = now if assignee_id else None
+        audit.record(
+            session,
+            action="intake.report.claimed"
+            if claim
+            else ("intake.report.assigned" if assignee_id else "intake.report.released"),
+            actor=actor,
+            target_type="report",
+            target_id=report.id,
+            details={"from": previous, "to": assignee_id},
+        )
+        changed += 1
+    return changed, skipped
+
+
+def add_note(session: Session, report_id: str, body: str, actor: Principal) -> ReportNote:
+    """A note on a report (encrypted at rest); the audit event names the note, not its text."""
+    text = (body or "").strip()
+    if not text:
+        raise QueueActionError("note_required", "a note needs some text")
+    if len(text) > MAX_NOTE:
+        raise QueueActionError("too_long", f"at most {MAX_NOTE} characters")
+    if _find_report(session, report_id) is None:
+        raise UnknownReport(report_id)
+    note = ReportNote(report_id=report_id, author_id=actor.id, author_name=actor.name, body=text)
+    session.add(note)
+    session.flush()
+    audit.record(
+        session,
+        action="intake.report.note_added",
+        actor=actor,
+        target_type="report",
+        target_id=report_id,
+        details={"note": note.id, "characters": len(text)},
+    )
+    return note
+
+
+def notes(session: Session, report_id: str) -> list[ReportNote]:
+    return list(
+        session.scalars(
+            select(ReportNote)
+            .where(ReportNote.report_id == report_id)
+            .order_by(ReportNote.created_at, ReportNote.id)
+        )
+    )
+
+
+def status_history(session: Session, report_id: str) -> list[ReportStatusChange]:
+    return list(
+        session.scalars(
+            select(ReportStatusChange)
+            .where(ReportStatusChange.report_id == report_id)
+            .order_by(ReportStatusChange.created_at, ReportStatusChange.id)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class NewReport:
+    id: str
+    reference: str
+    level: str
+    created_at: datetime
+
+
+def poll(
+    session: Session, since: datetime | None, *, limit: int = 20
+) -> tuple[int, list[NewReport]]:
+    """Open reports (counted up to COUNT_CAP + 1), and the urgent or high ones after ``since``."""
+    open_ids = select(Report.id).where(Report.status.in_(OPEN_STATUSES)).limit(COUNT_CAP + 1)
+    total = session.scalar(select(func.count()).select_from(open_ids.subquery()))
+    fresh: list[NewReport] = []
+    if since is not None:
+        rows = session.execute(
+            select(Report.id, Report.reference, Report.priority, Report.created_at)
+            .where(
+                Report.status.in_(OPEN_STATUSES),
+                Report.created_at > since,
+                Report.priority >= states.LEVEL_FLOOR["high"],
+            )
+            .order_by(Report.priority.desc(), Report.created_at)
+            .limit(limit)
+        )
+        fresh = [NewReport(i, ref, states.level_of(p), at) for i, ref, p, at in rows]
+    return int(total or 0), fresh
+
+
+def reports_for_on_call(submitted: Sequence[Submitted]) -> list[Submitted]:
+    """HOOK for the lead: the new reports that should reach the on-call address.
+
+    To be called after a submission commits, by the job worker once it exists, which then sends
+    the e-mail or webhook set in the settings. Only urgent and high reports qualify; the message
+    must carry the reference and level only (never URLs, fingerprints or personal data).
+    """
+    chosen = [s for s in submitted if s.priority >= states.LEVEL_FLOOR["high"]]
+    for item in chosen:
+        log.info(
+            "on-call notice due for report %s (%s)",
+            report_reference(item.id),
+            states.level_of(item.priority),
+        )
+    return chosen

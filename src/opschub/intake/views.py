@@ -20,8 +20,8 @@ from starlette.datastructures import FormData
 from opschub import taxonomy
 from opschub.accounts.permissions import PUBLIC
 from opschub.config import get_settings
-from opschub.intake import receipts, service
-from opschub.intake.models import CHANNELS, STATED_AGE_BANDS, STATUSES
+from opschub.intake import receipts, service, states
+from opschub.intake.models import STATED_AGE_BANDS
 from opschub.intake.ratelimit import Limiter, make_rate_limiter, retry_after_header
 from opschub.text import N_
 from opschub.web.auth import Principal, requires
@@ -37,21 +37,27 @@ NAV = [
     NavItem(N_("Get help"), "/help", PUBLIC, order=13),
     NavItem(N_("Report queue"), "/queue", "reports.read", order=20),
 ]
+# The analysts' queue lives in opschub.intake.queue_views (its routes join this router).
 # A burst of 10 public submissions or look-ups per address, then one every 6 seconds.
 PUBLIC_BURST = 10
 PUBLIC_RATE = 1 / 6
 MAX_FORM_URLS = 20
 
+# Keyed by the coarse public status (opschub.intake.states.PUBLIC_STATUS), never the staff one.
 STATUS_LABELS = {
     "received": N_("Received: we have your report and will look at it."),
     "assessing": N_("Being checked: someone is looking at your report now."),
     "action_taken": N_("Action taken: we did something about what you reported."),
+    "checked": N_("Checked: we have looked at what you reported and finished our part."),
     "closed": N_("Closed: we have finished working on your report."),
 }
 STATUS_SHORT = {
     "received": N_("received"),
     "assessing": N_("being assessed"),
     "action_taken": N_("action taken"),
+    "not_illegal": N_("not illegal"),
+    "duplicate": N_("duplicate"),
+    "out_of_jurisdiction": N_("out of jurisdiction"),
     "closed": N_("closed"),
 }
 AGE_BAND_LABELS = {
@@ -398,8 +404,9 @@ async def status_lookup(
             },
             status=404,
         )
+    coarse = states.PUBLIC_STATUS[status]
     return _page(
-        request, "status.html", {"status": status, "status_text": _(STATUS_LABELS[status])}
+        request, "status.html", {"status": coarse, "status_text": _(STATUS_LABELS[coarse])}
     )
 
 
@@ -413,109 +420,11 @@ def help_page(
     return _page(request, "help.html")
 
 
-# -- analysts' queue ---------------------------------------------------------------------------
+# The analysts' queue (opschub.intake.queue_views) joins this router: imported last, it reads the
+# labels above.
+from opschub.intake.queue_views import router as _queue_router  # noqa: E402
 
-
-def _labels(request: Request) -> dict[str, Any]:
-    _ = request.state.gettext
-    lang = request.state.lang
-    return {
-        "status_labels": {k: _(v) for k, v in STATUS_SHORT.items()},
-        "channel_labels": {k: _(v) for k, v in CHANNEL_LABELS.items()},
-        "reason_labels": {k: _(v) for k, v in REASON_LABELS.items()},
-        "type_labels": {
-            c.code: c.label(lang)
-            for cl in (taxonomy.FORM_OF_EXPLOITATION, taxonomy.EXPLOITATION_CONTEXT)
-            for c in cl
-        },
-        "age_labels": {k: _(v) for k, v in AGE_BAND_LABELS.items()},
-    }
-
-
-@router.get("/queue", response_class=HTMLResponse)
-def queue_page(
-    request: Request,
-    principal: Annotated[Principal, requires("reports.read")],
-    status: str = "",
-    channel: str = "",
-    matched: str = "",
-    page: int = 1,
-) -> HTMLResponse:
-    filters = service.QueueFilter(
-        status=status if status in STATUSES else None,
-        channel=channel if channel in CHANNELS else None,
-        matched_only=matched == "1",
-    )
-    page = max(1, min(page, 10_000))
-    per_page = 50
-    with get_db(request).transaction() as session:
-        reports, total = service.queue(
-            session, filters, limit=per_page, offset=(page - 1) * per_page
-        )
-    return render(
-        request,
-        "intake/queue.html",
-        {
-            "reports": reports,
-            "total": total,
-            "filters": filters,
-            "page": page,
-            "pages": max(1, -(-total // per_page)),
-            "statuses": STATUSES,
-            "channels": CHANNELS,
-            **_labels(request),
-        },
-    )
-
-
-@router.get("/queue/{report_id}", response_class=HTMLResponse)
-def queue_detail(
-    request: Request, report_id: str, principal: Annotated[Principal, requires("reports.read")]
-) -> HTMLResponse:
-    with get_db(request).transaction() as session:
-        try:
-            report = service.get_report(session, report_id)
-        except service.UnknownReport:
-            raise HTTPException(status_code=404, detail="no such report") from None
-        linked = service.linked_reports(session, report_id)
-        service.record_view(session, report_id, principal)
-        # Decrypt while the session is open.
-        details = {
-            "where_seen": report.where_seen,
-            "description": report.description,
-            "contact": report.contact,
-        }
-    return render(
-        request,
-        "intake/detail.html",
-        {
-            "report": report,
-            "details": details,
-            "linked": linked,
-            "statuses": STATUSES,
-            "can_assess": principal.can("reports.assess"),
-            **_labels(request),
-        },
-    )
-
-
-@router.post("/queue/{report_id}/status")
-async def queue_change_status(
-    request: Request, report_id: str, principal: Annotated[Principal, requires("reports.assess")]
-) -> Response:
-    status = _field(await request.form(), "status")
-    if status not in STATUSES:
-        raise HTTPException(status_code=400, detail=f"unknown status; use {', '.join(STATUSES)}")
-
-    def change() -> None:
-        with get_db(request).transaction() as session:
-            service.change_status(session, report_id, status, principal)
-
-    try:
-        await run_in_threadpool(change)
-    except service.UnknownReport:
-        raise HTTPException(status_code=404, detail="no such report") from None
-    return RedirectResponse(link(request, f"/queue/{report_id}", changed="1"), status_code=303)
+router.include_router(_queue_router)
 
 
 # -- rejecting self-reported fingerprints --------------------------------------------------------

@@ -47,8 +47,9 @@ def render(
     status_code: int = 200,
     headers: Mapping[str, str] | None = None,
 ) -> HTMLResponse:
+    from opschub.accounts.i18n import ROLE_LABELS
     from opschub.web.csrf import FIELD, token_for
-    from opschub.web.navigation import visible_nav
+    from opschub.web.navigation import public_nav, staff_nav, visible_nav
 
     lang: str = request.state.lang
     principal = getattr(request.state, "principal", None)
@@ -70,6 +71,9 @@ def render(
         ],
         "principal": principal,
         "nav": visible_nav(request.app, principal),
+        "public_nav": public_nav(request.app),
+        "staff_nav": staff_nav(request.app, principal),
+        "role_label": ROLE_LABELS.get(principal.role, "") if principal is not None else "",
         "csrf_token": csrf,
         "csrf_field": csrf_field,
         "lang_field": lang_field,

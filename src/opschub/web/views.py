@@ -1,4 +1,4 @@
-"""Pages every capability shares: the start page, the API docs, the favicon, the health check."""
+"""Pages every capability shares: the start pages, the API docs, the favicon, the health check."""
 
 from __future__ import annotations
 
@@ -6,14 +6,15 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy import text
 
-from opschub.accounts.permissions import PUBLIC
+from opschub.accounts.permissions import AUTHENTICATED, PUBLIC
 from opschub.web.auth import Principal, requires
 from opschub.web.deps import get_db
 from opschub.web.nav import NavItem
-from opschub.web.templating import render
+from opschub.web.navigation import STAFF_HOME, staff_nav, start_page
+from opschub.web.templating import link, render
 
 router = APIRouter()
 NAV = [NavItem("Home", "/", PUBLIC, order=0)]
@@ -26,12 +27,21 @@ STATIC = Path(__file__).with_name("static")
 @router.api_route(
     "/", methods=["GET", "HEAD"], response_class=HTMLResponse, include_in_schema=False
 )
-def home(
-    request: Request, principal: Annotated[Principal | None, requires(PUBLIC)]
-) -> HTMLResponse:
+def home(request: Request, principal: Annotated[Principal | None, requires(PUBLIC)]) -> Response:
+    # Staff never land on the public home page (logging in sends people to "/").
+    if principal is not None and principal.kind == "user":
+        return RedirectResponse(link(request, start_page(principal)), status_code=303)
     from opschub.intake.views import quick_exit_url  # the public pages' neutral site
 
     return render(request, "web/home.html", {"quick_exit_url": quick_exit_url(request.state.lang)})
+
+
+@router.get(STAFF_HOME, response_class=HTMLResponse, include_in_schema=False)
+def staff_home(
+    request: Request, principal: Annotated[Principal, requires(AUTHENTICATED)]
+) -> HTMLResponse:
+    """A small start page for roles whose own pages are not built yet."""
+    return render(request, "web/staff_home.html", {"items": staff_nav(request.app, principal)})
 
 
 @router.get("/api/docs", response_class=HTMLResponse, include_in_schema=False)

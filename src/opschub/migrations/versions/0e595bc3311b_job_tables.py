@@ -1,7 +1,7 @@
 """job tables: due work, the scheduler's lease, worker heartbeats
 
 Revision ID: 0e595bc3311b
-Revises: 32673af64046
+Revises: 9b1c0e5a7d21
 Create Date: 2026-12-02 04:19:01.790656
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0e595bc3311b"
-down_revision: str | None = "a7c3e91f0d52"
+down_revision: str | None = "9b1c0e5a7d21"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

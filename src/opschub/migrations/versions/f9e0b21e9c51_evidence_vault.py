@@ -1,7 +1,7 @@
 """evidence vault
 
 Revision ID: f9e0b21e9c51
-Revises: 32673af64046
+Revises: 0e595bc3311b
 Create Date: 2026-12-02 04:19:46.151118
 """
 

@@ -1,0 +1,206 @@
+"""Each staff role's main path in Chromium, in zh-Hans and en, at 1280 and 375 px.
+
+Every page is checked at both widths after one load (the viewport is resized, not reloaded):
+no axe-core serious or critical violation, no horizontal overflow
+(``document.documentElement.scrollWidth <= innerWidth``) and no raw code (``action_taken``) in
+what a person reads. The data is benign: URLs on example domains, fingerprints of nothing.
+
+Set ``OPSCHUB_DOC_SCREENSHOTS=<dir>`` to also save the screenshots docs/analysts.md shows.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_intake_public_pages import _axe_source, _serious
+
+from factories import create_user
+from opschub.accounts import service as accounts
+from opschub.accounts.permissions import Role
+from opschub.db import Database
+from opschub.intake import service
+
+WIDTHS = (1280, 375)
+# A code is lower-case words joined by underscores (``self_report``); people never read one.
+RAW_CODE = re.compile(r"\b[a-z]+(?:_[a-z]+)+\b")
+SHOTS = os.environ.get("OPSCHUB_DOC_SCREENSHOTS")
+# Short Chinese labels broken over lines ("已收/到"): a label of up to four characters on more
+# than one line, or any short label with one character per line.
+BROKEN_CJK = """() => Array.from(document.querySelectorAll(
+    'th, td, dt, dd, button, label, .badge, a, summary, legend'))
+  .filter(e => e.offsetParent !== null)
+  .filter(e => { const t = e.innerText.trim(); return t.length >= 2 && t.length <= 8
+                 && /^[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]+$/.test(t); })
+  .filter(e => { const tops = new Set();
+                 const walker = document.createTreeWalker(e, NodeFilter.SHOW_TEXT);
+                 for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+                   if (n.parentElement.closest('.visually-hidden')) { continue; }
+                   const range = document.createRange(); range.selectNodeContents(n);
+                   for (const r of range.getClientRects()) { tops.add(Math.round(r.top)); }
+                 }
+                 const t = e.innerText.trim();
+                 return (tops.size > 1 && t.length <= 4) || tops.size >= t.length; })
+  .map(e => e.innerText.trim())"""
+
+
+def _seed(database: Database) -> None:
+    """A small benign queue: URL reports, a group of self-reports of one "image", a partner one."""
+    reports = [
+        service.ReportIn(channel="public", urls=["https://example.org/gallery/item-17"]),
+        service.ReportIn(
+            channel="public",
+            urls=["https://video.example.net/live/room-4"],
+            incident_types=["live_streaming"],
+        ),
+        service.ReportIn(
+            channel="partner",
+            urls=["https://forum.example.com/thread/9931?page=2"],
+            partner_reference="ticket-4711",
+        ),
+    ]
+    reports += [
+        service.ReportIn(
+            channel="self_report",
+            fingerprints=[service.FingerprintIn("sha256", "5e" * 32)],
+            stated_age_band="13-14",
+            media_kind="image",
+        )
+        for _ in range(3)
+    ]
+    with database.transaction() as session:
+        service.submit_reports(session, reports)
+
+
+def _login(page: Any, base: str, database: Database, role: Role, name: str) -> None:
+    user, _password = create_user(database, role, username=name, display_name=name.title())
+    with database.transaction() as session:
+        raw, _row = accounts.start_session(session, user, totp_verified=True)
+    page.context.add_cookies([{"name": "opschub_session", "value": raw, "url": base}])
+
+
+def _check(page: Any, axe: str, lang: str, *, codes: bool = True, shot: str | None = None) -> None:
+    """The page as it is now, at every width: accessible, no overflow, no raw code."""
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 900})
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{page.url} at {width} px overflows by {overflow} px"
+        assert _serious(page, axe) == [], f"{page.url} at {width} px"
+        if lang.startswith("zh"):
+            assert page.evaluate(BROKEN_CJK) == [], f"{page.url} at {width} px"
+        if codes:
+            text = page.locator("body").inner_text()
+            assert RAW_CODE.findall(text) == [], f"{page.url}: raw codes shown"
+        if SHOTS and shot:
+            Path(SHOTS).mkdir(parents=True, exist_ok=True)
+            name = f"{shot}-{width}.png" if lang == "en" else f"{shot}-{lang}-{width}.png"
+            page.screenshot(path=str(Path(SHOTS) / name))
+    if lang.startswith("zh"):
+        header = page.locator("header").inner_text()
+        assert "Log out" not in header and "Analyst" not in header, header
+
+
+def _staff_shell(page: Any) -> None:
+    assert page.locator("header.staff-header").count() == 1
+    assert page.locator("header a[href^='/report']").count() == 0  # no public links
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-Hans"])
+def test_analyst_works_the_queue(page: Any, live_server: tuple[str, Database], lang: str) -> None:
+    axe = _axe_source()
+    base, database = live_server
+    _seed(database)
+    _login(page, base, database, Role.ANALYST, "ana")
+    page.goto(f"{base}/?lang={lang}")  # staff land on their start page
+    assert page.url.startswith(f"{base}/queue")
+    _staff_shell(page)
+    rows = page.locator("table.queue tbody tr[data-href]")
+    assert rows.count() == 4  # three self-reports of one image are one group row
+    _check(page, axe, lang, shot="queue")
+
+    page.keyboard.press("?")
+    assert page.locator("#kbd-help").is_visible()
+    page.keyboard.press("Escape")
+    assert not page.locator("#kbd-help").is_visible()
+    page.keyboard.press("j")
+    assert "selected" in (rows.first.get_attribute("class") or "")
+    # A new urgent report while the page is open: the next poll says so (asked now, not in 30 s).
+    with database.transaction() as session:
+        service.submit_report(
+            session,
+            service.ReportIn(
+                channel="self_report", fingerprints=[service.FingerprintIn("md5", "7a" * 16)]
+            ),
+        )
+    page.evaluate("document.getElementById('queue-notice').pollNow()")
+    page.wait_for_selector("#queue-notice p.flash a")
+    assert "R-" in page.locator("#queue-notice").inner_text()
+    with page.expect_navigation():
+        page.keyboard.press("c")  # claim the selected report
+    assert page.locator(".flash").count() == 1
+    assert page.locator("table.queue .badge.claimed-me").count() == 1
+
+    page.locator("table.queue a.ref").first.click()
+    page.wait_for_selector("#change-status")
+    _staff_shell(page)
+    _check(page, axe, lang, shot="report")
+    page.select_option("#new-status", "assessing")
+    with page.expect_navigation():
+        page.click("#save-next")
+    assert page.locator(".flash").count() == 1  # the next report, with "status changed"
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-Hans"])
+def test_administrator_and_auditor_pages(
+    page: Any, live_server: tuple[str, Database], lang: str
+) -> None:
+    axe = _axe_source()
+    base, database = live_server
+    _seed(database)
+    _login(page, base, database, Role.ADMIN, "root-admin")
+    page.goto(f"{base}/?lang={lang}")
+    assert page.url.startswith(f"{base}/admin/users")
+    _staff_shell(page)
+    _check(page, axe, lang)
+    for path in ("/admin/tokens", "/account"):
+        page.goto(f"{base}{path}?lang={lang}")
+        _staff_shell(page)
+        _check(page, axe, lang)
+    # The audit pages' texts belong to the audit log's own work (codes shown there are its own
+    # to translate); the shell around them is checked here.
+    page.goto(f"{base}/audit?lang={lang}")
+    _staff_shell(page)
+    _check(page, axe, lang, codes=False)
+    page.goto(f"{base}/audit/verify?lang={lang}")
+    _check(page, axe, lang, codes=False)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-Hans"])
+@pytest.mark.parametrize(
+    ("role", "start"),
+    [
+        (Role.SENIOR_ANALYST, "/queue"),
+        (Role.POLICE_LIAISON, "/queue"),
+        (Role.AUDITOR, "/audit"),
+        (Role.CASE_WORKER, "/staff"),
+        (Role.STATISTICIAN, "/staff"),
+    ],
+)
+def test_every_other_role_starts_on_its_own_page(
+    page: Any, live_server: tuple[str, Database], lang: str, role: Role, start: str
+) -> None:
+    axe = _axe_source()
+    base, database = live_server
+    if start == "/queue":
+        _seed(database)
+    _login(page, base, database, role, "someone")
+    page.goto(f"{base}/?lang={lang}")
+    assert page.url.startswith(f"{base}{start}")
+    _staff_shell(page)
+    # The audit log's own texts are the audit work's to translate (see the administrator test).
+    _check(page, axe, lang, codes=start != "/audit")
+    if role is Role.POLICE_LIAISON:  # reads the queue, cannot act on it
+        assert page.locator("#bulk fieldset.toolbar").count() == 0
