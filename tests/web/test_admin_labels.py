@@ -15,14 +15,17 @@ from opschub.intake.models import CHANNELS, MEDIA_KINDS, STATUSES
 from opschub.web.i18n import translations
 
 SRC = Path(labels.__file__).resolve().parents[1]
-# audit.record(..., action="x.y", ...), EventIn(action="x.y"), accounts' _record(session, "x.y"
-ACTION = re.compile(r"""(?:action=|_record\(\s*session,\s*)"([a-z_]+(?:\.[a-z_]+)+)\"""")
+# audit.record(..., action="x.y", ...), EventIn(action="x.y"), accounts' _record(session, "x.y";
+# the expression may choose between several ("a.b" if reopened else "a.c"), over several lines.
+ACTION = re.compile(r"""(?:action=|_record\(\s*session,\s*)(.*?)(?:,\s*\n|\)\s*\n)""", re.S)
+DOTTED = re.compile(r""""([a-z_]+(?:\.[a-z_]+)+)\"""")
 
 
 def _recorded_actions() -> set[str]:
     found: set[str] = set()
     for path in SRC.rglob("*.py"):
-        found.update(ACTION.findall(path.read_text(encoding="utf-8")))
+        for expression in ACTION.findall(path.read_text(encoding="utf-8")):
+            found.update(DOTTED.findall(expression))
     return found
 
 

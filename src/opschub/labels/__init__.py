@@ -36,6 +36,9 @@ REPORT_STATUS = {
     "received": N_("received"),
     "assessing": N_("being assessed"),
     "action_taken": N_("action taken"),
+    "not_illegal": N_("not illegal"),
+    "duplicate": N_("duplicate"),
+    "out_of_jurisdiction": N_("out of jurisdiction"),
     "closed": N_("closed"),
 }
 PRIORITY_REASON = {
@@ -78,6 +81,30 @@ AUDIT_ACTION = {
     "hashlists.list.exported": N_("exported a hash list"),
     "hashlists.list.removed": N_("removed a hash list"),
     "permission.refused": N_("refused: no permission"),
+    "accounts.reauthenticated": N_("confirmed the password again"),
+    "accounts.reset_notice.acknowledged": N_("acknowledged a reset of their login"),
+    "accounts.credential_review": N_("weekly review of login changes"),
+    "intake.report.claimed": N_("claimed a report"),
+    "intake.report.assigned": N_("assigned a report"),
+    "intake.report.released": N_("released a report"),
+    "intake.report.reopened": N_("reopened a report"),
+    "intake.report.note_added": N_("added a note to a report"),
+    "intake.self_reports.rejected": N_("rejected self-reported fingerprints"),
+    "jobs.retry": N_("retried a background job"),
+    "jobs.cancel": N_("cancelled a background job"),
+    "evidence.acquire": N_("added evidence"),
+    "evidence.view": N_("viewed evidence"),
+    "evidence.download": N_("downloaded evidence"),
+    "evidence.export": N_("exported evidence"),
+    "evidence.transfer": N_("transferred evidence"),
+    "evidence.hold": N_("placed evidence on legal hold"),
+    "evidence.release": N_("released evidence from legal hold"),
+    "evidence.approve": N_("approved an evidence export or destruction"),
+    "evidence.destroy": N_("destroyed evidence"),
+    "evidence.classify": N_("classified evidence"),
+    "evidence.keys_rotated": N_("rotated the evidence key"),
+    "evidence.retention_rule": N_("set an evidence retention rule"),
+    "evidence.retention.reviewed": N_("daily review of evidence due for destruction"),
 }
 TARGET_TYPE = {
     "user": N_("person"),
@@ -85,6 +112,12 @@ TARGET_TYPE = {
     "report": N_("report"),
     "route": N_("page or API route"),
     "hashlist": N_("hash list"),
+    "job": N_("background job"),
+    "audit_log": N_("audit log"),
+    "evidence_item": N_("evidence item"),
+    "evidence_kek": N_("evidence key"),
+    "evidence_retention_rule": N_("evidence retention rule"),
+    "evidence_vault": N_("evidence vault"),
 }
 # Why a login failed (details.reason of accounts.login.failed).
 LOGIN_FAILURE = {
