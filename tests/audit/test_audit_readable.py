@@ -39,7 +39,7 @@ def _rows(html: str) -> list[str]:
 def test_status_change_reads_as_one_row_by_name_in_chinese(
     app: FastAPI, database: Database
 ) -> None:
-    create_user(database, Role.ANALYST, username="wang", display_name="王芳")
+    create_user(database, Role.ANALYST, username="wang", display_name="王芳", totp=False)
     report_id = _report(database)
     _assess(database, report_id, "wang")
     auditor = logged_in_client(app, database, Role.AUDITOR)

@@ -40,7 +40,7 @@ def test_admin_sees_failed_job_with_its_error_and_retries_it(
     assert page.status_code == 200
     assert "cannot reach the service for notice-42" in page.text
     assert 'value="40"' in page.text and "40 / 100" in page.text  # progress of the running job
-    assert "jobs.prune" in page.text  # next scheduled run
+    assert "clean up finished jobs" in page.text  # next scheduled run, by its name
     response = admin.post(f"/admin/jobs/{job_id}/retry", follow_redirects=False)
     assert response.status_code == 303
     with database.read() as session:

@@ -150,6 +150,7 @@ DETAIL_KEY = {
     "channel": N_("channel"),
     "priority": N_("priority"),
     "reasons": N_("reasons"),
+    "with_reason": N_("with a reason"),
     "urls": N_("web addresses"),
     "fingerprints": N_("fingerprints"),
     "matches": N_("matches"),
@@ -185,8 +186,18 @@ DETAIL_VALUE_KIND = {
     "reason": "login_failure",
 }
 
+# Background jobs (opschub.jobs), by the kind each capability's tasks.py declares.
+JOB_KIND = {
+    "jobs.prune": N_("clean up finished jobs"),
+    "jobs.noop": N_("test job"),
+    "audit.checkpoint": N_("anchor the audit log outside the database"),
+    "accounts.credential_review": N_("weekly review of login changes"),
+    "evidence.retention_review": N_("daily review of evidence due for destruction"),
+}
+
 KINDS: Mapping[str, Mapping[str, str]] = MappingProxyType(
     {
+        "job_kind": JOB_KIND,
         "channel": CHANNEL,
         "media_kind": MEDIA_KIND,
         "report_status": REPORT_STATUS,
