@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from typing import Any
 
 import pyotp
 from argon2 import PasswordHasher, profiles
@@ -123,3 +124,11 @@ def logged_in_client(
     client.headers[CSRF_HEADER] = principal.csrf_token
     client.user = user  # type: ignore[attr-defined]
     return client
+
+
+def browser_login(page: Any, base_url: str, database: Database, user: User) -> None:
+    """Give a Playwright page a complete session of ``user`` (second factor done), as
+    :func:`logged_in_client` does for the test client; the login form has tests of its own."""
+    with database.transaction() as session:
+        raw, _row = service.start_session(session, user, totp_verified=True)
+    page.context.add_cookies([{"name": SESSION_COOKIE, "value": raw, "url": base_url}])

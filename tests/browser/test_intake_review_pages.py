@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import event
 from test_intake_public_pages import _axe_source, _serious, _submitted
 
-from factories import create_user
+from factories import browser_login, create_user
 from opschub.accounts.permissions import Role
 from opschub.db import Database
 from opschub.intake import service
@@ -57,11 +57,8 @@ def test_rejecting_self_reported_fingerprints_page_is_accessible(
                 channel="self_report", fingerprints=[service.FingerprintIn("md5", "c3" * 16)]
             ),
         )
-    user, password = create_user(database, Role.SENIOR_ANALYST)
-    page.goto(f"{base}/login")
-    page.fill("#username", user.username)
-    page.fill("#password", password)
-    _submitted(page, "main button[type=submit]")
+    user, _password = create_user(database, Role.SENIOR_ANALYST)
+    browser_login(page, base, database, user)
     page.goto(f"{base}/queue/{report.id}/reject-fingerprints?lang={lang}")
     assert "/reject-fingerprints" in page.url, page.url
     assert _serious(page, axe) == []

@@ -18,8 +18,7 @@ from typing import Any
 import pytest
 from test_intake_public_pages import _axe_source, _serious
 
-from factories import create_user
-from opschub.accounts import service as accounts
+from factories import browser_login, create_user
 from opschub.accounts.permissions import Role
 from opschub.db import Database
 from opschub.intake import service
@@ -77,9 +76,7 @@ def _seed(database: Database) -> None:
 
 def _login(page: Any, base: str, database: Database, role: Role, name: str) -> None:
     user, _password = create_user(database, role, username=name, display_name=name.title())
-    with database.transaction() as session:
-        raw, _row = accounts.start_session(session, user, totp_verified=True)
-    page.context.add_cookies([{"name": "opschub_session", "value": raw, "url": base}])
+    browser_login(page, base, database, user)
 
 
 def _check(page: Any, axe: str, lang: str, *, codes: bool = True, shot: str | None = None) -> None:
