@@ -96,6 +96,9 @@ class Settings(BaseSettings):
     evidence_four_eyes: bool = Field(
         default=False, description="a second person approves evidence export and destruction"
     )
+    # The on-call alert: a signed webhook when an urgent or high report arrives (docs/analysts.md).
+    oncall_webhook_url: str = Field(default="", description="https:// URL of the on-call alert")
+    oncall_webhook_secret: str = Field(default="", description="HMAC secret shared with it")
     # takedown: the fetcher (docs/takedown.md)
     fetch_allowed_addresses: Annotated[tuple[str, ...], NoDecode] = Field(
         default=(), description="Non-public addresses/networks the fetcher may reach (tests)"
@@ -120,6 +123,20 @@ class Settings(BaseSettings):
     def _split_lists(cls, value: object) -> object:
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("oncall_webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str) -> str:
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError("must be an https:// (or, for a test receiver, http://) URL")
+        return value
+
+    @field_validator("oncall_webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: str) -> str:
+        if value and len(value) < 16:
+            raise ValueError("must be at least 16 characters")
         return value
 
     @field_validator("broker_url", "redis_url")

@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
-from opschub.takedown.webhooks import WebhookSignatureError, sign_webhook, verify_webhook
+from opschub.webhooks import WebhookSignatureError, sign_webhook, verify_webhook
 
 SECRET = b"shared-secret-of-the-partner-0123"
 BODY = b'{"category":"content","type":"csam"}'

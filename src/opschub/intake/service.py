@@ -541,6 +541,7 @@ def store_prepared(
             for done in submitted
         ],
     )
+    _alert_on_call(session, submitted)
     _add_self_reported(prepared.store, submitted)
     return submitted
 
@@ -966,7 +967,7 @@ def remove_reports(session: Session, report_ids: Iterable[str], *, reason: str) 
 import contextlib  # noqa: E402
 
 from opschub.intake import states  # noqa: E402
-from opschub.intake.models import ReportNote, ReportStatusChange, report_reference  # noqa: E402
+from opschub.intake.models import ReportNote, ReportStatusChange  # noqa: E402
 
 SORTS = ("priority", "oldest", "newest")
 MAX_NOTE = 5000
@@ -1391,17 +1392,18 @@ def poll(
 
 
 def reports_for_on_call(submitted: Sequence[Submitted]) -> list[Submitted]:
-    """HOOK for the lead: the new reports that should reach the on-call address.
+    """The new reports that reach the on-call address: urgent and high ones."""
+    return [s for s in submitted if s.priority >= states.LEVEL_FLOOR["high"]]
 
-    To be called after a submission commits, by the job worker once it exists, which then sends
-    the e-mail or webhook set in the settings. Only urgent and high reports qualify; the message
-    must carry the reference and level only (never URLs, fingerprints or personal data).
-    """
-    chosen = [s for s in submitted if s.priority >= states.LEVEL_FLOOR["high"]]
-    for item in chosen:
-        log.info(
-            "on-call notice due for report %s (%s)",
-            report_reference(item.id),
-            states.level_of(item.priority),
-        )
-    return chosen
+
+def _alert_on_call(session: Session, submitted: Sequence[Submitted]) -> None:
+    """With ``OPSCHUB_ONCALL_WEBHOOK_URL`` set, one alert job per submission that brought urgent
+    or high reports, created in the submission's transaction (both commit, or neither)."""
+    if not get_settings().oncall_webhook_url:
+        return
+    chosen = [s.id for s in reports_for_on_call(submitted) if not s.is_demo]
+    if chosen:
+        from opschub.intake.tasks import KIND
+        from opschub.jobs import service as jobs
+
+        jobs.schedule(session, kind=KIND, key=f"oncall:{chosen[0]}", payload={"reports": chosen})

@@ -22,6 +22,7 @@ TASK_MODULES = (
     "opschub.audit.tasks",
     "opschub.accounts.tasks",
     "opschub.evidence.tasks",
+    "opschub.intake.tasks",
 )
 
 KIND_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")

@@ -193,6 +193,7 @@ JOB_KIND = {
     "audit.checkpoint": N_("anchor the audit log outside the database"),
     "accounts.credential_review": N_("weekly review of login changes"),
     "evidence.retention_review": N_("daily review of evidence due for destruction"),
+    "intake.alert_on_call": N_("alert the on-call person to a new high-priority report"),
 }
 
 KINDS: Mapping[str, Mapping[str, str]] = MappingProxyType(

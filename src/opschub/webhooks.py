@@ -1,6 +1,7 @@
 """Webhook signatures: HMAC-SHA256 over the timestamp and the body, and the check a receiver runs.
 
-The sender adds two headers to the POST of the X-ARF JSON::
+Every webhook opschub sends is signed this way: notices to online services (takedown) and the
+on-call alert of a new high-priority report (intake). The sender adds these headers to the POST::
 
     X-Opschub-Timestamp: 1767225600
     X-Opschub-Signature: v1=<hex HMAC-SHA256(secret, "1767225600." + body)>
