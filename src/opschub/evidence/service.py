@@ -68,18 +68,10 @@ class Refused(EvidenceError):
     """Not allowed: a permission, a legal hold, a missing approval."""
 
 
-class EvidenceActor(Protocol):
-    """Who acts: :class:`opschub.accounts.principal.Principal` fits, and so does
-    :class:`Operator` (a person at the server's command line)."""
-
-    @property
-    def kind(self) -> str: ...
-
-    @property
-    def id(self) -> str: ...
-
-    @property
-    def name(self) -> str: ...
+class EvidenceActor(audit.Actor, Protocol):
+    """Who acts (the audit log's :class:`~opschub.audit.service.Actor`) and what they may do:
+    :class:`opschub.accounts.principal.Principal` fits, and so does :class:`Operator` (a person at
+    the server's command line)."""
 
     def can(self, permission: str) -> bool: ...
 
