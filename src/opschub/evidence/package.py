@@ -29,7 +29,6 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from opschub import __version__
-from opschub.audit.service import canonical_json
 from opschub.evidence import service
 from opschub.evidence.models import EvidenceItem
 from opschub.evidence.recipient import SUFFIX, Sealer
@@ -259,30 +258,6 @@ def case_uco_graph(package_id: str, records: list[dict[str, Any]]) -> dict[str, 
 # -- verifying a package (no account, no database) -----------------------------------------------
 
 
-def _event_hash(item_id: str, ev: dict[str, Any]) -> str:
-    payload = {
-        "v": service.HASH_VERSION,
-        "id": ev["id"],
-        "item_id": item_id,
-        **{
-            k: ev[k]
-            for k in (
-                "seq",
-                "occurred_at",
-                "action",
-                "actor_kind",
-                "actor_id",
-                "actor_label",
-                "purpose",
-                "note",
-                "details",
-                "prev_hash",
-            )
-        },
-    }
-    return hashlib.sha256(canonical_json(payload).encode()).hexdigest()
-
-
 def verify_package(path: Path, public_key_pem: str | None = None) -> list[str]:
     """Every problem with the package, each naming the file or item; empty when it verifies."""
     import bagit
@@ -335,7 +310,10 @@ def verify_package(path: Path, public_key_pem: str | None = None) -> list[str]:
     for record in custody.get("items", []):
         prev = service.GENESIS
         for ev in record.get("custody", []):
-            if _event_hash(record["id"], ev) != ev.get("event_hash") or ev.get("prev_hash") != prev:
+            if (
+                service.hash_event_fields(record["id"], ev) != ev.get("event_hash")
+                or ev.get("prev_hash") != prev
+            ):
                 problems.append(
                     f"item {record['id']}: custody event {ev.get('seq')} changed "
                     "(its hash or link does not match)"

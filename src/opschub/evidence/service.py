@@ -19,7 +19,7 @@ import contextlib
 import getpass
 import hashlib
 import mimetypes
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -163,24 +163,38 @@ def _timestamp(value: datetime) -> str:
     return as_utc(value).astimezone(UTC).isoformat(timespec="microseconds")
 
 
+# A custody event's fields as exported and hashed (with the item's id and ``v``), in this order.
+EVENT_FIELDS = (
+    "id",
+    "seq",
+    "occurred_at",
+    "action",
+    "actor_kind",
+    "actor_id",
+    "actor_label",
+    "purpose",
+    "note",
+    "details",
+    "prev_hash",
+)
+
+
+def hash_event_fields(item_id: str, fields: Mapping[str, Any]) -> str:
+    """SHA-256 over an event's canonical JSON (``fields`` as :func:`custody_as_dict` gives them),
+    including the previous event's hash: the one hash of the database and of exported packages."""
+    payload = {"v": HASH_VERSION, "item_id": item_id, **{k: fields[k] for k in EVENT_FIELDS}}
+    return hashlib.sha256(canonical_json(payload).encode()).hexdigest()
+
+
+def _event_fields(ev: CustodyEvent) -> dict[str, Any]:
+    fields = {name: getattr(ev, name) for name in EVENT_FIELDS}
+    fields["occurred_at"] = _timestamp(ev.occurred_at)
+    return fields
+
+
 def event_hash(ev: CustodyEvent) -> str:
     """SHA-256 over the event's canonical JSON, including the previous event's hash."""
-    payload = {
-        "v": HASH_VERSION,
-        "id": ev.id,
-        "item_id": ev.item_id,
-        "seq": ev.seq,
-        "occurred_at": _timestamp(ev.occurred_at),
-        "action": ev.action,
-        "actor_kind": ev.actor_kind,
-        "actor_id": ev.actor_id,
-        "actor_label": ev.actor_label,
-        "purpose": ev.purpose,
-        "note": ev.note,
-        "details": ev.details,
-        "prev_hash": ev.prev_hash,
-    }
-    return hashlib.sha256(canonical_json(payload).encode()).hexdigest()
+    return hash_event_fields(ev.item_id, _event_fields(ev))
 
 
 def _custody(
@@ -247,17 +261,7 @@ def custody(session: Session, item_id: str) -> list[CustodyEvent]:
 
 def custody_as_dict(ev: CustodyEvent) -> dict[str, Any]:
     return {
-        "id": ev.id,
-        "seq": ev.seq,
-        "occurred_at": _timestamp(ev.occurred_at),
-        "action": ev.action,
-        "actor_kind": ev.actor_kind,
-        "actor_id": ev.actor_id,
-        "actor_label": ev.actor_label,
-        "purpose": ev.purpose,
-        "note": ev.note,
-        "details": ev.details,
-        "prev_hash": ev.prev_hash,
+        **_event_fields(ev),
         "event_hash": ev.event_hash,
         "audit_event_id": ev.audit_event_id,
     }
