@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, text
-
+from intruder import tampering as tampering
 from opschub.audit import service
-from opschub.audit.ddl import install_append_only, remove_append_only
 from opschub.audit.models import AuditEvent
 from opschub.db import Database
 
@@ -23,19 +19,6 @@ class FakePrincipal:
 
 ALICE = FakePrincipal("user", "a" * 32, "alice")
 PARTNER_TOKEN = FakePrincipal("token", "b" * 32, "partner feed")
-
-
-@contextmanager
-def tampering(database: Database) -> Iterator[Connection]:
-    """A raw connection with the append-only triggers out of the way (as an intruder would)."""
-    with database.engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("SET LOCAL session_replication_role = replica"))
-            yield conn
-        else:
-            remove_append_only(conn)
-            yield conn
-            install_append_only(conn)
 
 
 def fill(database: Database, n: int, *, per_transaction: int = 10) -> list[tuple[int, str]]:

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from sqlalchemy import Connection, text
 
-from opschub.audit.ddl import install_append_only, remove_append_only
+from intruder import tampering as tampering
 from opschub.db import Database
 from opschub.evidence import service
 from opschub.evidence.vault import Vault, vault_from_settings
@@ -89,19 +87,6 @@ def read_back(database: Database, item_id: str, the_vault: Vault | None = None) 
             session, the_vault or vault(), item_id, actor=OFFICER, purpose="investigation"
         )
         return b"".join(chunks)
-
-
-@contextmanager
-def tampering(database: Database) -> Iterator[Connection]:
-    """A raw connection with the audit log's append-only triggers out of the way."""
-    with database.engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("SET LOCAL session_replication_role = replica"))
-            yield conn
-        else:
-            remove_append_only(conn)
-            yield conn
-            install_append_only(conn)
 
 
 def all_files(root: Path) -> Iterator[Path]:

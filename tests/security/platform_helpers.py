@@ -8,8 +8,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Connection, text
-
+from intruder import tampering as tampering
 from opschub.config import Settings
 from opschub.db import Database
 
@@ -47,22 +46,6 @@ def running_server(settings: Settings, database: Database) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
-
-
-@contextmanager
-def tampering(database: Database) -> Iterator[Connection]:
-    """A raw connection with the audit log's append-only triggers out of the way, as someone
-    who can write the database (its owner, or anyone with the file) would have it."""
-    from opschub.audit.ddl import install_append_only, remove_append_only
-
-    with database.engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("SET LOCAL session_replication_role = replica"))
-            yield conn
-        else:
-            remove_append_only(conn)
-            yield conn
-            install_append_only(conn)
 
 
 def record_events(database: Database, n: int) -> None:
