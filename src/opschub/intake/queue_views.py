@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
-from opschub import taxonomy
+from opschub import labels, taxonomy
 from opschub.accounts import service as accounts
 from opschub.accounts.permissions import permissions_of
 from opschub.clock import utcnow
@@ -50,7 +50,7 @@ SORT_LABELS = {
     "oldest": N_("Oldest first"),
     "newest": N_("Newest first"),
 }
-MEDIA_LABELS = {"image": N_("image"), "video": N_("video")}
+MEDIA_LABELS = labels.MEDIA_KIND
 SETTING_LABELS = {
     "online": N_("online"),
     "offline": N_("offline"),

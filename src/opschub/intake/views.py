@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
-from opschub import taxonomy
+from opschub import labels, taxonomy
 from opschub.accounts.permissions import PUBLIC
 from opschub.config import get_settings
 from opschub.intake import receipts, service, states
@@ -51,15 +51,8 @@ STATUS_LABELS = {
     "checked": N_("Checked: we have looked at what you reported and finished our part."),
     "closed": N_("Closed: we have finished working on your report."),
 }
-STATUS_SHORT = {
-    "received": N_("received"),
-    "assessing": N_("being assessed"),
-    "action_taken": N_("action taken"),
-    "not_illegal": N_("not illegal"),
-    "duplicate": N_("duplicate"),
-    "out_of_jurisdiction": N_("out of jurisdiction"),
-    "closed": N_("closed"),
-}
+# The short words for a report's status: the one table in opschub.labels.
+STATUS_SHORT = labels.REPORT_STATUS
 AGE_BAND_LABELS = {
     "0-9": N_("9 or younger"),
     "10-12": N_("10 to 12"),
