@@ -50,3 +50,23 @@ def main() -> None:
     except SettingsError as exc:
         typer.echo(f"opschub: {exc}", err=True)
         sys.exit(2)
+    except Exception as exc:
+        # A command run before `opschub db upgrade` meets missing tables: say what to do, in one
+        # line, instead of a page of SQL (anything else keeps its traceback).
+        if _is_missing_table(exc):
+            typer.echo(
+                "opschub: the database has no tables yet (or is older than this version); "
+                "run `opschub db upgrade` first",
+                err=True,
+            )
+            sys.exit(2)
+        raise
+
+
+def _is_missing_table(exc: BaseException) -> bool:
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    if not isinstance(exc, OperationalError | ProgrammingError):
+        return False
+    message = str(exc.orig).lower()
+    return "no such table" in message or ("relation" in message and "does not exist" in message)
