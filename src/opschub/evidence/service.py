@@ -19,7 +19,7 @@ import contextlib
 import getpass
 import hashlib
 import mimetypes
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -606,25 +606,15 @@ def _check_approval(
 ) -> dict[str, Any]:
     if not vault.four_eyes:
         return {}
-    events = list(
-        session.scalars(
-            select(CustodyEvent)
-            .where(CustodyEvent.item_id == item.id)
-            .where(CustodyEvent.action.in_(("approve", action)))
-            .order_by(CustodyEvent.seq.desc())
+    ev = approval_for(session, item.id, action)
+    if ev is None:
+        raise Refused(f"evidence item {item.id}: {action} needs approval by a second person first")
+    if ev.actor_id == actor.id:
+        raise Refused(
+            f"evidence item {item.id}: {action} needs approval by a second person "
+            f"(the approval is by {ev.actor_label}, who is acting now)"
         )
-    )
-    for ev in events:
-        if ev.action == action:
-            break  # an approval before the last export/destroy was used by it
-        if ev.details.get("for") == action:
-            if ev.actor_id == actor.id:
-                raise Refused(
-                    f"evidence item {item.id}: {action} needs approval by a second person "
-                    f"(the approval is by {ev.actor_label}, who is acting now)"
-                )
-            return {"approval": ev.id, "approved_by": ev.actor_label}
-    raise Refused(f"evidence item {item.id}: {action} needs approval by a second person first")
+    return {"approval": ev.id, "approved_by": ev.actor_label}
 
 
 def classify(
@@ -755,6 +745,30 @@ def due_for_destruction(session: Session, now: datetime | None = None) -> list[D
     return due
 
 
+def retention_rules(session: Session) -> list[RetentionRule]:
+    return list(
+        session.scalars(
+            select(RetentionRule).order_by(RetentionRule.category, RetentionRule.linked_state)
+        )
+    )
+
+
+def approval_for(session: Session, item_id: str, action: str) -> CustodyEvent | None:
+    """The approval waiting to be used by the next ``action`` ("export" or "destroy"), if any."""
+    events = session.scalars(
+        select(CustodyEvent)
+        .where(CustodyEvent.item_id == item_id)
+        .where(CustodyEvent.action.in_(("approve", action)))
+        .order_by(CustodyEvent.seq.desc())
+    )
+    for ev in events:
+        if ev.action == action:
+            return None
+        if ev.details.get("for") == action:
+            return ev
+    return None
+
+
 # -- destruction ---------------------------------------------------------------------------------
 
 
@@ -797,6 +811,25 @@ def destroy(
     session.flush()
     _after(session, commit=lambda: _delete_blobs(vault, item))
     return document
+
+
+def destroy_many(
+    session: Session,
+    vault: Vault,
+    item_ids: Sequence[str],
+    *,
+    actor: EvidenceActor,
+    reason: str,
+    rule: str | None = None,
+) -> list[dict[str, Any]]:
+    """Destroy every item of ``item_ids`` or, when one cannot be destroyed, none: the error names
+    that item (the caller rolls the session back)."""
+    if not item_ids:
+        raise EvidenceError("no items chosen")
+    return [
+        destroy(session, vault, item_id, actor=actor, reason=reason, rule=rule)
+        for item_id in dict.fromkeys(item_ids)
+    ]
 
 
 def _delete_blobs(vault: Vault, item: EvidenceItem) -> None:

@@ -62,6 +62,8 @@ def _item_page(
     error: str | None = None,
     values: dict[str, str] | None = None,
     status_code: int = 200,
+    done: str = "",
+    failed: str = "",
 ) -> HTMLResponse:
     _ = request.state.gettext
     try:
@@ -85,6 +87,10 @@ def _item_page(
             "mode": mode,
             "error": error,
             "values": values or {},
+            "approval": service.approval_for(session, item.id, "destroy"),
+            "four_eyes": vault_from_settings().four_eyes,
+            "done": i18n.MANAGE_DONE.get(done),
+            "failed": i18n.MANAGE_ERRORS.get(failed),
             "is_image": item.media_type.startswith("image/"),
             "is_video": item.media_type.startswith("video/")
             and item.size <= rendition.VIDEO_MAX_BYTES,
@@ -101,9 +107,11 @@ def evidence_item(
     item_id: str,
     principal: Annotated[Principal, requires("evidence.view")],
     session: DbSession,
+    done: str = "",
+    error: str = "",
 ) -> HTMLResponse:
     """Metadata and custody only: the material is shown after a purpose is given."""
-    return _item_page(request, session, item_id)
+    return _item_page(request, session, item_id, done=done, failed=error)
 
 
 @router.post("/evidence/{item_id}/view", response_class=HTMLResponse)

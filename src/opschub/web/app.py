@@ -38,6 +38,8 @@ ROUTER_MODULES = (
     "opschub.intake.api",
     "opschub.jobs.views",
     "opschub.hashlists.views",
+    # before evidence.views, whose /evidence/{item_id} would take /evidence/retention
+    "opschub.evidence.manage_views",
     "opschub.evidence.views",
 )
 
