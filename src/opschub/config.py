@@ -110,6 +110,9 @@ class Settings(BaseSettings):
     fetch_total_timeout_seconds: float = Field(default=120.0, gt=0, le=3600)
     fetch_host_interval_seconds: float = Field(default=1.0, ge=0, le=3600)
     # takedown: capture, assessment, classification (docs/takedown.md, "For analysts")
+    fetch_max_media_bytes: int = Field(
+        default=200 * 1024 * 1024, ge=1024, description="largest medium a capture stores"
+    )
     takedown_four_eyes: bool = Field(
         default=True, description="a second analyst confirms an 'illegal' decision"
     )
