@@ -996,7 +996,36 @@ def reveal(session: Session, actor: Actor, item_id: str, *, vault: Any = None) -
     )
     if item.kind == "video":
         return data
-    return rendition.full(data)
+    try:
+        return rendition.full(data)
+    except rendition.NoRendition:
+        raise Refused("item", "this material cannot be decoded for viewing") from None
+
+
+def reveal_bytes(session: Session, actor: Actor, item_id: str, *, vault: Any = None) -> bytes:
+    """A revealed video's bytes for the player (a custody event; counted once, at reveal)."""
+    from opschub.evidence import service as evidence
+    from opschub.evidence.vault import vault_from_settings
+
+    item = _viewable(session, actor, item_id)
+    return b"".join(
+        evidence.open_for(
+            session,
+            vault or vault_from_settings(),
+            item.evidence_item_id,
+            actor=_OnBehalf(actor),
+            purpose="assessment",
+            details={"rendition": "video", "takedown_item": item.id},
+        )
+    )
+
+
+def recent_targets(session: Session, limit: int = 50) -> list[Target]:
+    return list(
+        session.scalars(
+            select(Target).order_by(Target.claimed_at.desc(), Target.id.desc()).limit(limit)
+        )
+    )
 
 
 # -- the assessment queue -----------------------------------------------------------------------
