@@ -41,6 +41,7 @@ ROUTER_MODULES = (
     # before evidence.views, whose /evidence/{item_id} would take /evidence/retention
     "opschub.evidence.manage_views",
     "opschub.evidence.views",
+    "opschub.takedown.views",
 )
 
 # The vendored Swagger UI (see its README.md): only the files /api/docs loads are served, not the
