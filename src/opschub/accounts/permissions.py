@@ -33,6 +33,7 @@ PERMISSIONS: dict[str, str] = {
     "hashlists.read": N_("Read hash lists"),
     "hashlists.manage": N_("Import, change and remove hash lists"),
     "notices.send": N_("Send notices to online services"),
+    "partners.manage": N_("Manage the partner hotlines that notices are forwarded to"),
     "evidence.view": N_("View evidence"),
     "evidence.manage": N_("Collect, transfer and destroy evidence"),
     "cases.read": N_("Read cases"),
@@ -48,7 +49,14 @@ _ANALYST = {"reports.read", "reports.assess", "hashlists.read"}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.ADMIN: frozenset(
-        {"users.manage", "audit.read", "hashlists.read", "hashlists.manage", "jobs.manage"}
+        {
+            "users.manage",
+            "audit.read",
+            "hashlists.read",
+            "hashlists.manage",
+            "jobs.manage",
+            "partners.manage",
+        }
     ),
     Role.ANALYST: frozenset(_ANALYST),
     Role.SENIOR_ANALYST: frozenset(
