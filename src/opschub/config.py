@@ -132,6 +132,18 @@ class Settings(BaseSettings):
     notice_max_attempts: int = Field(default=8, ge=1, le=50)
     recheck_interval_minutes: float = Field(default=60.0, gt=0, le=7 * 24 * 60)
     recheck_host_interval_seconds: float = Field(default=2.0, ge=0, le=3600)
+    # takedown: capture, assessment, classification (docs/takedown.md, "For analysts")
+    takedown_four_eyes: bool = Field(
+        default=True, description="a second analyst confirms an 'illegal' decision"
+    )
+    takedown_hash_list: str = Field(
+        default="takedown-confirmed",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$",
+        description="hash list that confirmed items join",
+    )
+    takedown_break_after: int = Field(
+        default=40, ge=1, le=10_000, description="items revealed in a day before a break reminder"
+    )
 
     # Every list setting is written comma-separated in the environment.
     @field_validator(

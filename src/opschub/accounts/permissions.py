@@ -43,6 +43,8 @@ PERMISSIONS: dict[str, str] = {
     "audit.read": N_("Read and verify the audit log"),
     "users.manage": N_("Manage users and API tokens"),
     "jobs.manage": N_("See background jobs; retry and cancel them"),
+    "takedown.decide": N_("Settle analysts' disagreements on material"),
+    "takedown.configure": N_("Set the national categories of illegal material"),
 }
 
 _ANALYST = {"reports.read", "reports.assess", "hashlists.read"}
@@ -56,11 +58,12 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
             "hashlists.manage",
             "jobs.manage",
             "partners.manage",
+            "takedown.configure",
         }
     ),
     Role.ANALYST: frozenset(_ANALYST),
     Role.SENIOR_ANALYST: frozenset(
-        _ANALYST | {"hashlists.manage", "notices.send", "evidence.view"}
+        _ANALYST | {"hashlists.manage", "notices.send", "evidence.view", "takedown.decide"}
     ),
     Role.POLICE_LIAISON: frozenset(
         {"reports.read", "evidence.view", "evidence.manage", "cases.read"}

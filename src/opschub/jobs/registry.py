@@ -23,6 +23,7 @@ TASK_MODULES = (
     "opschub.accounts.tasks",
     "opschub.evidence.tasks",
     "opschub.intake.tasks",
+    "opschub.takedown.tasks",
     "opschub.takedown.notice_tasks",
 )
 

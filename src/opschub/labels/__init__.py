@@ -121,6 +121,27 @@ AUDIT_ACTION = {
     "takedown.partner.changed": N_("changed a partner hotline"),
     "takedown.partner.enabled": N_("enabled a partner hotline"),
     "takedown.partner.disabled": N_("disabled a partner hotline"),
+    "takedown.target.created": N_("started takedown of a web address"),
+    "takedown.capture.started": N_("started capturing a web address"),
+    "takedown.capture.recorded": N_("captured a web address"),
+    "takedown.capture.failed": N_("could not capture a web address"),
+    "takedown.target.captured": N_("takedown target waits for assessment"),
+    "takedown.target.assessing": N_("takedown target being assessed"),
+    "takedown.target.awaiting_confirmation": N_("takedown target waits for a second analyst"),
+    "takedown.target.disputed": N_("analysts disagree on a takedown target"),
+    "takedown.target.confirmed": N_("takedown target confirmed illegal"),
+    "takedown.target.not_illegal": N_("takedown target closed as not illegal"),
+    "takedown.target.notified": N_("takedown notice sent"),
+    "takedown.target.removed": N_("content observed removed"),
+    "takedown.item.awaiting_confirmation": N_("assessed an item as illegal"),
+    "takedown.item.confirmed": N_("confirmed an item as illegal"),
+    "takedown.item.not_illegal": N_("assessed an item as not illegal"),
+    "takedown.item.disputed": N_("disagreed with the first assessment"),
+    "takedown.item.auto_classified": N_("recognised an item assessed before"),
+    "takedown.item.revealed": N_("revealed an item"),
+    "takedown.hashlist.joined": N_("added confirmed hashes to the hash list"),
+    "takedown.category.added": N_("added a national category"),
+    "takedown.category.changed": N_("changed a national category"),
 }
 TARGET_TYPE = {
     "user": N_("person"),
@@ -136,7 +157,47 @@ TARGET_TYPE = {
     "evidence_vault": N_("evidence vault"),
     "takedown_notice": N_("notice"),
     "takedown_partner": N_("partner hotline"),
+    "takedown_target": N_("takedown target"),
+    "takedown_item": N_("captured item"),
+    "takedown_category": N_("national category"),
 }
+# Takedown (opschub.takedown.models): a target's and an item's states, decisions, capture outcomes.
+TAKEDOWN_STATE = {
+    "new": N_("new"),
+    "capturing": N_("being captured"),
+    "captured": N_("captured, waiting for assessment"),
+    "capture_failed": N_("capture failed"),
+    "assessing": N_("being assessed"),
+    "pending": N_("waiting for assessment"),
+    "awaiting_confirmation": N_("waiting for a second analyst"),
+    "disputed": N_("analysts disagree"),
+    "confirmed": N_("confirmed illegal"),
+    "not_illegal": N_("not illegal"),
+    "notified": N_("notice sent"),
+    "removed": N_("removed"),
+}
+TAKEDOWN_DECISION = {"illegal": N_("illegal"), "not_illegal": N_("not illegal")}
+ASSESSMENT_ROLE = {
+    "first": N_("first analyst"),
+    "second": N_("second analyst"),
+    "senior": N_("senior analyst"),
+    "auto": N_("assessed before (automatic)"),
+}
+CAPTURE_OUTCOME = {
+    "ok": N_("fetched"),
+    "gone": N_("not found (404 or 410)"),
+    "http_error": N_("server error"),
+    "unchanged": N_("unchanged"),
+    "too_large": N_("too large, cut off"),
+    "timeout": N_("timed out"),
+    "redirect_loop": N_("redirect loop"),
+    "too_many_redirects": N_("too many redirects"),
+    "refused_address": N_("refused: not a public address"),
+    "connection_error": N_("could not connect"),
+    "bad_url": N_("not a web address"),
+    "error": N_("capture error"),
+}
+ITEM_KIND = {"image": N_("image"), "video": N_("video"), "other": N_("other")}
 # Why a login failed (details.reason of accounts.login.failed).
 LOGIN_FAILURE = {
     "unknown_user": N_("unknown user name"),
@@ -204,6 +265,30 @@ DETAIL_KEY = {
     "hours": N_("hours"),
     "by": N_("by"),
     "country": N_("country"),
+    "state_from": N_("from"),
+    "state_to": N_("to"),
+    "assessment_role": N_("as"),
+    "report_id": N_("report"),
+    "url": N_("web address"),
+    "outcome": N_("outcome"),
+    "status": N_("HTTP status"),
+    "final_url": N_("final web address"),
+    "redirects": N_("redirects"),
+    "items": N_("items"),
+    "media_found": N_("media found"),
+    "error": N_("error"),
+    "target_id": N_("takedown target"),
+    "item_id": N_("item"),
+    "from_item_id": N_("decided before as item"),
+    "seen_before_target_id": N_("seen before at"),
+    "decision": N_("decision"),
+    "baseline": N_("international baseline"),
+    "category": N_("national category"),
+    "hashes": N_("hashes"),
+    "kind": N_("kind"),
+    "code": N_("code"),
+    "active": N_("in use"),
+    "at": N_("at"),
 }
 # Which code list a detail's value comes from, by key (status changes: "from", "to").
 DETAIL_VALUE_KIND = {
@@ -221,6 +306,12 @@ DETAIL_VALUE_KIND = {
     "recipient": "notice_recipient",
     "purpose": "notice_purpose",
     "by": "actor_name",
+    "state_from": "takedown_state",
+    "state_to": "takedown_state",
+    "assessment_role": "assessment_role",
+    "outcome": "capture_outcome",
+    "decision": "takedown_decision",
+    "kind": "item_kind",
 }
 
 # Background jobs (opschub.jobs), by the kind each capability's tasks.py declares.
@@ -234,6 +325,7 @@ JOB_KIND = {
     "takedown.notify": N_("create the notices of a confirmed target"),
     "takedown.notice_send": N_("send a notice"),
     "takedown.recheck": N_("check whether notified content is still there"),
+    "takedown.capture": N_("capture a reported web address and its media"),
 }
 
 # Takedown notices (opschub.takedown.notice_models).
@@ -294,6 +386,11 @@ KINDS: Mapping[str, Mapping[str, str]] = MappingProxyType(
         "notice_purpose": NOTICE_PURPOSE,
         "attempt_state": ATTEMPT_STATE,
         "recheck_outcome": RECHECK_OUTCOME,
+        "takedown_state": TAKEDOWN_STATE,
+        "takedown_decision": TAKEDOWN_DECISION,
+        "assessment_role": ASSESSMENT_ROLE,
+        "capture_outcome": CAPTURE_OUTCOME,
+        "item_kind": ITEM_KIND,
     }
 )
 
