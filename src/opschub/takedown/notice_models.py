@@ -29,6 +29,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from opschub.clock import utcnow
 from opschub.crypto import EncryptedText
 from opschub.db import Base, IdMixin, TimestampMixin
+from opschub.takedown import models as _targets  # noqa: F401  (takedown_targets, for the keys)
 
 CHANNELS = ("email", "webhook")
 LANGUAGES = ("en", "zh-Hans")

@@ -62,7 +62,12 @@ def send(ctx: JobContext) -> None:
     except sending.SendFailed as exc:
         with ctx.database.transaction() as session:
             notifying.finish_attempt(
-                session, notice_id, plan.number, round_, ok=False, detail=str(exc),
+                session,
+                notice_id,
+                plan.number,
+                round_,
+                ok=False,
+                detail=str(exc),
                 last_try=last_try,
             )
         raise

@@ -244,9 +244,7 @@ async def partners_add(
     problems = partners.check(partner)
     if problems:
         values.pop("secret")
-        return _partners_page(
-            request, session, errors=problems, values=values, status_code=400
-        )
+        return _partners_page(request, session, errors=problems, values=values, status_code=400)
     partners.add(session, principal, partner)
     return RedirectResponse(link(request, "/admin/partners"), status_code=303)
 

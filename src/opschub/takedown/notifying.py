@@ -260,7 +260,11 @@ def _items(session: Session, target: Any) -> tuple[messages.NoticeItem, ...]:
         legal = None
         if item.category_code:
             legal = next(
-                (c.legal_reference for c in takedown.categories(session) if c.code == item.category_code),
+                (
+                    c.legal_reference
+                    for c in takedown.categories(session)
+                    if c.code == item.category_code
+                ),
                 None,
             )
         items.append(
@@ -524,7 +528,9 @@ def answer(session: Session, notice_id: str, token: str, what: str = "acknowledg
         session,
         notice,
         what,
-        action=f"takedown.notice.{what}" if what != "acknowledged" else "takedown.notice.acknowledged",
+        action=f"takedown.notice.{what}"
+        if what != "acknowledged"
+        else "takedown.notice.acknowledged",
         actor=None,
         actor_kind="public",
         actor_label="recipient",
@@ -641,7 +647,11 @@ def record_recheck(session: Session, target_id: str, result: Any) -> RecheckReco
     if result.outcome != "error":
         due = now - timedelta(hours=settings.notice_resend_hours)
         for notice in open_notices:
-            if notice.state in PURSUED and notice.last_sent_at and as_utc(notice.last_sent_at) <= due:
+            if (
+                notice.state in PURSUED
+                and notice.last_sent_at
+                and as_utc(notice.last_sent_at) <= due
+            ):
                 schedule_send(session, notice.id, notice.rounds + 1)
                 resent.append(notice.id)
     escalated = escalate_if_due(session, target, open_notices, now, settings)
@@ -696,7 +706,9 @@ def _remove_from_lists(session: Session, url: str) -> None:
 def notices_of(session: Session, target_id: str) -> list[Notice]:
     return list(
         session.scalars(
-            select(Notice).where(Notice.target_id == target_id).order_by(Notice.created_at, Notice.id)
+            select(Notice)
+            .where(Notice.target_id == target_id)
+            .order_by(Notice.created_at, Notice.id)
         )
     )
 

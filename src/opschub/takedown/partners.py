@@ -207,9 +207,7 @@ def parse_toml(text: str, file: str) -> list[PartnerIn]:
 
 
 def _entry_lines(text: str) -> list[int]:
-    return [
-        n for n, line in enumerate(text.splitlines(), start=1) if line.strip() == "[[partner]]"
-    ]
+    return [n for n, line in enumerate(text.splitlines(), start=1) if line.strip() == "[[partner]]"]
 
 
 def load(session: Session, actor: Actor | None, text: str, file: str) -> list[str]:

@@ -26,9 +26,22 @@ from datetime import datetime
 from typing import Any
 
 from opschub.clock import utcnow
-from opschub.takedown.fetcher import FetchResult, Outcome, SafeFetcher, _charset, _is_html, media_links
+from opschub.takedown.fetcher import (
+    FetchResult,
+    Outcome,
+    SafeFetcher,
+    _charset,
+    _is_html,
+    media_links,
+)
 
-GONE, UNCHANGED, CHANGED, STILL_THERE, ERROR = "gone", "unchanged", "changed", "still_there", "error"
+GONE, UNCHANGED, CHANGED, STILL_THERE, ERROR = (
+    "gone",
+    "unchanged",
+    "changed",
+    "still_there",
+    "error",
+)
 
 
 @dataclass
@@ -146,7 +159,8 @@ local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local nxt = tonumber(redis.call('GET', KEYS[1]) or '0')
 local start = math.max(now, nxt)
 local interval = tonumber(ARGV[1])
-redis.call('SET', KEYS[1], tostring(start + interval), 'PX', math.floor((start + interval - now) / 1000) + 1000)
+local ttl = math.floor((start + interval - now) / 1000) + 1000
+redis.call('SET', KEYS[1], tostring(start + interval), 'PX', ttl)
 return tostring(start - now)
 """
 
