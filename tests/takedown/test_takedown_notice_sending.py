@@ -242,7 +242,10 @@ def test_a_partner_hotline_gets_a_signed_webhook_in_its_language(
     assert received["headers"]["X-Opschub-Notice-Id"] == hotline.id
     payload = received["body"]
     assert payload["role"] == "hotline" and payload["language"] == "zh-Hans"
-    assert "儿童性虐待材料" in payload["body"] and check(payload["body"], lang="zh", markup=False) == []
+    assert (
+        "儿童性虐待材料" in payload["body"]
+        and check(payload["body"], lang="zh", markup=False) == []
+    )
     assert all(xarf.parse(r).errors == [] for r in payload["reports"])
 
 
