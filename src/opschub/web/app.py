@@ -42,6 +42,8 @@ ROUTER_MODULES = (
     "opschub.evidence.manage_views",
     "opschub.evidence.views",
     "opschub.takedown.views",
+    "opschub.takedown.notice_views",
+    "opschub.takedown.notice_api",
 )
 
 # The vendored Swagger UI (see its README.md): only the files /api/docs loads are served, not the
