@@ -42,6 +42,7 @@ PERMISSIONS: dict[str, str] = {
     "audit.read": N_("Read and verify the audit log"),
     "users.manage": N_("Manage users and API tokens"),
     "jobs.manage": N_("See background jobs; retry and cancel them"),
+    "lists.read": N_("Download the URL and hash lists served to online services"),
 }
 
 _ANALYST = {"reports.read", "reports.assess", "hashlists.read"}
@@ -60,7 +61,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.CASE_WORKER: frozenset({"cases.read", "cases.manage"}),
     Role.STATISTICIAN: frozenset({"stats.read", "stats.publish"}),
     Role.AUDITOR: frozenset({"audit.read", "stats.read"}),
-    Role.PARTNER: frozenset({"reports.submit"}),
+    Role.PARTNER: frozenset({"reports.submit", "lists.read"}),
 }
 
 HUMAN_ROLES: tuple[Role, ...] = tuple(r for r in Role if r is not Role.PARTNER)

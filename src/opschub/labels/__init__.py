@@ -105,6 +105,7 @@ AUDIT_ACTION = {
     "evidence.keys_rotated": N_("rotated the evidence key"),
     "evidence.retention_rule": N_("set an evidence retention rule"),
     "evidence.retention.reviewed": N_("daily review of evidence due for destruction"),
+    "takedown.lists.version": N_("published a new version of a list for online services"),
 }
 TARGET_TYPE = {
     "user": N_("person"),
@@ -118,6 +119,7 @@ TARGET_TYPE = {
     "evidence_kek": N_("evidence key"),
     "evidence_retention_rule": N_("evidence retention rule"),
     "evidence_vault": N_("evidence vault"),
+    "served_list": N_("list for online services"),
 }
 # Why a login failed (details.reason of accounts.login.failed).
 LOGIN_FAILURE = {
@@ -172,6 +174,8 @@ DETAIL_KEY = {
     "failures": N_("failed attempts in a row"),
     "until": N_("until"),
     "created": N_("new list"),
+    "served_list": N_("list for online services"),
+    "removed": N_("removed"),
 }
 # Which code list a detail's value comes from, by key (status changes: "from", "to").
 DETAIL_VALUE_KIND = {
@@ -184,6 +188,13 @@ DETAIL_VALUE_KIND = {
     "permissions": "permission",
     "list": "hash_list",
     "reason": "login_failure",
+    "served_list": "served_list",
+}
+
+# The lists served to online services (opschub.takedown.lists_service), by name.
+SERVED_LIST = {
+    "urls": N_("URL block list"),
+    "hashes": N_("hash list of confirmed material"),
 }
 
 # Background jobs (opschub.jobs), by the kind each capability's tasks.py declares.
@@ -211,6 +222,7 @@ KINDS: Mapping[str, Mapping[str, str]] = MappingProxyType(
         "login_failure": LOGIN_FAILURE,
         "actor_name": ACTOR_NAME,
         "hash_type": HASH_TYPE,
+        "served_list": SERVED_LIST,
         "detail_key": DETAIL_KEY,
         "role": {role.value: text for role, text in ROLE_LABELS.items()},
         "permission": PERMISSIONS,
