@@ -109,6 +109,21 @@ class Settings(BaseSettings):
     fetch_timeout_seconds: float = Field(default=20.0, gt=0, le=600)
     fetch_total_timeout_seconds: float = Field(default=120.0, gt=0, le=3600)
     fetch_host_interval_seconds: float = Field(default=1.0, ge=0, le=3600)
+    # takedown: capture, assessment, classification (docs/takedown.md, "For analysts")
+    fetch_max_media_bytes: int = Field(
+        default=200 * 1024 * 1024, ge=1024, description="largest medium a capture stores"
+    )
+    takedown_four_eyes: bool = Field(
+        default=True, description="a second analyst confirms an 'illegal' decision"
+    )
+    takedown_hash_list: str = Field(
+        default="takedown-confirmed",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$",
+        description="hash list that confirmed items join",
+    )
+    takedown_break_after: int = Field(
+        default=40, ge=1, le=10_000, description="items revealed in a day before a break reminder"
+    )
     # takedown: the lists served to online services (docs/takedown.md, "Lists for online
     # services"). The lists named here drop an entry once its content is gone from every URL
     # that carried it; the others keep it (a hash stays useful after one copy is removed).

@@ -42,6 +42,8 @@ PERMISSIONS: dict[str, str] = {
     "audit.read": N_("Read and verify the audit log"),
     "users.manage": N_("Manage users and API tokens"),
     "jobs.manage": N_("See background jobs; retry and cancel them"),
+    "takedown.decide": N_("Settle analysts' disagreements on material"),
+    "takedown.configure": N_("Set the national categories of illegal material"),
     "lists.read": N_("Download the URL and hash lists served to online services"),
 }
 
@@ -49,11 +51,18 @@ _ANALYST = {"reports.read", "reports.assess", "hashlists.read"}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.ADMIN: frozenset(
-        {"users.manage", "audit.read", "hashlists.read", "hashlists.manage", "jobs.manage"}
+        {
+            "users.manage",
+            "audit.read",
+            "hashlists.read",
+            "hashlists.manage",
+            "jobs.manage",
+            "takedown.configure",
+        }
     ),
     Role.ANALYST: frozenset(_ANALYST),
     Role.SENIOR_ANALYST: frozenset(
-        _ANALYST | {"hashlists.manage", "notices.send", "evidence.view"}
+        _ANALYST | {"hashlists.manage", "notices.send", "evidence.view", "takedown.decide"}
     ),
     Role.POLICE_LIAISON: frozenset(
         {"reports.read", "evidence.view", "evidence.manage", "cases.read"}

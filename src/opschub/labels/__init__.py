@@ -105,6 +105,27 @@ AUDIT_ACTION = {
     "evidence.keys_rotated": N_("rotated the evidence key"),
     "evidence.retention_rule": N_("set an evidence retention rule"),
     "evidence.retention.reviewed": N_("daily review of evidence due for destruction"),
+    "takedown.target.created": N_("started takedown of a web address"),
+    "takedown.capture.started": N_("started capturing a web address"),
+    "takedown.capture.recorded": N_("captured a web address"),
+    "takedown.capture.failed": N_("could not capture a web address"),
+    "takedown.target.captured": N_("takedown target waits for assessment"),
+    "takedown.target.assessing": N_("takedown target being assessed"),
+    "takedown.target.awaiting_confirmation": N_("takedown target waits for a second analyst"),
+    "takedown.target.disputed": N_("analysts disagree on a takedown target"),
+    "takedown.target.confirmed": N_("takedown target confirmed illegal"),
+    "takedown.target.not_illegal": N_("takedown target closed as not illegal"),
+    "takedown.target.notified": N_("takedown notice sent"),
+    "takedown.target.removed": N_("content observed removed"),
+    "takedown.item.awaiting_confirmation": N_("assessed an item as illegal"),
+    "takedown.item.confirmed": N_("confirmed an item as illegal"),
+    "takedown.item.not_illegal": N_("assessed an item as not illegal"),
+    "takedown.item.disputed": N_("disagreed with the first assessment"),
+    "takedown.item.auto_classified": N_("recognised an item assessed before"),
+    "takedown.item.revealed": N_("revealed an item"),
+    "takedown.hashlist.joined": N_("added confirmed hashes to the hash list"),
+    "takedown.category.added": N_("added a national category"),
+    "takedown.category.changed": N_("changed a national category"),
     "takedown.lists.version": N_("published a new version of a list for online services"),
 }
 TARGET_TYPE = {
@@ -119,8 +140,48 @@ TARGET_TYPE = {
     "evidence_kek": N_("evidence key"),
     "evidence_retention_rule": N_("evidence retention rule"),
     "evidence_vault": N_("evidence vault"),
+    "takedown_target": N_("takedown target"),
+    "takedown_item": N_("captured item"),
+    "takedown_category": N_("national category"),
     "served_list": N_("list for online services"),
 }
+# Takedown (opschub.takedown.models): a target's and an item's states, decisions, capture outcomes.
+TAKEDOWN_STATE = {
+    "new": N_("new"),
+    "capturing": N_("being captured"),
+    "captured": N_("captured, waiting for assessment"),
+    "capture_failed": N_("capture failed"),
+    "assessing": N_("being assessed"),
+    "pending": N_("waiting for assessment"),
+    "awaiting_confirmation": N_("waiting for a second analyst"),
+    "disputed": N_("analysts disagree"),
+    "confirmed": N_("confirmed illegal"),
+    "not_illegal": N_("not illegal"),
+    "notified": N_("notice sent"),
+    "removed": N_("removed"),
+}
+TAKEDOWN_DECISION = {"illegal": N_("illegal"), "not_illegal": N_("not illegal")}
+ASSESSMENT_ROLE = {
+    "first": N_("first analyst"),
+    "second": N_("second analyst"),
+    "senior": N_("senior analyst"),
+    "auto": N_("assessed before (automatic)"),
+}
+CAPTURE_OUTCOME = {
+    "ok": N_("fetched"),
+    "gone": N_("not found (404 or 410)"),
+    "http_error": N_("server error"),
+    "unchanged": N_("unchanged"),
+    "too_large": N_("too large, cut off"),
+    "timeout": N_("timed out"),
+    "redirect_loop": N_("redirect loop"),
+    "too_many_redirects": N_("too many redirects"),
+    "refused_address": N_("refused: not a public address"),
+    "connection_error": N_("could not connect"),
+    "bad_url": N_("not a web address"),
+    "error": N_("capture error"),
+}
+ITEM_KIND = {"image": N_("image"), "video": N_("video"), "other": N_("other")}
 # Why a login failed (details.reason of accounts.login.failed).
 LOGIN_FAILURE = {
     "unknown_user": N_("unknown user name"),
@@ -174,6 +235,30 @@ DETAIL_KEY = {
     "failures": N_("failed attempts in a row"),
     "until": N_("until"),
     "created": N_("new list"),
+    "state_from": N_("from"),
+    "state_to": N_("to"),
+    "assessment_role": N_("as"),
+    "report_id": N_("report"),
+    "url": N_("web address"),
+    "outcome": N_("outcome"),
+    "status": N_("HTTP status"),
+    "final_url": N_("final web address"),
+    "redirects": N_("redirects"),
+    "items": N_("items"),
+    "media_found": N_("media found"),
+    "error": N_("error"),
+    "target_id": N_("takedown target"),
+    "item_id": N_("item"),
+    "from_item_id": N_("decided before as item"),
+    "seen_before_target_id": N_("seen before at"),
+    "decision": N_("decision"),
+    "baseline": N_("international baseline"),
+    "category": N_("national category"),
+    "hashes": N_("hashes"),
+    "kind": N_("kind"),
+    "code": N_("code"),
+    "active": N_("in use"),
+    "at": N_("at"),
     "served_list": N_("list for online services"),
     "removed": N_("removed"),
 }
@@ -188,6 +273,12 @@ DETAIL_VALUE_KIND = {
     "permissions": "permission",
     "list": "hash_list",
     "reason": "login_failure",
+    "state_from": "takedown_state",
+    "state_to": "takedown_state",
+    "assessment_role": "assessment_role",
+    "outcome": "capture_outcome",
+    "decision": "takedown_decision",
+    "kind": "item_kind",
     "served_list": "served_list",
 }
 
@@ -205,6 +296,7 @@ JOB_KIND = {
     "accounts.credential_review": N_("weekly review of login changes"),
     "evidence.retention_review": N_("daily review of evidence due for destruction"),
     "intake.alert_on_call": N_("alert the on-call person to a new high-priority report"),
+    "takedown.capture": N_("capture a reported web address and its media"),
 }
 
 KINDS: Mapping[str, Mapping[str, str]] = MappingProxyType(
@@ -226,6 +318,11 @@ KINDS: Mapping[str, Mapping[str, str]] = MappingProxyType(
         "detail_key": DETAIL_KEY,
         "role": {role.value: text for role, text in ROLE_LABELS.items()},
         "permission": PERMISSIONS,
+        "takedown_state": TAKEDOWN_STATE,
+        "takedown_decision": TAKEDOWN_DECISION,
+        "assessment_role": ASSESSMENT_ROLE,
+        "capture_outcome": CAPTURE_OUTCOME,
+        "item_kind": ITEM_KIND,
     }
 )
 

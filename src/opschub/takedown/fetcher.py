@@ -91,6 +91,7 @@ class FetchPolicy:
             ),
             max_bytes=settings.fetch_max_bytes,
             max_media=settings.fetch_max_media,
+            max_media_bytes=getattr(settings, "fetch_max_media_bytes", cls.max_media_bytes),
             max_redirects=settings.fetch_max_redirects,
             read_timeout=settings.fetch_timeout_seconds,
             connect_timeout=min(10.0, settings.fetch_timeout_seconds),
@@ -262,7 +263,20 @@ class _MediaParser(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.found: list[str] = []
 
+    # Links (<a href>) count as media when they point at an image or a video file.
+    _MEDIA_SUFFIXES = (
+        ".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff", ".avif", ".heic",
+        ".mp4", ".m4v", ".webm", ".mov", ".avi", ".mkv", ".mpg", ".mpeg", ".wmv", ".3gp",
+    )  # fmt: skip
+
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "a":
+            for name, value in attrs:
+                if name == "href" and value:
+                    path = urlsplit(value.strip()).path.lower()
+                    if path.endswith(self._MEDIA_SUFFIXES):
+                        self.found.append(value.strip())
+            return
         names = self._SOURCES.get(tag)
         if not names:
             return
