@@ -109,6 +109,29 @@ class Settings(BaseSettings):
     fetch_timeout_seconds: float = Field(default=20.0, gt=0, le=600)
     fetch_total_timeout_seconds: float = Field(default=120.0, gt=0, le=3600)
     fetch_host_interval_seconds: float = Field(default=1.0, ge=0, le=3600)
+    # takedown: notices, re-checks until removal, escalation (td-notify; docs/takedown.md)
+    notice_sender_org: str = Field(default="opschub hotline", description="who notices are from")
+    notice_sender_email: str = Field(default="notices@hotline.example")
+    notice_sender_domain: str = Field(default="hotline.example", description="Message-ID domain")
+    notice_sender_address: str = Field(default="", description="postal address in the body")
+    notice_smtp_host: str = Field(default="", description="SMTP relay for notices by email")
+    notice_smtp_port: int = Field(default=25, ge=1, le=65535)
+    notice_smtp_username: str = Field(default="")
+    notice_smtp_password: str = Field(default="")
+    notice_smtp_require_tls: bool = Field(default=False, description="refuse without STARTTLS")
+    notice_smtp_ca_file: Path | None = Field(default=None, description="CA for the relay's cert")
+    notice_webhook_secret: str = Field(default="", description="HMAC secret, providers' webhooks")
+    notice_police_name: str = Field(default="", description="the police unit told of each target")
+    notice_police_channel: str = Field(default="email", pattern="^(email|webhook)$")
+    notice_police_address: str = Field(default="", description="its email address or webhook URL")
+    notice_police_language: str = Field(default="en", pattern="^(en|zh-Hans)$")
+    notice_police_secret: str = Field(default="", description="HMAC secret of its webhook")
+    notice_home_country: str = Field(default="", description="ISO 3166 code; abroad = partner")
+    notice_resend_hours: float = Field(default=24.0, gt=0, le=24 * 90)
+    notice_escalate_hours: float = Field(default=72.0, gt=0, le=24 * 365)
+    notice_max_attempts: int = Field(default=8, ge=1, le=50)
+    recheck_interval_minutes: float = Field(default=60.0, gt=0, le=7 * 24 * 60)
+    recheck_host_interval_seconds: float = Field(default=2.0, ge=0, le=3600)
     # takedown: capture, assessment, classification (docs/takedown.md, "For analysts")
     fetch_max_media_bytes: int = Field(
         default=200 * 1024 * 1024, ge=1024, description="largest medium a capture stores"
@@ -160,7 +183,7 @@ class Settings(BaseSettings):
             raise ValueError("must be an https:// (or, for a test receiver, http://) URL")
         return value
 
-    @field_validator("oncall_webhook_secret")
+    @field_validator("oncall_webhook_secret", "notice_webhook_secret", "notice_police_secret")
     @classmethod
     def _webhook_secret(cls, value: str) -> str:
         if value and len(value) < 16:

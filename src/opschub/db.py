@@ -147,6 +147,7 @@ MODEL_MODULES = (
     "opschub.jobs.models",
     "opschub.evidence.models",
     "opschub.takedown.models",
+    "opschub.takedown.notice_models",
     "opschub.takedown.lists_models",
 )
 

@@ -33,6 +33,7 @@ PERMISSIONS: dict[str, str] = {
     "hashlists.read": N_("Read hash lists"),
     "hashlists.manage": N_("Import, change and remove hash lists"),
     "notices.send": N_("Send notices to online services"),
+    "partners.manage": N_("Manage the partner hotlines that notices are forwarded to"),
     "evidence.view": N_("View evidence"),
     "evidence.manage": N_("Collect, transfer and destroy evidence"),
     "cases.read": N_("Read cases"),
@@ -57,6 +58,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
             "hashlists.read",
             "hashlists.manage",
             "jobs.manage",
+            "partners.manage",
             "takedown.configure",
         }
     ),

@@ -24,6 +24,7 @@ TASK_MODULES = (
     "opschub.evidence.tasks",
     "opschub.intake.tasks",
     "opschub.takedown.tasks",
+    "opschub.takedown.notice_tasks",
 )
 
 KIND_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")

@@ -105,6 +105,22 @@ AUDIT_ACTION = {
     "evidence.keys_rotated": N_("rotated the evidence key"),
     "evidence.retention_rule": N_("set an evidence retention rule"),
     "evidence.retention.reviewed": N_("daily review of evidence due for destruction"),
+    # takedown notices and partners (td-notify)
+    "takedown.notice.created": N_("created a notice"),
+    "takedown.notice.sent": N_("sent a notice (delivery not confirmed)"),
+    "takedown.notice.delivered": N_("delivered a notice"),
+    "takedown.notice.refused": N_("a notice was refused; trying again"),
+    "takedown.notice.failed": N_("a notice could not be delivered"),
+    "takedown.notice.acknowledged": N_("the recipient acknowledged a notice"),
+    "takedown.notice.removed": N_("content removed after a notice"),
+    "takedown.notice.disputed": N_("the recipient disputed a notice"),
+    "takedown.notice.escalated": N_("escalated a notice"),
+    "takedown.notice.requeued": N_("queued a failed notice again"),
+    "takedown.notice.resend": N_("sent a notice again"),
+    "takedown.partner.added": N_("added a partner hotline"),
+    "takedown.partner.changed": N_("changed a partner hotline"),
+    "takedown.partner.enabled": N_("enabled a partner hotline"),
+    "takedown.partner.disabled": N_("disabled a partner hotline"),
     "takedown.target.created": N_("started takedown of a web address"),
     "takedown.capture.started": N_("started capturing a web address"),
     "takedown.capture.recorded": N_("captured a web address"),
@@ -140,6 +156,8 @@ TARGET_TYPE = {
     "evidence_kek": N_("evidence key"),
     "evidence_retention_rule": N_("evidence retention rule"),
     "evidence_vault": N_("evidence vault"),
+    "takedown_notice": N_("notice"),
+    "takedown_partner": N_("partner hotline"),
     "takedown_target": N_("takedown target"),
     "takedown_item": N_("captured item"),
     "takedown_category": N_("national category"),
@@ -197,6 +215,8 @@ ACTOR_NAME = {
     "anonymous": N_("unknown person"),
     "public": N_("member of the public"),
     "system": N_("system"),
+    "takedown notices": N_("notice service"),
+    "recipient": N_("recipient of a notice"),
 }
 # Names of hash lists that the system itself keeps (other lists are named by their operators).
 HASH_LIST = {"self-reported": N_("self-reported images")}
@@ -235,6 +255,18 @@ DETAIL_KEY = {
     "failures": N_("failed attempts in a row"),
     "until": N_("until"),
     "created": N_("new list"),
+    "notice_from": N_("from"),
+    "notice_to": N_("to"),
+    "recipient": N_("recipient"),
+    "purpose": N_("purpose"),
+    "target": N_("takedown target"),
+    "round": N_("round"),
+    "attempt": N_("attempt"),
+    "detail": N_("answer"),
+    "observed_at": N_("observed"),
+    "hours": N_("hours"),
+    "by": N_("by"),
+    "country": N_("country"),
     "state_from": N_("from"),
     "state_to": N_("to"),
     "assessment_role": N_("as"),
@@ -273,6 +305,11 @@ DETAIL_VALUE_KIND = {
     "permissions": "permission",
     "list": "hash_list",
     "reason": "login_failure",
+    "notice_from": "notice_state",
+    "notice_to": "notice_state",
+    "recipient": "notice_recipient",
+    "purpose": "notice_purpose",
+    "by": "actor_name",
     "state_from": "takedown_state",
     "state_to": "takedown_state",
     "assessment_role": "assessment_role",
@@ -296,7 +333,44 @@ JOB_KIND = {
     "accounts.credential_review": N_("weekly review of login changes"),
     "evidence.retention_review": N_("daily review of evidence due for destruction"),
     "intake.alert_on_call": N_("alert the on-call person to a new high-priority report"),
+    "takedown.notify": N_("create the notices of a confirmed target"),
+    "takedown.notice_send": N_("send a notice"),
+    "takedown.recheck": N_("check whether notified content is still there"),
     "takedown.capture": N_("capture a reported web address and its media"),
+}
+
+# Takedown notices (opschub.takedown.notice_models).
+NOTICE_STATE = {
+    "queued": N_("queued"),
+    "sent": N_("sent, delivery not confirmed"),
+    "delivered": N_("delivered"),
+    "acknowledged": N_("acknowledged"),
+    "removed": N_("removed"),
+    "disputed": N_("disputed"),
+    "escalated": N_("escalated"),
+    "failed": N_("could not be delivered"),
+}
+NOTICE_RECIPIENT = {
+    "host": N_("hosting provider"),
+    "cdn": N_("content delivery network"),
+    "origin": N_("origin server's provider"),
+    "police": N_("police unit"),
+    "hotline": N_("partner hotline"),
+}
+NOTICE_CHANNEL = {"email": N_("email"), "webhook": N_("signed webhook")}
+NOTICE_PURPOSE = {"initial": N_("first notice"), "escalation": N_("escalation")}
+ATTEMPT_STATE = {
+    "sending": N_("sending"),
+    "delivered": N_("delivered"),
+    "refused": N_("refused"),
+    "unconfirmed": N_("unconfirmed (not sent again)"),
+}
+RECHECK_OUTCOME = {
+    "gone": N_("gone"),
+    "unchanged": N_("unchanged, still there"),
+    "changed": N_("changed, still there"),
+    "still_there": N_("still there"),
+    "error": N_("could not be checked"),
 }
 
 KINDS: Mapping[str, Mapping[str, str]] = MappingProxyType(
@@ -318,6 +392,12 @@ KINDS: Mapping[str, Mapping[str, str]] = MappingProxyType(
         "detail_key": DETAIL_KEY,
         "role": {role.value: text for role, text in ROLE_LABELS.items()},
         "permission": PERMISSIONS,
+        "notice_state": NOTICE_STATE,
+        "notice_recipient": NOTICE_RECIPIENT,
+        "notice_channel": NOTICE_CHANNEL,
+        "notice_purpose": NOTICE_PURPOSE,
+        "attempt_state": ATTEMPT_STATE,
+        "recheck_outcome": RECHECK_OUTCOME,
         "takedown_state": TAKEDOWN_STATE,
         "takedown_decision": TAKEDOWN_DECISION,
         "assessment_role": ASSESSMENT_ROLE,

@@ -361,11 +361,13 @@ class SafeFetcher:
         etag: str | None = None,
         previous_sha256: str | None = None,
         max_bytes: int | None = None,
+        last_modified: str | None = None,
     ) -> FetchResult:
         """Fetch ``url`` following redirects; never raises for anything the remote side does.
 
         ``etag`` and ``previous_sha256`` come from the last fetch of the same URL: a 304 or an
-        identical body gives :attr:`Outcome.unchanged`."""
+        identical body gives :attr:`Outcome.unchanged`; ``last_modified`` (the earlier
+        Last-Modified) is sent as If-Modified-Since."""
         limit = self.policy.max_bytes if max_bytes is None else max_bytes
         started = time.monotonic()
         result = FetchResult(url, Outcome.bad_url, url, utcnow())
@@ -379,6 +381,8 @@ class SafeFetcher:
                     return result
                 self.limiter.wait(parts.hostname)
                 headers = {"If-None-Match": etag} if etag else {}
+                if last_modified:
+                    headers["If-Modified-Since"] = last_modified
                 remaining = self.policy.total_timeout - (time.monotonic() - started)
                 if remaining <= 0:
                     raise httpx.ReadTimeout("whole-fetch time limit reached")

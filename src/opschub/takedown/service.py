@@ -918,9 +918,7 @@ def add_to_confirmed_list(entries: Sequence[Any]) -> None:
 def exposure_today(session: Session, user_id: str, today: date | None = None) -> int:
     day = today or utcnow().date()
     return int(
-        session.scalar(
-            select(func.count()).where(Exposure.user_id == user_id, Exposure.day == day)
-        )
+        session.scalar(select(func.count()).where(Exposure.user_id == user_id, Exposure.day == day))
         or 0
     )
 

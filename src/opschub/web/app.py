@@ -39,6 +39,8 @@ ROUTER_MODULES = (
     "opschub.jobs.views",
     "opschub.hashlists.views",
     "opschub.evidence.views",
+    "opschub.takedown.notice_views",
+    "opschub.takedown.notice_api",
     "opschub.takedown.lists_api",
 )
 
