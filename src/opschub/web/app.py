@@ -41,6 +41,7 @@ ROUTER_MODULES = (
     "opschub.evidence.views",
     "opschub.takedown.notice_views",
     "opschub.takedown.notice_api",
+    "opschub.takedown.figures_views",
     "opschub.takedown.lists_api",
 )
 

@@ -1,11 +1,10 @@
 """takedown: lists served to online services (versions, entries, sources)
 
 Revision ID: 5a1d7c0e3b03
-Revises: f9e0b21e9c51
+Revises: 5a1d7c0e3b02
 Create Date: 2026-12-02 13:30:00
 
-down_revision is the head of main when written; the integrator re-chains it after the td-assess
-(5a1d7c0e3b01) and td-notify (5a1d7c0e3b02) revisions.
+Follows td-notify's 5a1d7c0e3b02 (merged into this branch).
 """
 
 from collections.abc import Sequence
@@ -14,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "5a1d7c0e3b03"
-down_revision: str | None = "f9e0b21e9c51"
+down_revision: str | None = "5a1d7c0e3b02"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
