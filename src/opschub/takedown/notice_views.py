@@ -207,7 +207,7 @@ def _partners_page(
             "field_errors": PARTNER_FIELD_ERRORS,
             "values": values or {},
             "channels": CHANNELS,
-            "languages": LANGUAGES,
+            "partner_languages": LANGUAGES,
         },
         status_code=status_code,
     )

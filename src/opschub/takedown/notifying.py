@@ -21,7 +21,7 @@ import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
@@ -46,6 +46,7 @@ RECHECK_KIND = "takedown.recheck"
 XARF_CLASSES = ("A1", "A2", "B1", "B2")
 # States from which a notice is still being pursued (re-sent, escalated, closed by removal).
 PURSUED = ("sent", "delivered", "acknowledged", "escalated")
+LANGS = ("en", "zh-Hans")
 
 
 class NoticeError(ValueError):
@@ -94,9 +95,9 @@ def recipients_for(session: Session, target: Any, settings: Any) -> list[Recipie
     for entry in notify:
         contact = entry.get("contact") or {}
         email = contact.get("email") or entry.get("abuse")
-        role = entry.get("role") if entry.get("role") in ("host", "cdn", "origin") else "host"
+        role = str(entry["role"]) if entry.get("role") in ("host", "cdn", "origin") else "host"
         name = contact.get("name") or hosting.get("as_name") or target.provider or target.host
-        language = contact.get("language") if contact.get("language") in ("en", "zh-Hans") else "en"
+        language = str(contact.get("language")) if contact.get("language") in LANGS else "en"
         webhook = contact.get("webhook")
         if webhook and settings.notice_webhook_secret:
             found.append(Recipient(role, str(name), "webhook", str(webhook), language))
@@ -251,10 +252,11 @@ def _items(session: Session, target: Any) -> tuple[messages.NoticeItem, ...]:
     for item in takedown.items_of(session, target.id):
         if item.state != "confirmed":
             continue
+        classification: messages.Classification
         if item.baseline:
             classification = "baseline"
         elif item.category_code in XARF_CLASSES:
-            classification = item.category_code
+            classification = cast("messages.Classification", item.category_code)
         else:
             classification = "B1"
         legal = None
@@ -763,7 +765,7 @@ def notice_facts() -> Select[Any]:
     country and provider (``opschub.takedown.service.target_facts`` is joined by id)."""
     from opschub.takedown.models import Target
 
-    return select(
+    query: Select[Any] = select(  # type: ignore[assignment]
         Notice.target_id.label("target_id"),
         Notice.recipient_kind.label("recipient_kind"),
         Notice.state.label("state"),
@@ -771,6 +773,7 @@ def notice_facts() -> Select[Any]:
         Target.country.label("country"),
         Target.provider.label("provider"),
     ).join(Target, Target.id == Notice.target_id)
+    return query
 
 
 def partner_of(session: Session, partner_id: str | None) -> Partner | None:
