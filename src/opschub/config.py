@@ -147,6 +147,10 @@ class Settings(BaseSettings):
     takedown_break_after: int = Field(
         default=40, ge=1, le=10_000, description="items revealed in a day before a break reminder"
     )
+    # takedown: the lists served to online services (docs/takedown.md, "Lists for online
+    # services"). The lists named here drop an entry once its content is gone from every URL
+    # that carried it; the others keep it (a hash stays useful after one copy is removed).
+    lists_remove_when_gone: Annotated[tuple[str, ...], NoDecode] = Field(default=("urls",))
 
     # Every list setting is written comma-separated in the environment.
     @field_validator(
@@ -155,12 +159,21 @@ class Settings(BaseSettings):
         "totp_required_roles",
         "task_modules",
         "fetch_allowed_addresses",
+        "lists_remove_when_gone",
         mode="before",
     )
     @classmethod
     def _split_lists(cls, value: object) -> object:
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("lists_remove_when_gone")
+    @classmethod
+    def _served_lists(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [name for name in value if name not in ("urls", "hashes")]
+        if unknown:
+            raise ValueError(f"unknown list {unknown[0]!r}; the served lists are urls, hashes")
         return value
 
     @field_validator("oncall_webhook_url")

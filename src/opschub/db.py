@@ -148,6 +148,7 @@ MODEL_MODULES = (
     "opschub.evidence.models",
     "opschub.takedown.models",
     "opschub.takedown.notice_models",
+    "opschub.takedown.lists_models",
 )
 
 

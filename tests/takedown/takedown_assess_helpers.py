@@ -189,6 +189,8 @@ def run_captures(database: Database) -> list[str]:
     """Run every queued capture job; their end states."""
     with database.read() as session:
         ids = list(
-            session.scalars(select(Job.id).where(Job.kind == "takedown.capture", Job.state == "queued"))
+            session.scalars(
+                select(Job.id).where(Job.kind == "takedown.capture", Job.state == "queued")
+            )
         )
     return [run_job(database, job_id, "test-worker") or "none" for job_id in ids]

@@ -141,9 +141,7 @@ def test_remote_failures_end_as_a_recorded_outcome_never_a_stuck_job(
     assert "takedown.capture.failed" in actions
 
 
-def test_a_huge_medium_on_a_page_is_recorded_and_not_stored(
-    database: Database, site: Site
-) -> None:
+def test_a_huge_medium_on_a_page_is_recorded_and_not_stored(database: Database, site: Site) -> None:
     site.routes["/page.html"] = send(
         b'<html><img src="/ok.png"><img src="/huge.mp4"></html>', "text/html"
     )

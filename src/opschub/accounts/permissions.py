@@ -45,6 +45,7 @@ PERMISSIONS: dict[str, str] = {
     "jobs.manage": N_("See background jobs; retry and cancel them"),
     "takedown.decide": N_("Settle analysts' disagreements on material"),
     "takedown.configure": N_("Set the national categories of illegal material"),
+    "lists.read": N_("Download the URL and hash lists served to online services"),
 }
 
 _ANALYST = {"reports.read", "reports.assess", "hashlists.read"}
@@ -71,7 +72,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.CASE_WORKER: frozenset({"cases.read", "cases.manage"}),
     Role.STATISTICIAN: frozenset({"stats.read", "stats.publish"}),
     Role.AUDITOR: frozenset({"audit.read", "stats.read"}),
-    Role.PARTNER: frozenset({"reports.submit"}),
+    Role.PARTNER: frozenset({"reports.submit", "lists.read"}),
 }
 
 HUMAN_ROLES: tuple[Role, ...] = tuple(r for r in Role if r is not Role.PARTNER)

@@ -142,6 +142,7 @@ AUDIT_ACTION = {
     "takedown.hashlist.joined": N_("added confirmed hashes to the hash list"),
     "takedown.category.added": N_("added a national category"),
     "takedown.category.changed": N_("changed a national category"),
+    "takedown.lists.version": N_("published a new version of a list for online services"),
 }
 TARGET_TYPE = {
     "user": N_("person"),
@@ -160,6 +161,7 @@ TARGET_TYPE = {
     "takedown_target": N_("takedown target"),
     "takedown_item": N_("captured item"),
     "takedown_category": N_("national category"),
+    "served_list": N_("list for online services"),
 }
 # Takedown (opschub.takedown.models): a target's and an item's states, decisions, capture outcomes.
 TAKEDOWN_STATE = {
@@ -289,6 +291,8 @@ DETAIL_KEY = {
     "code": N_("code"),
     "active": N_("in use"),
     "at": N_("at"),
+    "served_list": N_("list for online services"),
+    "removed": N_("removed"),
 }
 # Which code list a detail's value comes from, by key (status changes: "from", "to").
 DETAIL_VALUE_KIND = {
@@ -312,6 +316,13 @@ DETAIL_VALUE_KIND = {
     "outcome": "capture_outcome",
     "decision": "takedown_decision",
     "kind": "item_kind",
+    "served_list": "served_list",
+}
+
+# The lists served to online services (opschub.takedown.lists_service), by name.
+SERVED_LIST = {
+    "urls": N_("URL block list"),
+    "hashes": N_("hash list of confirmed material"),
 }
 
 # Background jobs (opschub.jobs), by the kind each capability's tasks.py declares.
@@ -377,6 +388,7 @@ KINDS: Mapping[str, Mapping[str, str]] = MappingProxyType(
         "login_failure": LOGIN_FAILURE,
         "actor_name": ACTOR_NAME,
         "hash_type": HASH_TYPE,
+        "served_list": SERVED_LIST,
         "detail_key": DETAIL_KEY,
         "role": {role.value: text for role, text in ROLE_LABELS.items()},
         "permission": PERMISSIONS,

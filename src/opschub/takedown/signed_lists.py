@@ -310,37 +310,79 @@ class SignedListStore:
         formats = URL_FORMATS if kind == "urls" else HASH_FORMATS
         if format not in formats:
             raise ListError(f"a {kind} list exports as {', '.join(formats)}, not {format!r}")
-        out = io.StringIO(newline="")
         if since is not None:
             if format != "jsonl":
                 raise ListError("changes since a version are exported as jsonl only")
             added, removed = self.diff(name, since, target)
-            for change, rows in (("added", added), ("removed", removed)):
-                for row in rows:
-                    out.write(json.dumps({"change": change, **row}, ensure_ascii=False) + "\n")
-            count = len(added) + len(removed)
+            payload, count = render_changes(added, removed)
         else:
             _, rows = self._read(name, target)
-            count = _write(kind, rows, out, format)
-        payload = out.getvalue().encode()
-        key = signing_key(self.directory)
-        manifest = {
-            "signature_scheme": SCHEME,
-            "list": name,
-            "kind": kind,
-            "version": target,
-            "since_version": since,
-            "format": format,
-            "entries": count,
-            "sha256": hashlib.sha256(payload).hexdigest(),
-            "created_at": utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "key_id": key_id(key.public_key()),
-        }
-        signature = base64.b64encode(key.sign(canonical(manifest))).decode()
-        return SignedExport(payload, manifest, signature)
+            payload, count = render(kind, rows, format)
+        return sign(
+            self.directory,
+            name=name,
+            kind=kind,
+            version=target,
+            since=since,
+            format=format,
+            payload=payload,
+            entries=count,
+        )
 
     def public_key(self) -> Ed25519PublicKey:
         return signing_key(self.directory).public_key()
+
+
+def render(kind: Kind, rows: Sequence[dict[str, Any]], format: str) -> tuple[bytes, int]:
+    """(payload, entries written) of a whole version in ``format``."""
+    formats = URL_FORMATS if kind == "urls" else HASH_FORMATS
+    if format not in formats:
+        raise ListError(f"a {kind} list exports as {', '.join(formats)}, not {format!r}")
+    out = io.StringIO(newline="")
+    count = _write(kind, rows, out, format)
+    return out.getvalue().encode(), count
+
+
+def render_changes(
+    added: Sequence[dict[str, Any]], removed: Sequence[dict[str, Any]]
+) -> tuple[bytes, int]:
+    """(payload, changes) of a "changes since" export: JSON Lines with ``"change"``."""
+    out = io.StringIO(newline="")
+    for change, rows in (("added", added), ("removed", removed)):
+        for row in rows:
+            out.write(json.dumps({"change": change, **row}, ensure_ascii=False) + "\n")
+    return out.getvalue().encode(), len(added) + len(removed)
+
+
+def sign(
+    directory: Path,
+    *,
+    name: str,
+    kind: Kind,
+    version: int,
+    since: int | None,
+    format: str,
+    payload: bytes,
+    entries: int,
+    created_at: str | None = None,
+) -> SignedExport:
+    """Sign ``payload`` with the publisher's key kept in ``directory``. ``created_at`` (default:
+    now) is part of the signed manifest; give the version's own time for a stable signature."""
+    key = signing_key(directory)
+    manifest = {
+        "signature_scheme": SCHEME,
+        "list": name,
+        "kind": kind,
+        "version": version,
+        "since_version": since,
+        "format": format,
+        "entries": entries,
+        "sha256": hashlib.sha256(payload).hexdigest(),
+        "created_at": created_at or utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "key_id": key_id(key.public_key()),
+    }
+    signature = base64.b64encode(key.sign(canonical(manifest))).decode()
+    return SignedExport(payload, manifest, signature)
 
 
 def _write(kind: Kind, rows: Sequence[dict[str, Any]], out: io.StringIO, format: str) -> int:

@@ -44,6 +44,8 @@ ROUTER_MODULES = (
     "opschub.takedown.views",
     "opschub.takedown.notice_views",
     "opschub.takedown.notice_api",
+    "opschub.takedown.figures_views",
+    "opschub.takedown.lists_api",
 )
 
 # The vendored Swagger UI (see its README.md): only the files /api/docs loads are served, not the
