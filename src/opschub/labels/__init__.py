@@ -105,6 +105,8 @@ AUDIT_ACTION = {
     "evidence.keys_rotated": N_("rotated the evidence key"),
     "evidence.retention_rule": N_("set an evidence retention rule"),
     "evidence.retention.reviewed": N_("daily review of evidence due for destruction"),
+    # organisation units and cases (cases-core)
+    "orgunits.loaded": N_("loaded organisation units"),
 }
 TARGET_TYPE = {
     "user": N_("person"),
@@ -118,6 +120,8 @@ TARGET_TYPE = {
     "evidence_kek": N_("evidence key"),
     "evidence_retention_rule": N_("evidence retention rule"),
     "evidence_vault": N_("evidence vault"),
+    # organisation units and cases (cases-core)
+    "org_unit": N_("organisation unit"),
 }
 # Why a login failed (details.reason of accounts.login.failed).
 LOGIN_FAILURE = {
@@ -172,6 +176,8 @@ DETAIL_KEY = {
     "failures": N_("failed attempts in a row"),
     "until": N_("until"),
     "created": N_("new list"),
+    # organisation units and cases (cases-core)
+    "updated": N_("updated"),
 }
 # Which code list a detail's value comes from, by key (status changes: "from", "to").
 DETAIL_VALUE_KIND = {
