@@ -37,6 +37,7 @@ PERMISSIONS: dict[str, str] = {
     "evidence.manage": N_("Collect, transfer and destroy evidence"),
     "cases.read": N_("Read cases"),
     "cases.manage": N_("Open and update cases and referrals"),
+    "cases.consent_override": N_("Refer a child to a service without consent, giving a reason"),
     "stats.read": N_("Read indicators"),
     "stats.publish": N_("Publish statistics"),
     "audit.read": N_("Read and verify the audit log"),

@@ -365,7 +365,7 @@ def follow_up(
         actor=actor,
         target_type="case_referral",
         target_id=row.id,
-        details={"from": from_status, "to": to_status},
+        details={"referral_from": from_status, "referral_to": to_status},
     )
     service = session.get(ReferralService, row.service_id)
     assert service is not None
@@ -470,3 +470,9 @@ def body_bytes(message: Outgoing) -> bytes:
     return json.dumps(message.body, ensure_ascii=False, sort_keys=True).encode()
 
 
+
+
+def referral_case(session: Session, referral_id: str) -> str | None:
+    """The case a referral belongs to (None: no such referral)."""
+    row = session.get(CaseReferral, referral_id)
+    return None if row is None else row.case_id

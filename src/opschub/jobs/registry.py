@@ -23,6 +23,7 @@ TASK_MODULES = (
     "opschub.accounts.tasks",
     "opschub.evidence.tasks",
     "opschub.intake.tasks",
+    "opschub.cases.tasks",
 )
 
 KIND_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")

@@ -190,6 +190,15 @@ DETAIL_VALUE_KIND = {
     "permissions": "permission",
     "list": "hash_list",
     "reason": "login_failure",
+    "kind": "service_kind",
+    "consent_by": "consent_by",
+    "delivery": "delivery_channel",
+    "step": "proceeding_step",
+    "offence": "form_of_exploitation",
+    "who": "informed_who",
+    "form": "informed_form",
+    "referral_from": "referral_status",
+    "referral_to": "referral_status",
 }
 
 # Background jobs (opschub.jobs), by the kind each capability's tasks.py declares.
@@ -200,6 +209,78 @@ JOB_KIND = {
     "accounts.credential_review": N_("weekly review of login changes"),
     "evidence.retention_review": N_("daily review of evidence due for destruction"),
     "intake.alert_on_call": N_("alert the on-call person to a new high-priority report"),
+    "cases.send_referral": N_("send a referral to a service"),
+    "cases.stage_alarms": N_("daily review of delays, deadlines and reminders"),
+}
+
+# --- cases follow-up (opschub.cases.followup_models, stages, limitation) ---
+SERVICE_KIND = {
+    "one_stop_centre": N_("one-stop centre (Barnahus)"),
+    "medical": N_("medical care"),
+    "psychosocial": N_("psychosocial support"),
+    "legal_aid": N_("legal aid"),
+    "shelter": N_("shelter"),
+    "family_tracing": N_("family tracing"),
+    "compensation_scheme": N_("compensation scheme"),
+}
+REFERRAL_STATUS = {
+    "sent": N_("sent"),
+    "accepted": N_("accepted"),
+    "declined": N_("declined"),
+    "service_given": N_("service given"),
+    "closed": N_("closed"),
+}
+CONSENT_BY = {
+    "child": N_("the child agreed"),
+    "guardian": N_("the guardian agreed"),
+    "override": N_("without consent (override with a reason)"),
+}
+DELIVERY_CHANNEL = {"none": N_("not sent"), "email": N_("email"), "webhook": N_("webhook")}
+DELIVERY_STATE = {
+    "not_sent": N_("not sent"),
+    "queued": N_("waiting to be sent"),
+    "delivered": N_("delivered"),
+    "failed": N_("sending failed"),
+}
+PROCEEDING_STEP = {
+    "investigation_opened": N_("investigation opened"),
+    "charged": N_("charged"),
+    "prosecution": N_("prosecution"),
+    "hearing": N_("hearing"),
+    "conviction": N_("conviction"),
+    "acquittal": N_("acquittal"),
+    "sentence": N_("sentence"),
+    "appeal": N_("appeal"),
+    "compensation_ordered": N_("compensation ordered"),
+    "compensation_paid": N_("compensation paid"),
+    "offender_released": N_("offender released"),
+}
+WAITING_STAGE = {**PROCEEDING_STEP, "opened": N_("case opened, no investigation yet")}
+PROCEEDING_STAGE = {
+    "investigation": N_("investigation"),
+    "prosecution": N_("prosecution"),
+    "conviction": N_("conviction"),
+    "acquittal": N_("acquittal"),
+    "sentence": N_("sentence"),
+    "appeal": N_("appeal"),
+}
+LIMITATION_STATE = {
+    "none": N_("no limitation"),
+    "running": N_("running"),
+    "warning": N_("deadline approaching"),
+    "lapsed": N_("lapsed"),
+}
+INFORMED_WHO = {
+    "child": N_("the child"),
+    "guardian": N_("the guardian"),
+    "child_and_guardian": N_("the child and the guardian"),
+}
+INFORMED_FORM = {
+    "in_person": N_("in person"),
+    "phone": N_("by phone"),
+    "video": N_("by video call"),
+    "letter": N_("by letter"),
+    "message": N_("by message"),
 }
 
 KINDS: Mapping[str, Mapping[str, str]] = MappingProxyType(
@@ -220,6 +301,18 @@ KINDS: Mapping[str, Mapping[str, str]] = MappingProxyType(
         "detail_key": DETAIL_KEY,
         "role": {role.value: text for role, text in ROLE_LABELS.items()},
         "permission": PERMISSIONS,
+        # cases follow-up
+        "service_kind": SERVICE_KIND,
+        "referral_status": REFERRAL_STATUS,
+        "consent_by": CONSENT_BY,
+        "delivery_channel": DELIVERY_CHANNEL,
+        "delivery_state": DELIVERY_STATE,
+        "proceeding_step": PROCEEDING_STEP,
+        "waiting_stage": WAITING_STAGE,
+        "proceeding_stage": PROCEEDING_STAGE,
+        "limitation_state": LIMITATION_STATE,
+        "informed_who": INFORMED_WHO,
+        "informed_form": INFORMED_FORM,
     }
 )
 
