@@ -147,6 +147,7 @@ MODEL_MODULES = (
     "opschub.jobs.models",
     "opschub.evidence.models",
     "opschub.orgunits.models",
+    "opschub.cases.models",
     "opschub.cases.followup_models",
 )
 
