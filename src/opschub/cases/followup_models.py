@@ -97,8 +97,10 @@ class CaseReferral(IdMixin, TimestampMixin, Base):
         Index("ix_case_referrals_due", "status", "due_on"),
     )
 
-    case_id: Mapped[str] = mapped_column(String(32), nullable=False)
-    person_id: Mapped[str | None] = mapped_column(String(32))  # the child referred
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), nullable=False)
+    person_id: Mapped[str | None] = mapped_column(
+        ForeignKey("case_people.id", ondelete="SET NULL")
+    )  # the child referred
     service_id: Mapped[str] = mapped_column(ForeignKey("referral_services.id"), nullable=False)
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="sent")
     sent_on: Mapped[date] = mapped_column(Date, nullable=False)
@@ -145,8 +147,10 @@ class CaseProceeding(IdMixin, TimestampMixin, Base):
         Index("ix_case_proceedings_on", "occurred_on"),
     )
 
-    case_id: Mapped[str] = mapped_column(String(32), nullable=False)
-    suspect_id: Mapped[str] = mapped_column(String(32), nullable=False)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), nullable=False)
+    suspect_id: Mapped[str] = mapped_column(
+        ForeignKey("case_people.id", ondelete="CASCADE"), nullable=False
+    )
     kind: Mapped[str] = mapped_column(String(32), nullable=False)
     occurred_on: Mapped[date] = mapped_column(Date, nullable=False)
     outcome: Mapped[str | None] = mapped_column(EncryptedText("case_proceedings.outcome"))
@@ -164,9 +168,13 @@ class CaseOffence(IdMixin, TimestampMixin, Base):
         Index("ix_case_offences_falls", "falls_on"),
     )
 
-    case_id: Mapped[str] = mapped_column(String(32), nullable=False)
-    victim_id: Mapped[str | None] = mapped_column(String(32))
-    suspect_id: Mapped[str | None] = mapped_column(String(32))
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), nullable=False)
+    victim_id: Mapped[str | None] = mapped_column(
+        ForeignKey("case_people.id", ondelete="SET NULL")
+    )
+    suspect_id: Mapped[str | None] = mapped_column(
+        ForeignKey("case_people.id", ondelete="SET NULL")
+    )
     offence_code: Mapped[str] = mapped_column(String(40), nullable=False)
     committed_on: Mapped[date] = mapped_column(Date, nullable=False)
     rule: Mapped[str] = mapped_column(String(16), nullable=False)  # e.g. "20y", "none"
@@ -185,7 +193,7 @@ class CaseInformed(IdMixin, TimestampMixin, Base):
         Index("ix_case_informed_log_case", "case_id", "told_on"),
     )
 
-    case_id: Mapped[str] = mapped_column(String(32), nullable=False)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), nullable=False)
     told_on: Mapped[date] = mapped_column(Date, nullable=False)
     who: Mapped[str] = mapped_column(String(24), nullable=False)
     language: Mapped[str] = mapped_column(String(16), nullable=False)
