@@ -92,6 +92,38 @@ def fake_cases() -> Iterator[FakeBackend]:
         yield backend
 
 
+def store_case_rows(database: Any, case: FakeCase) -> None:
+    """The rows the follow-up tables refer to (test set-up only: cases-core writes them)."""
+    from opschub.cases.models import Case, CasePerson
+    from opschub.orgunits import service as orgunits
+
+    with database.transaction() as session:
+        if orgunits.by_code(session, "XA") is None:
+            orgunits.load_rows(
+                session,
+                None,
+                [
+                    {"code": "XA", "parent": "", "level": "1", "name_en": "Xland", "name_zh": "某国"},
+                    {"code": "XA-01", "parent": "XA", "level": "2", "name_en": "North", "name_zh": "北省"},
+                ],
+            )
+        unit = orgunits.by_code(session, case.org_unit_code or "XA")
+        assert unit is not None
+        session.add(
+            Case(
+                id=case.id,
+                title="test case",
+                org_unit_id=unit.id,
+                opened_on=case.opened_on,
+            )
+        )
+        session.flush()
+        for person in case.people:
+            session.add(
+                CasePerson(id=person.id, case_id=case.id, role=person.role, alias=person.alias)
+            )
+
+
 def case_with_people(backend: FakeBackend, case_id: str = "c" * 32, **kwargs: Any) -> FakeCase:
     return backend.add(
         FakeCase(

@@ -17,7 +17,7 @@ from opschub.cases.limitation import Birth
 from opschub.clock import frozen
 from opschub.db import Database
 
-from cases_followup_helpers import SUPERVISOR, WORKER, FakeBackend, case_with_people, fake_cases
+from cases_followup_helpers import SUPERVISOR, WORKER, FakeBackend, case_with_people, fake_cases, store_case_rows
 
 CASE = "c" * 32
 VICTIM = "v" * 32
@@ -26,9 +26,9 @@ NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def cases() -> Iterator[FakeBackend]:
+def cases(database: Database) -> Iterator[FakeBackend]:
     with fake_cases() as backend, frozen(NOW):
-        case_with_people(backend)
+        store_case_rows(database, case_with_people(backend))
         yield backend
 
 
