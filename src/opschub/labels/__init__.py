@@ -107,6 +107,17 @@ AUDIT_ACTION = {
     "evidence.retention.reviewed": N_("daily review of evidence due for destruction"),
     # organisation units and cases (cases-core)
     "orgunits.loaded": N_("loaded organisation units"),
+    # cases follow-up: referrals, proceedings, limitation, informing (cases-follow)
+    "cases.service.added": N_("added a service to the directory"),
+    "cases.referral.created": N_("referred a child to a service"),
+    "cases.referral.override_refused": N_("refused a referral without consent"),
+    "cases.referral.followed_up": N_("followed up a referral"),
+    "cases.referral.delivered": N_("sent a referral to the service"),
+    "cases.referral.delivery_failed": N_("could not send a referral to the service"),
+    "cases.proceeding.recorded": N_("recorded a step of the proceedings"),
+    "cases.offence.recorded": N_("recorded an offence and its limitation deadline"),
+    "cases.informed.logged": N_("logged what the child was told"),
+    "cases.followup.reviewed": N_("daily review of delays, deadlines and reminders"),
 }
 TARGET_TYPE = {
     "user": N_("person"),
@@ -122,6 +133,10 @@ TARGET_TYPE = {
     "evidence_vault": N_("evidence vault"),
     # organisation units and cases (cases-core)
     "org_unit": N_("organisation unit"),
+    # cases follow-up (cases-follow)
+    "referral_service": N_("service in the directory"),
+    "case_referral": N_("referral"),
+    "case": N_("case"),
 }
 # Why a login failed (details.reason of accounts.login.failed).
 LOGIN_FAILURE = {
@@ -178,6 +193,29 @@ DETAIL_KEY = {
     "created": N_("new list"),
     # organisation units and cases (cases-core)
     "updated": N_("updated"),
+    # cases follow-up (cases-follow)
+    "case": N_("case"),
+    "kind": N_("kind of service"),
+    "consent_by": N_("consent"),
+    "delivery": N_("sent by"),
+    "step": N_("step"),
+    "on": N_("date"),
+    "suspect": N_("suspect"),
+    "offence": N_("offence"),
+    "rule": N_("limitation rule"),
+    "falls_on": N_("limitation deadline"),
+    "who": N_("told to"),
+    "form": N_("how"),
+    "steps": N_("steps told of"),
+    "org_unit": N_("region"),
+    "error": N_("error"),
+    "why": N_("why"),
+    "alarms": N_("stage alarms"),
+    "warnings": N_("limitation warnings"),
+    "reminders": N_("informing reminders"),
+    "overdue_referrals": N_("overdue referrals"),
+    "referral_from": N_("from"),
+    "referral_to": N_("to"),
 }
 # Which code list a detail's value comes from, by key (status changes: "from", "to").
 DETAIL_VALUE_KIND = {
@@ -190,6 +228,7 @@ DETAIL_VALUE_KIND = {
     "permissions": "permission",
     "list": "hash_list",
     "reason": "login_failure",
+    # cases follow-up (cases-follow)
     "kind": "service_kind",
     "consent_by": "consent_by",
     "delivery": "delivery_channel",

@@ -39,6 +39,9 @@ ROUTER_MODULES = (
     "opschub.jobs.views",
     "opschub.hashlists.views",
     "opschub.evidence.views",
+    # before cases.views (cases-core), whose /cases/{case_id} would take /cases/dashboard
+    "opschub.cases.followup_views",
+    "opschub.cases.followup_api",
 )
 
 # The vendored Swagger UI (see its README.md): only the files /api/docs loads are served, not the
