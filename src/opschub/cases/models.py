@@ -47,6 +47,8 @@ VULNERABILITIES = (
 )
 # A suspect recorded for a child victim (para 67): pending until a senior confirms it.
 SUSPECT_CONFIRMATIONS = ("pending", "confirmed")
+# Making images of oneself: never recorded against a child (para 67).
+SELF_GENERATED = "self_generated_images"
 # Record-level scope of a person's case access (on top of their role's permissions).
 SCOPES = ("own", "team", "region", "all")
 # Who may see a case that is not restricted: everyone whose scope reaches it. A restricted case:
@@ -203,7 +205,10 @@ class CasePerson(IdMixin, TimestampMixin, Base):
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), nullable=False)
     role: Mapped[str] = mapped_column(String(16), nullable=False)
     alias: Mapped[str] = mapped_column(String(MAX_ALIAS), nullable=False)
-    real_name: Mapped[str | None] = mapped_column(EncryptedText("case_people.real_name"))
+    # Deferred: loading a person never decrypts the name; service.read_real_name does (audited).
+    real_name: Mapped[str | None] = mapped_column(
+        EncryptedText("case_people.real_name"), deferred=True
+    )
     sex: Mapped[str] = mapped_column(String(8), nullable=False, default="unknown")
     birth_date: Mapped[date | None] = mapped_column(Date)
     birth_month: Mapped[str | None] = mapped_column(String(7))  # "YYYY-MM"
@@ -224,6 +229,8 @@ class CasePerson(IdMixin, TimestampMixin, Base):
         ForeignKey("case_people.id", ondelete="CASCADE")
     )
     suspect_reason: Mapped[str | None] = mapped_column(EncryptedText("case_people.suspect_reason"))
+    # What the suspect is said to have done (form codes, or "self_generated_images").
+    suspect_acts: Mapped[list[str] | None] = mapped_column(JSON)
     suspect_confirmation: Mapped[str | None] = mapped_column(String(16))
     requested_by_id: Mapped[str | None] = mapped_column(String(32))
     confirmed_by_id: Mapped[str | None] = mapped_column(String(32))

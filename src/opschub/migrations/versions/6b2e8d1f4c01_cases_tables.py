@@ -219,6 +219,7 @@ def upgrade() -> None:
         sa.Column("protected_track", sa.Boolean(), nullable=False),
         sa.Column("victim_person_id", sa.String(length=32), nullable=True),
         sa.Column("suspect_reason", sa.LargeBinary(), nullable=True),
+        sa.Column("suspect_acts", sa.JSON(), nullable=True),
         sa.Column("suspect_confirmation", sa.String(length=16), nullable=True),
         sa.Column("requested_by_id", sa.String(length=32), nullable=True),
         sa.Column("confirmed_by_id", sa.String(length=32), nullable=True),
