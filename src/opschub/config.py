@@ -163,7 +163,9 @@ class Settings(BaseSettings):
             try:
                 return json.loads(value)
             except ValueError:
-                raise ValueError('must be JSON, e.g. {"grooming": "10y"} or {"charged": 60}') from None
+                raise ValueError(
+                    'must be JSON, e.g. {"grooming": "10y"} or {"charged": 60}'
+                ) from None
         return value
 
     @field_validator("cases_limitation_rules")

@@ -103,8 +103,20 @@ def store_case_rows(database: Any, case: FakeCase) -> None:
                 session,
                 None,
                 [
-                    {"code": "XA", "parent": "", "level": "1", "name_en": "Xland", "name_zh": "某国"},
-                    {"code": "XA-01", "parent": "XA", "level": "2", "name_en": "North", "name_zh": "北省"},
+                    {
+                        "code": "XA",
+                        "parent": "",
+                        "level": "1",
+                        "name_en": "Xland",
+                        "name_zh": "某国",
+                    },
+                    {
+                        "code": "XA-01",
+                        "parent": "XA",
+                        "level": "2",
+                        "name_en": "North",
+                        "name_zh": "北省",
+                    },
                 ],
             )
         unit = orgunits.by_code(session, case.org_unit_code or "XA")

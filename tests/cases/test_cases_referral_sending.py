@@ -12,7 +12,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 
 import pytest
-from cases_followup_helpers import WORKER, FakeBackend, case_with_people, fake_cases, store_case_rows
+from cases_followup_helpers import (
+    WORKER,
+    FakeBackend,
+    case_with_people,
+    fake_cases,
+    store_case_rows,
+)
 from sqlalchemy import select
 
 from opschub.audit.models import AuditEvent
@@ -124,7 +130,9 @@ def test_a_refused_delivery_is_retried_later(
     assert view.delivery_state == "queued"
 
 
-def test_the_daily_review_lists_alarms_and_reminders(database: Database, cases: FakeBackend) -> None:
+def test_the_daily_review_lists_alarms_and_reminders(
+    database: Database, cases: FakeBackend
+) -> None:
     with database.transaction() as session:
         proceedings.record_step(
             session,

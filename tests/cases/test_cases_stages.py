@@ -42,9 +42,7 @@ def test_a_sentence_needs_a_conviction_not_an_acquittal() -> None:
         Step("prosecution", date(2026, 3, 1)),
         Step("acquittal", date(2026, 4, 1)),
     ]
-    assert codes(check_step(steps, Step("sentence", date(2026, 5, 1)), today=TODAY)) == [
-        "requires"
-    ]
+    assert codes(check_step(steps, Step("sentence", date(2026, 5, 1)), today=TODAY)) == ["requires"]
 
 
 def test_dates_must_be_in_order() -> None:
@@ -98,9 +96,7 @@ def test_a_whole_timeline_in_order_passes() -> None:
         Step("sentence", date(2026, 5, 1)),
     ]
     assert check_sequence(timeline, today=TODAY) == []
-    assert codes(check_sequence([Step("sentence", date(2026, 5, 1))], today=TODAY)) == [
-        "requires"
-    ]
+    assert codes(check_sequence([Step("sentence", date(2026, 5, 1))], today=TODAY)) == ["requires"]
 
 
 def test_an_open_case_waiting_for_an_investigation_raises_an_alarm_after_its_target() -> None:
@@ -158,4 +154,7 @@ def test_an_entry_naming_other_steps_does_not_tell_this_one() -> None:
     log = [Told(date(2026, 11, 30), steps=("p1",))]
     (reminder,) = reminders([hearing], log, today=TODAY, within_days=7)
     assert not reminder.overdue
-    assert reminders([hearing], [Told(date(2026, 11, 30), steps=("h1",))], today=TODAY, within_days=7) == []
+    assert (
+        reminders([hearing], [Told(date(2026, 11, 30), steps=("h1",))], today=TODAY, within_days=7)
+        == []
+    )

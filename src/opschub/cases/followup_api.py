@@ -31,7 +31,9 @@ def _invalid(errors: list[FieldError]) -> JSONResponse:
     return JSONResponse(
         {
             "detail": "invalid request",
-            "errors": [{"field": f"/{e.field}", "message": e.message, "code": e.code} for e in errors],
+            "errors": [
+                {"field": f"/{e.field}", "message": e.message, "code": e.code} for e in errors
+            ],
         },
         status_code=400,
     )
@@ -104,7 +106,9 @@ def list_services(
             from opschub.orgunits import service as orgunits
 
             codes = orgunits.ancestors(session, region)
-        return [_service_out(v) for v in referrals.services(session, org_unit_codes=codes, kind=kind)]
+        return [
+            _service_out(v) for v in referrals.services(session, org_unit_codes=codes, kind=kind)
+        ]
 
 
 @router.post("/referral-services", response_model=ServiceOut, status_code=201)

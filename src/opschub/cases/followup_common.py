@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
+
+from sqlalchemy import ColumnElement, Select
 
 from opschub.audit.service import Actor
 
@@ -45,3 +47,14 @@ class StaleEdit(ValueError):
     def __init__(self, message: str, current: dict[str, object]) -> None:
         self.current = current
         super().__init__(message)
+
+
+# Which cases a list covers: ids, a Select of ids (the actor's visible cases), or None for all.
+CaseIds = Sequence[str] | Select[Any] | None
+
+
+def in_cases(column: Any, case_ids: Sequence[str] | Select[Any]) -> ColumnElement[bool]:
+    """``column IN (...)`` for a list of ids or a subquery of them."""
+    if isinstance(case_ids, Select):
+        return column.in_(case_ids)
+    return column.in_(list(case_ids))

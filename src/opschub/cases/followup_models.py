@@ -169,9 +169,7 @@ class CaseOffence(IdMixin, TimestampMixin, Base):
     )
 
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), nullable=False)
-    victim_id: Mapped[str | None] = mapped_column(
-        ForeignKey("case_people.id", ondelete="SET NULL")
-    )
+    victim_id: Mapped[str | None] = mapped_column(ForeignKey("case_people.id", ondelete="SET NULL"))
     suspect_id: Mapped[str | None] = mapped_column(
         ForeignKey("case_people.id", ondelete="SET NULL")
     )

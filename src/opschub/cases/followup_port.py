@@ -9,11 +9,12 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
-from typing import Protocol
+from typing import Any, Protocol
 
+from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
-from opschub.cases.followup_common import FollowupActor, FollowupNotFound, FollowupRefused
+from opschub.cases.followup_common import CaseIds, FollowupActor, FollowupNotFound, FollowupRefused
 from opschub.cases.limitation import Birth
 
 
@@ -53,11 +54,11 @@ class Backend(Protocol):
 
     def languages_of(self, session: Session, case_id: str, person_id: str | None) -> list[str]: ...
 
-    def open_cases_with_suspects(
-        self, session: Session, case_ids: Sequence[str] | None
-    ) -> list[OpenCase]: ...
+    def open_cases_with_suspects(self, session: Session, case_ids: CaseIds) -> list[OpenCase]: ...
 
-    def visible_case_ids(self, session: Session, actor: FollowupActor) -> list[str] | None: ...
+    def visible_case_ids(
+        self, session: Session, actor: FollowupActor
+    ) -> Sequence[str] | Select[Any] | None: ...
 
 
 _backend: Backend | None = None
@@ -123,10 +124,10 @@ def languages_of(session: Session, case_id: str, person_id: str | None) -> list[
     return _get().languages_of(session, case_id, person_id)
 
 
-def open_cases_with_suspects(session: Session, case_ids: Sequence[str] | None) -> list[OpenCase]:
+def open_cases_with_suspects(session: Session, case_ids: CaseIds) -> list[OpenCase]:
     return _get().open_cases_with_suspects(session, case_ids)
 
 
-def visible_case_ids(session: Session, actor: FollowupActor) -> list[str] | None:
-    """The cases ``actor`` may see (None: all)."""
+def visible_case_ids(session: Session, actor: FollowupActor) -> CaseIds:
+    """The cases ``actor`` may see: ids or a Select of them (None: all)."""
     return _get().visible_case_ids(session, actor)

@@ -18,7 +18,13 @@ from sqlalchemy.orm import Session
 
 from opschub.audit import service as audit
 from opschub.cases import informing_rules
-from opschub.cases.followup_common import FieldError, FollowupActor, FollowupInvalid
+from opschub.cases.followup_common import (
+    CaseIds,
+    FieldError,
+    FollowupActor,
+    FollowupInvalid,
+    in_cases,
+)
 from opschub.cases.followup_models import (
     INFORMED_FORMS,
     INFORMED_WHO,
@@ -146,7 +152,7 @@ def reminders(
     *,
     today: date,
     within_days: int,
-    case_ids: Sequence[str] | None = None,
+    case_ids: CaseIds = None,
     limit: int = 500,
 ) -> list[CaseReminder]:
     """Steps that must be told and were not, in the given cases (all when None)."""
@@ -155,16 +161,16 @@ def reminders(
     ).where(CaseProceeding.kind.in_(MUST_TELL))
     log_query = select(CaseInformed.case_id, CaseInformed.told_on, CaseInformed.steps)
     if case_ids is not None:
-        steps_query = steps_query.where(CaseProceeding.case_id.in_(list(case_ids)))
-        log_query = log_query.where(CaseInformed.case_id.in_(list(case_ids)))
+        steps_query = steps_query.where(in_cases(CaseProceeding.case_id, case_ids))
+        log_query = log_query.where(in_cases(CaseInformed.case_id, case_ids))
     happened: dict[str, list[informing_rules.Happened]] = defaultdict(list)
     for row in session.execute(steps_query):
         happened[row.case_id].append(informing_rules.Happened(row.id, row.kind, row.occurred_on))
     if not happened:
         return []
     told: dict[str, list[informing_rules.Told]] = defaultdict(list)
-    for row in session.execute(log_query.where(CaseInformed.case_id.in_(list(happened)))):
-        told[row.case_id].append(informing_rules.Told(row.told_on, tuple(row.steps or ())))
+    for entry in session.execute(log_query.where(CaseInformed.case_id.in_(list(happened)))):
+        told[entry.case_id].append(informing_rules.Told(entry.told_on, tuple(entry.steps or ())))
     found = [
         CaseReminder(case_id, r.step_id, r.kind, r.on, r.days, r.overdue)
         for case_id, steps in happened.items()

@@ -9,7 +9,6 @@ same transaction. The rules are those of :mod:`opschub.cases.stages` (order of s
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -20,10 +19,12 @@ from sqlalchemy.orm import Session
 from opschub.audit import service as audit
 from opschub.cases import limitation, stages
 from opschub.cases.followup_common import (
+    CaseIds,
     FieldError,
     FollowupActor,
     FollowupInvalid,
     FollowupNotFound,
+    in_cases,
 )
 from opschub.cases.followup_models import CaseOffence, CaseProceeding
 from opschub.clock import utcnow
@@ -265,7 +266,7 @@ def limitation_warnings(
     *,
     today: date,
     warn_days: int,
-    case_ids: Sequence[str] | None = None,
+    case_ids: CaseIds = None,
     limit: int = 200,
 ) -> list[OffenceView]:
     """Offences whose deadline falls within ``warn_days`` (or has fallen), soonest first."""
@@ -276,7 +277,7 @@ def limitation_warnings(
         CaseOffence.falls_on <= today + timedelta(days=warn_days),
     )
     if case_ids is not None:
-        query = query.where(CaseOffence.case_id.in_(list(case_ids)))
+        query = query.where(in_cases(CaseOffence.case_id, case_ids))
     rows = session.scalars(query.order_by(CaseOffence.falls_on).limit(limit))
     return [_offence_view(row, today=today, warn_days=warn_days) for row in rows]
 
@@ -286,7 +287,7 @@ def stage_alarms(
     *,
     today: date,
     targets: dict[str, int],
-    case_ids: Sequence[str] | None = None,
+    case_ids: CaseIds = None,
 ) -> list[StageAlarm]:
     """Every suspect's proceedings (and every open case with a suspect and no step yet) that
     waited longer than its stage's target, longest over first."""

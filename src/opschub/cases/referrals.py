@@ -27,12 +27,14 @@ from sqlalchemy.orm import Session
 
 from opschub.audit import service as audit
 from opschub.cases.followup_common import (
+    CaseIds,
     FieldError,
     FollowupActor,
     FollowupInvalid,
     FollowupNotFound,
     FollowupRefused,
     StaleEdit,
+    in_cases,
 )
 from opschub.cases.followup_models import (
     CONSENT_BY,
@@ -240,9 +242,7 @@ def refer(
                 "permission cases.consent_override"
             )
         if len(reason) < 10:
-            errors.append(
-                FieldError("override_reason", "give the reason (at least 10 characters)")
-            )
+            errors.append(FieldError("override_reason", "give the reason (at least 10 characters)"))
     if due_on is not None and due_on < today:
         errors.append(FieldError("due_on", "must not be in the past"))
     if person_id is not None and not followup_port.person_in_case(session, case_id, person_id):
@@ -384,7 +384,7 @@ def referrals_of(session: Session, case_id: str) -> list[ReferralView]:
 
 
 def overdue(
-    session: Session, *, today: date, case_ids: Sequence[str] | None = None, limit: int = 200
+    session: Session, *, today: date, case_ids: CaseIds = None, limit: int = 200
 ) -> list[ReferralView]:
     """Open referrals past their due date, oldest first."""
     query = (
@@ -393,7 +393,7 @@ def overdue(
         .where(CaseReferral.status.in_(OPEN_STATUSES), CaseReferral.due_on < today)
     )
     if case_ids is not None:
-        query = query.where(CaseReferral.case_id.in_(list(case_ids)))
+        query = query.where(in_cases(CaseReferral.case_id, case_ids))
     rows = session.execute(query.order_by(CaseReferral.due_on).limit(limit)).all()
     return [_view(r, s, today) for r, s in rows]
 
@@ -468,8 +468,6 @@ def mark_failed(session: Session, referral_id: str, *, error: str) -> None:
 
 def body_bytes(message: Outgoing) -> bytes:
     return json.dumps(message.body, ensure_ascii=False, sort_keys=True).encode()
-
-
 
 
 def referral_case(session: Session, referral_id: str) -> str | None:

@@ -101,7 +101,8 @@ def check_targets(targets: Mapping[str, object]) -> dict[str, int]:
     for stage, days in targets.items():
         if stage not in WAITING_STAGES:
             raise TargetsError(
-                f"stage {stage!r} is not one proceedings wait at; known: {', '.join(WAITING_STAGES)}"
+                f"stage {stage!r} is not one proceedings wait at; "
+                f"known: {', '.join(WAITING_STAGES)}"
             )
         if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 3650:
             raise TargetsError(f"stage {stage}: target {days!r} must be 1 to 3650 days")
@@ -238,7 +239,9 @@ def waiting(
     if ordered and (not paid or max(paid) < max(ordered)) and "compensation_ordered" in table:
         since = max(ordered)
         result.append(
-            Waiting("compensation_ordered", since, (today - since).days, table["compensation_ordered"])
+            Waiting(
+                "compensation_ordered", since, (today - since).days, table["compensation_ordered"]
+            )
         )
     return result
 

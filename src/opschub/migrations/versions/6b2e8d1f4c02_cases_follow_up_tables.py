@@ -1,4 +1,6 @@
-"""cases follow-up: services directory, referrals and follow-ups, proceedings, offences, informed log
+"""cases follow-up tables
+
+Services directory, referrals and follow-ups, proceedings, offences, the informed log.
 
 Revision ID: 6b2e8d1f4c02
 Revises: 6b2e8d1f4c01
@@ -35,7 +37,8 @@ def upgrade() -> None:
             "delivery IN ('none', 'email', 'webhook')", name=op.f("ck_referral_services_delivery")
         ),
         sa.CheckConstraint(
-            "kind IN ('one_stop_centre', 'medical', 'psychosocial', 'legal_aid', 'shelter', 'family_tracing', 'compensation_scheme')",
+            "kind IN ('one_stop_centre', 'medical', 'psychosocial', 'legal_aid', 'shelter', "
+            "'family_tracing', 'compensation_scheme')",
             name=op.f("ck_referral_services_kind"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_referral_services")),
@@ -124,7 +127,9 @@ def upgrade() -> None:
         sa.Column("id", sa.String(length=32), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
-            "kind IN ('investigation_opened', 'charged', 'prosecution', 'hearing', 'conviction', 'acquittal', 'sentence', 'appeal', 'compensation_ordered', 'compensation_paid', 'offender_released')",
+            "kind IN ('investigation_opened', 'charged', 'prosecution', 'hearing', 'conviction', "
+            "'acquittal', 'sentence', 'appeal', 'compensation_ordered', 'compensation_paid', "
+            "'offender_released')",
             name=op.f("ck_case_proceedings_kind"),
         ),
         sa.CheckConstraint(
