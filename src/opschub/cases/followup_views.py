@@ -238,6 +238,11 @@ def _after(
     the errors of ``section``."""
     database = get_db(request)
     try:
+        with database.read() as session:
+            followup_port.require_case(session, principal, case_id)
+    except FollowupNotFound:
+        return render(request, "cases/followup_missing.html", {}, status_code=404)
+    try:
         with database.transaction() as session:
             action(session)
     except FollowupInvalid as exc:
