@@ -26,7 +26,20 @@ DEFAULT_SCHEDULES = {
     "audit.checkpoint": "*/5 * * * *",
     "accounts.credential_review": "30 6 * * 1",
     "evidence.retention_review": "45 5 * * *",
+    "cases.stage_alarms": "20 5 * * *",
 }
+
+
+def _default_limitation_rules() -> dict[str, str]:
+    from opschub.cases.limitation import DEFAULT_RULES
+
+    return dict(DEFAULT_RULES)
+
+
+def _default_stage_targets() -> dict[str, int]:
+    from opschub.cases.stages import DEFAULT_TARGETS
+
+    return dict(DEFAULT_TARGETS)
 
 
 class SettingsError(Exception):
@@ -151,6 +164,22 @@ class Settings(BaseSettings):
     # services"). The lists named here drop an entry once its content is gone from every URL
     # that carried it; the others keep it (a hash stays useful after one copy is removed).
     lists_remove_when_gone: Annotated[tuple[str, ...], NoDecode] = Field(default=("urls",))
+    # --- cases follow-up (docs/cases.md: referrals, proceedings, limitation, informing) ---
+    # offence code -> "none" | "N" | "Ny" | "Ny-offence" (JSON); "*" is the default for others
+    cases_limitation_rules: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=lambda: _default_limitation_rules()
+    )
+    cases_leap_day_birthday: str = Field(default="march_1", pattern="^(march_1|february_28)$")
+    cases_limitation_warn_days: int = Field(default=730, ge=1, le=36500)
+    # waiting stage -> days before an alarm (JSON)
+    cases_stage_targets: Annotated[dict[str, int], NoDecode] = Field(
+        default_factory=lambda: _default_stage_targets()
+    )
+    cases_inform_within_days: int = Field(default=7, ge=0, le=365)
+    # Referrals sent by email: the SMTP relay and the sender address.
+    cases_smtp_host: str = Field(default="", description="SMTP relay for referral emails")
+    cases_smtp_port: int = Field(default=25, ge=1, le=65535)
+    cases_mail_from: str = Field(default="", description="sender address of referral emails")
 
     # Every list setting is written comma-separated in the environment.
     @field_validator(
@@ -175,6 +204,35 @@ class Settings(BaseSettings):
         if unknown:
             raise ValueError(f"unknown list {unknown[0]!r}; the served lists are urls, hashes")
         return value
+
+    @field_validator("cases_limitation_rules", "cases_stage_targets", mode="before")
+    @classmethod
+    def _json_cases_tables(cls, value: object) -> object:
+        if isinstance(value, str):
+            import json
+
+            try:
+                return json.loads(value)
+            except ValueError:
+                raise ValueError(
+                    'must be JSON, e.g. {"grooming": "10y"} or {"charged": 60}'
+                ) from None
+        return value
+
+    @field_validator("cases_limitation_rules")
+    @classmethod
+    def _limitation_rules(cls, value: dict[str, str]) -> dict[str, str]:
+        from opschub.cases.limitation import check_rules
+
+        check_rules(value)
+        return value
+
+    @field_validator("cases_stage_targets")
+    @classmethod
+    def _stage_targets(cls, value: dict[str, int]) -> dict[str, int]:
+        from opschub.cases.stages import check_targets
+
+        return check_targets(value)
 
     @field_validator("oncall_webhook_url")
     @classmethod

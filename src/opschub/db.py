@@ -149,6 +149,9 @@ MODEL_MODULES = (
     "opschub.takedown.models",
     "opschub.takedown.notice_models",
     "opschub.takedown.lists_models",
+    "opschub.orgunits.models",
+    "opschub.cases.models",
+    "opschub.cases.followup_models",
 )
 
 

@@ -25,6 +25,7 @@ TASK_MODULES = (
     "opschub.intake.tasks",
     "opschub.takedown.tasks",
     "opschub.takedown.notice_tasks",
+    "opschub.cases.tasks",
 )
 
 KIND_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")

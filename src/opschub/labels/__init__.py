@@ -143,6 +143,19 @@ AUDIT_ACTION = {
     "takedown.category.added": N_("added a national category"),
     "takedown.category.changed": N_("changed a national category"),
     "takedown.lists.version": N_("published a new version of a list for online services"),
+    # organisation units and cases (cases-core)
+    "orgunits.loaded": N_("loaded organisation units"),
+    # cases follow-up: referrals, proceedings, limitation, informing (cases-follow)
+    "cases.service.added": N_("added a service to the directory"),
+    "cases.referral.created": N_("referred a child to a service"),
+    "cases.referral.override_refused": N_("refused a referral without consent"),
+    "cases.referral.followed_up": N_("followed up a referral"),
+    "cases.referral.delivered": N_("sent a referral to the service"),
+    "cases.referral.delivery_failed": N_("could not send a referral to the service"),
+    "cases.proceeding.recorded": N_("recorded a step of the proceedings"),
+    "cases.offence.recorded": N_("recorded an offence and its limitation deadline"),
+    "cases.informed.logged": N_("logged what the child was told"),
+    "cases.followup.reviewed": N_("daily review of delays, deadlines and reminders"),
 }
 TARGET_TYPE = {
     "user": N_("person"),
@@ -162,6 +175,12 @@ TARGET_TYPE = {
     "takedown_item": N_("captured item"),
     "takedown_category": N_("national category"),
     "served_list": N_("list for online services"),
+    # organisation units and cases (cases-core)
+    "org_unit": N_("organisation unit"),
+    # cases follow-up (cases-follow)
+    "referral_service": N_("service in the directory"),
+    "case_referral": N_("referral"),
+    "case": N_("case"),
 }
 # Takedown (opschub.takedown.models): a target's and an item's states, decisions, capture outcomes.
 TAKEDOWN_STATE = {
@@ -293,6 +312,31 @@ DETAIL_KEY = {
     "at": N_("at"),
     "served_list": N_("list for online services"),
     "removed": N_("removed"),
+    # organisation units and cases (cases-core)
+    "updated": N_("updated"),
+    # cases follow-up (cases-follow)
+    "case": N_("case"),
+    "kind": N_("kind of service"),
+    "consent_by": N_("consent"),
+    "delivery": N_("sent by"),
+    "step": N_("step"),
+    "on": N_("date"),
+    "suspect": N_("suspect"),
+    "offence": N_("offence"),
+    "rule": N_("limitation rule"),
+    "falls_on": N_("limitation deadline"),
+    "who": N_("told to"),
+    "form": N_("how"),
+    "steps": N_("steps told of"),
+    "org_unit": N_("region"),
+    "error": N_("error"),
+    "why": N_("why"),
+    "alarms": N_("stage alarms"),
+    "warnings": N_("limitation warnings"),
+    "reminders": N_("informing reminders"),
+    "overdue_referrals": N_("overdue referrals"),
+    "referral_from": N_("from"),
+    "referral_to": N_("to"),
 }
 # Which code list a detail's value comes from, by key (status changes: "from", "to").
 DETAIL_VALUE_KIND = {
@@ -323,6 +367,16 @@ DETAIL_VALUE_KIND = {
 SERVED_LIST = {
     "urls": N_("URL block list"),
     "hashes": N_("hash list of confirmed material"),
+    # cases follow-up (cases-follow)
+    "kind": "service_kind",
+    "consent_by": "consent_by",
+    "delivery": "delivery_channel",
+    "step": "proceeding_step",
+    "offence": "form_of_exploitation",
+    "who": "informed_who",
+    "form": "informed_form",
+    "referral_from": "referral_status",
+    "referral_to": "referral_status",
 }
 
 # Background jobs (opschub.jobs), by the kind each capability's tasks.py declares.
@@ -371,6 +425,78 @@ RECHECK_OUTCOME = {
     "changed": N_("changed, still there"),
     "still_there": N_("still there"),
     "error": N_("could not be checked"),
+    "cases.send_referral": N_("send a referral to a service"),
+    "cases.stage_alarms": N_("daily review of delays, deadlines and reminders"),
+}
+
+# --- cases follow-up (opschub.cases.followup_models, stages, limitation) ---
+SERVICE_KIND = {
+    "one_stop_centre": N_("one-stop centre (Barnahus)"),
+    "medical": N_("medical care"),
+    "psychosocial": N_("psychosocial support"),
+    "legal_aid": N_("legal aid"),
+    "shelter": N_("shelter"),
+    "family_tracing": N_("family tracing"),
+    "compensation_scheme": N_("compensation scheme"),
+}
+REFERRAL_STATUS = {
+    "sent": N_("sent"),
+    "accepted": N_("accepted"),
+    "declined": N_("declined"),
+    "service_given": N_("service given"),
+    "closed": N_("closed"),
+}
+CONSENT_BY = {
+    "child": N_("the child agreed"),
+    "guardian": N_("the guardian agreed"),
+    "override": N_("without consent (override with a reason)"),
+}
+DELIVERY_CHANNEL = {"none": N_("not sent"), "email": N_("email"), "webhook": N_("webhook")}
+DELIVERY_STATE = {
+    "not_sent": N_("not sent"),
+    "queued": N_("waiting to be sent"),
+    "delivered": N_("delivered"),
+    "failed": N_("sending failed"),
+}
+PROCEEDING_STEP = {
+    "investigation_opened": N_("investigation opened"),
+    "charged": N_("charged"),
+    "prosecution": N_("prosecution"),
+    "hearing": N_("hearing"),
+    "conviction": N_("conviction"),
+    "acquittal": N_("acquittal"),
+    "sentence": N_("sentence"),
+    "appeal": N_("appeal"),
+    "compensation_ordered": N_("compensation ordered"),
+    "compensation_paid": N_("compensation paid"),
+    "offender_released": N_("offender released"),
+}
+WAITING_STAGE = {**PROCEEDING_STEP, "opened": N_("case opened, no investigation yet")}
+PROCEEDING_STAGE = {
+    "investigation": N_("investigation"),
+    "prosecution": N_("prosecution"),
+    "conviction": N_("conviction"),
+    "acquittal": N_("acquittal"),
+    "sentence": N_("sentence"),
+    "appeal": N_("appeal"),
+}
+LIMITATION_STATE = {
+    "none": N_("no limitation"),
+    "running": N_("running"),
+    "warning": N_("deadline approaching"),
+    "lapsed": N_("lapsed"),
+}
+INFORMED_WHO = {
+    "child": N_("the child"),
+    "guardian": N_("the guardian"),
+    "child_and_guardian": N_("the child and the guardian"),
+}
+INFORMED_FORM = {
+    "in_person": N_("in person"),
+    "phone": N_("by phone"),
+    "video": N_("by video call"),
+    "letter": N_("by letter"),
+    "message": N_("by message"),
 }
 
 KINDS: Mapping[str, Mapping[str, str]] = MappingProxyType(
@@ -403,6 +529,18 @@ KINDS: Mapping[str, Mapping[str, str]] = MappingProxyType(
         "assessment_role": ASSESSMENT_ROLE,
         "capture_outcome": CAPTURE_OUTCOME,
         "item_kind": ITEM_KIND,
+        # cases follow-up
+        "service_kind": SERVICE_KIND,
+        "referral_status": REFERRAL_STATUS,
+        "consent_by": CONSENT_BY,
+        "delivery_channel": DELIVERY_CHANNEL,
+        "delivery_state": DELIVERY_STATE,
+        "proceeding_step": PROCEEDING_STEP,
+        "waiting_stage": WAITING_STAGE,
+        "proceeding_stage": PROCEEDING_STAGE,
+        "limitation_state": LIMITATION_STATE,
+        "informed_who": INFORMED_WHO,
+        "informed_form": INFORMED_FORM,
     }
 )
 

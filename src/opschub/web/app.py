@@ -46,6 +46,9 @@ ROUTER_MODULES = (
     "opschub.takedown.notice_api",
     "opschub.takedown.figures_views",
     "opschub.takedown.lists_api",
+    # before cases.views (cases-core), whose /cases/{case_id} would take /cases/dashboard
+    "opschub.cases.followup_views",
+    "opschub.cases.followup_api",
 )
 
 # The vendored Swagger UI (see its README.md): only the files /api/docs loads are served, not the

@@ -1,0 +1,329 @@
+"""Proceedings per suspect and the offences of a case with their limitation deadlines.
+
+The only writer of ``case_proceedings`` and ``case_offences``; every change is audited in the
+same transaction. The rules are those of :mod:`opschub.cases.stages` (order of steps, dates) and
+:mod:`opschub.cases.limitation` (the deadline); the service refuses what they refuse, and
+:func:`check` lets a form show the same problems as the person types.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from opschub.audit import service as audit
+from opschub.cases import limitation, stages
+from opschub.cases.followup_common import (
+    CaseIds,
+    FieldError,
+    FollowupActor,
+    FollowupInvalid,
+    FollowupNotFound,
+    in_cases,
+)
+from opschub.cases.followup_models import CaseOffence, CaseProceeding
+from opschub.clock import utcnow
+
+
+@dataclass(frozen=True)
+class StepView:
+    id: str
+    case_id: str
+    suspect_id: str
+    kind: str
+    on: date
+    outcome: str | None
+    amount: Decimal | None
+
+
+@dataclass(frozen=True)
+class OffenceView:
+    id: str
+    case_id: str
+    offence_code: str
+    committed_on: date
+    rule: str
+    starts_on: date | None
+    falls_on: date | None
+    exact: bool
+    state: str
+
+
+@dataclass(frozen=True)
+class StageAlarm:
+    case_id: str
+    suspect_id: str | None
+    stage: str
+    since: date
+    days: int
+    target: int
+
+
+def _step_view(row: CaseProceeding) -> StepView:
+    return StepView(
+        row.id, row.case_id, row.suspect_id, row.kind, row.occurred_on, row.outcome, row.amount
+    )
+
+
+def steps_of(session: Session, case_id: str) -> list[StepView]:
+    rows = session.scalars(
+        select(CaseProceeding)
+        .where(CaseProceeding.case_id == case_id)
+        .order_by(CaseProceeding.occurred_on, CaseProceeding.created_at)
+    )
+    return [_step_view(row) for row in rows]
+
+
+def _parse_amount(value: object) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        raise FollowupInvalid([FieldError("amount", "is not a number")]) from None
+    if not amount.is_finite() or abs(amount) >= Decimal("1e12"):
+        raise FollowupInvalid([FieldError("amount", "is not a usable amount")])
+    return amount.quantize(Decimal("0.01"))
+
+
+def check(
+    session: Session,
+    *,
+    case_id: str,
+    suspect_id: str,
+    kind: str,
+    on: date,
+    amount: object = None,
+) -> list[FieldError]:
+    """The problems recording this step would meet (empty: it can be recorded)."""
+    from opschub.cases import followup_port
+
+    errors: list[FieldError] = []
+    brief = followup_port.case_brief(session, case_id)
+    if suspect_id not in followup_port.suspects_of(session, case_id):
+        errors.append(FieldError("suspect_id", "is not a suspect of this case"))
+    try:
+        parsed = _parse_amount(amount)
+    except FollowupInvalid as exc:
+        return errors + exc.errors
+    existing = [
+        stages.Step(row.kind, row.occurred_on)
+        for row in session.scalars(
+            select(CaseProceeding).where(
+                CaseProceeding.case_id == case_id, CaseProceeding.suspect_id == suspect_id
+            )
+        )
+    ]
+    for problem in stages.check_step(
+        existing,
+        stages.Step(kind, on),
+        today=utcnow().date(),
+        amount=None if parsed is None else float(parsed),
+        opened_on=brief.opened_on,
+    ):
+        errors.append(FieldError(problem.field, problem.message, problem.code))
+    return errors
+
+
+def record_step(
+    session: Session,
+    actor: FollowupActor,
+    *,
+    case_id: str,
+    suspect_id: str,
+    kind: str,
+    on: date,
+    outcome: str | None = None,
+    amount: object = None,
+) -> StepView:
+    """Record one step of the proceedings against ``suspect_id``; refused with every problem
+    named if it breaks the order of steps or the dates."""
+    from opschub.cases import followup_port
+
+    followup_port.require_case(session, actor, case_id, write=True)
+    errors = check(session, case_id=case_id, suspect_id=suspect_id, kind=kind, on=on, amount=amount)
+    if outcome is not None and len(outcome) > 2000:
+        errors.append(FieldError("outcome", "at most 2,000 characters"))
+    if errors:
+        raise FollowupInvalid(errors)
+    row = CaseProceeding(
+        case_id=case_id,
+        suspect_id=suspect_id,
+        kind=kind,
+        occurred_on=on,
+        outcome=(outcome or "").strip() or None,
+        amount=_parse_amount(amount),
+        created_by_id=actor.id,
+    )
+    session.add(row)
+    session.flush()
+    audit.record(
+        session,
+        action="cases.proceeding.recorded",
+        actor=actor,
+        target_type="case",
+        target_id=case_id,
+        details={"step": kind, "on": on.isoformat(), "suspect": suspect_id},
+    )
+    return _step_view(row)
+
+
+def _offence_view(row: CaseOffence, *, today: date, warn_days: int) -> OffenceView:
+    return OffenceView(
+        row.id,
+        row.case_id,
+        row.offence_code,
+        row.committed_on,
+        row.rule,
+        row.starts_on,
+        row.falls_on,
+        row.exact,
+        limitation.state(row.falls_on, today=today, warn_days=warn_days),
+    )
+
+
+def add_offence(
+    session: Session,
+    actor: FollowupActor,
+    *,
+    case_id: str,
+    offence_code: str,
+    committed_on: date,
+    victim_id: str | None = None,
+    suspect_id: str | None = None,
+) -> OffenceView:
+    """Record an offence of the case; its limitation deadline is computed from the national rule
+    for ``offence_code`` and what is known of the victim's birth."""
+    from opschub import taxonomy
+    from opschub.cases import followup_port
+    from opschub.config import get_settings
+
+    settings = get_settings()
+    followup_port.require_case(session, actor, case_id, write=True)
+    today = utcnow().date()
+    errors: list[FieldError] = []
+    if offence_code not in taxonomy.FORM_OF_EXPLOITATION:
+        errors.append(FieldError("offence_code", "is not a form of exploitation"))
+    if committed_on > today:
+        errors.append(FieldError("committed_on", "must not be in the future"))
+    if victim_id is not None and not followup_port.person_in_case(session, case_id, victim_id):
+        errors.append(FieldError("victim_id", "is not a person of this case"))
+    if suspect_id is not None and suspect_id not in followup_port.suspects_of(session, case_id):
+        errors.append(FieldError("suspect_id", "is not a suspect of this case"))
+    if errors:
+        raise FollowupInvalid(errors)
+    rule = limitation.rule_for(offence_code, settings.cases_limitation_rules)
+    birth = followup_port.birth_of(session, case_id, victim_id) if victim_id else None
+    found = limitation.deadline(
+        rule, committed_on=committed_on, birth=birth, leap=settings.cases_leap_day_birthday
+    )
+    row = CaseOffence(
+        case_id=case_id,
+        victim_id=victim_id,
+        suspect_id=suspect_id,
+        offence_code=offence_code,
+        committed_on=committed_on,
+        rule=rule.code,
+        starts_on=found.starts_on,
+        falls_on=found.falls_on,
+        exact=found.exact,
+    )
+    session.add(row)
+    session.flush()
+    audit.record(
+        session,
+        action="cases.offence.recorded",
+        actor=actor,
+        target_type="case",
+        target_id=case_id,
+        details={
+            "offence": offence_code,
+            "rule": rule.code,
+            "falls_on": found.falls_on.isoformat() if found.falls_on else None,
+        },
+    )
+    return _offence_view(row, today=today, warn_days=settings.cases_limitation_warn_days)
+
+
+def offences_of(session: Session, case_id: str) -> list[OffenceView]:
+    from opschub.config import get_settings
+
+    warn = get_settings().cases_limitation_warn_days
+    today = utcnow().date()
+    rows = session.scalars(
+        select(CaseOffence).where(CaseOffence.case_id == case_id).order_by(CaseOffence.committed_on)
+    )
+    return [_offence_view(row, today=today, warn_days=warn) for row in rows]
+
+
+def limitation_warnings(
+    session: Session,
+    *,
+    today: date,
+    warn_days: int,
+    case_ids: CaseIds = None,
+    limit: int = 200,
+) -> list[OffenceView]:
+    """Offences whose deadline falls within ``warn_days`` (or has fallen), soonest first."""
+    from datetime import timedelta
+
+    query = select(CaseOffence).where(
+        CaseOffence.falls_on.is_not(None),
+        CaseOffence.falls_on <= today + timedelta(days=warn_days),
+    )
+    if case_ids is not None:
+        query = query.where(in_cases(CaseOffence.case_id, case_ids))
+    rows = session.scalars(query.order_by(CaseOffence.falls_on).limit(limit))
+    return [_offence_view(row, today=today, warn_days=warn_days) for row in rows]
+
+
+def stage_alarms(
+    session: Session,
+    *,
+    today: date,
+    targets: dict[str, int],
+    case_ids: CaseIds = None,
+) -> list[StageAlarm]:
+    """Every suspect's proceedings (and every open case with a suspect and no step yet) that
+    waited longer than its stage's target, longest over first."""
+    from opschub.cases import followup_port
+
+    open_cases = followup_port.open_cases_with_suspects(session, case_ids)
+    by_suspect: dict[tuple[str, str], list[stages.Step]] = defaultdict(list)
+    wanted = [case.id for case in open_cases]
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        for row in session.execute(
+            select(
+                CaseProceeding.case_id,
+                CaseProceeding.suspect_id,
+                CaseProceeding.kind,
+                CaseProceeding.occurred_on,
+            ).where(CaseProceeding.case_id.in_(chunk))
+        ):
+            by_suspect[(row.case_id, row.suspect_id)].append(stages.Step(row.kind, row.occurred_on))
+    found: list[StageAlarm] = []
+    for case in open_cases:
+        for suspect_id in case.suspect_ids:
+            for wait in stages.alarms(
+                by_suspect.get((case.id, suspect_id), []),
+                opened_on=case.opened_on,
+                today=today,
+                targets=targets,
+            ):
+                found.append(
+                    StageAlarm(case.id, suspect_id, wait.stage, wait.since, wait.days, wait.target)
+                )
+    return sorted(found, key=lambda a: (-(a.days - a.target), a.case_id))
+
+
+def get_step(session: Session, step_id: str) -> StepView:
+    row = session.get(CaseProceeding, step_id)
+    if row is None:
+        raise FollowupNotFound(f"no proceedings step {step_id}")
+    return _step_view(row)

@@ -1,0 +1,145 @@
+"""Cases' background work: sending referrals to partner services, and the daily review of
+proceedings waiting longer than their targets (para 98), limitation deadlines coming near
+(para 95), steps the child has not been told of (para 92) and overdue referrals.
+
+The daily review writes one audit event with the counts and the case ids (never names); the case
+workers see the same lists on their dashboard (/cases/dashboard).
+"""
+
+from __future__ import annotations
+
+from opschub.jobs.registry import task
+from opschub.jobs.runner import JobContext
+
+SEND_KIND = "cases.send_referral"
+REVIEW_KIND = "cases.stage_alarms"
+MAX_LISTED = 200
+
+
+@task(SEND_KIND, max_attempts=8, backoff_seconds=60.0, backoff_cap_seconds=3600.0)
+def send_referral(ctx: JobContext) -> None:
+    """Send one referral by signed webhook or email; a refusal is retried with backoff, and the
+    last failure marks the referral's sending as failed (shown on the case)."""
+    from opschub.cases import referrals
+    from opschub.config import get_settings
+
+    settings = get_settings()
+    referral_id = str(ctx.payload["referral_id"])
+    with ctx.database.read() as session:
+        message = referrals.outgoing(session, referral_id, base_url=settings.base_url)
+    if message is None:
+        with ctx.transaction():
+            return
+    try:
+        if message.delivery == "webhook":
+            _send_webhook(message, key=ctx.key)
+        else:
+            _send_email(message, key=ctx.key)
+    except Exception as exc:
+        if ctx.attempt >= 8:
+            with ctx.database.transaction() as session:
+                referrals.mark_failed(session, referral_id, error=f"{type(exc).__name__}: {exc}")
+        raise
+    with ctx.transaction() as session:
+        referrals.mark_delivered(session, referral_id, how=message.delivery)
+
+
+def _send_webhook(message: object, *, key: str) -> None:
+    import httpx
+
+    from opschub.cases.referrals import Outgoing, body_bytes
+    from opschub.webhooks import sign_webhook
+
+    assert isinstance(message, Outgoing)
+    if not message.webhook_url or not message.webhook_secret:
+        raise RuntimeError("the service has no webhook URL or secret")
+    body = body_bytes(message)
+    # The job's key is the receiver's idempotency key: a retry is the same referral.
+    headers = sign_webhook(message.webhook_secret.encode(), body, notice_id=key)
+    response = httpx.post(message.webhook_url, content=body, headers=headers, timeout=10)
+    response.raise_for_status()
+
+
+def _send_email(message: object, *, key: str) -> None:
+    import json
+    from email.message import EmailMessage
+    from email.utils import make_msgid
+
+    from opschub.cases.referrals import Outgoing
+    from opschub.config import get_settings
+    from opschub.takedown.notices import deliver_email
+
+    assert isinstance(message, Outgoing)
+    settings = get_settings()
+    if not settings.cases_smtp_host or not settings.cases_mail_from:
+        raise RuntimeError("set OPSCHUB_CASES_SMTP_HOST and OPSCHUB_CASES_MAIL_FROM to send email")
+    if not message.email:
+        raise RuntimeError("the service has no email address")
+    email = EmailMessage()
+    email["From"] = settings.cases_mail_from
+    email["To"] = message.email
+    email["Subject"] = f"Referral {message.referral_id}"
+    email["Message-ID"] = make_msgid(idstring=key.replace(":", "."), domain="opschub.invalid")
+    body = message.body
+    email.set_content(
+        "A child has been referred to your service. Please contact the case worker through the "
+        "link below; no personal data is sent by email.\n\n"
+        f"Referral: {body['referral_id']}\nService: {body['service_kind']}\n"
+        f"Due: {body['due_on'] or '-'}\nLanguages: {', '.join(body['languages'])}\n"  # type: ignore[arg-type]
+        f"Link: {body['link']}\n"
+    )
+    email.add_attachment(
+        json.dumps(body, ensure_ascii=False, sort_keys=True).encode(),
+        maintype="application",
+        subtype="json",
+        filename=f"referral-{message.referral_id}.json",
+    )
+    deliver_email(email, settings.cases_smtp_host, settings.cases_smtp_port)
+
+
+@task(REVIEW_KIND, max_attempts=3)
+def stage_alarms(ctx: JobContext) -> None:
+    """The daily review: one audit event listing what waits too long or is due."""
+    from opschub.audit import service as audit
+    from opschub.cases import informing, proceedings, referrals
+    from opschub.clock import utcnow
+    from opschub.config import get_settings
+
+    settings = get_settings()
+    today = utcnow().date()
+    with ctx.database.read() as session:
+        alarms = proceedings.stage_alarms(
+            session, today=today, targets=settings.cases_stage_targets
+        )
+        warnings = proceedings.limitation_warnings(
+            session, today=today, warn_days=settings.cases_limitation_warn_days
+        )
+        reminders = informing.reminders(
+            session, today=today, within_days=settings.cases_inform_within_days
+        )
+        overdue = referrals.overdue(session, today=today)
+    with ctx.transaction() as session:
+        audit.record(
+            session,
+            action="cases.followup.reviewed",
+            actor_label="daily case review",
+            target_type="case",
+            details={
+                "alarms": [
+                    {"case": a.case_id, "stage": a.stage, "days": a.days, "target": a.target}
+                    for a in alarms[:MAX_LISTED]
+                ],
+                "warnings": [
+                    {"case": w.case_id, "falls_on": w.falls_on.isoformat() if w.falls_on else None}
+                    for w in warnings[:MAX_LISTED]
+                ],
+                "reminders": [
+                    {"case": r.case_id, "step": r.kind, "days": r.days}
+                    for r in reminders[:MAX_LISTED]
+                ],
+                "overdue_referrals": [
+                    {"case": r.case_id, "due_on": r.due_on.isoformat() if r.due_on else None}
+                    for r in overdue[:MAX_LISTED]
+                ],
+            },
+        )
