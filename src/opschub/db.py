@@ -146,6 +146,7 @@ MODEL_MODULES = (
     "opschub.intake.models",
     "opschub.jobs.models",
     "opschub.evidence.models",
+    "opschub.stats.models",
 )
 
 

@@ -105,6 +105,11 @@ AUDIT_ACTION = {
     "evidence.keys_rotated": N_("rotated the evidence key"),
     "evidence.retention_rule": N_("set an evidence retention rule"),
     "evidence.retention.reviewed": N_("daily review of evidence due for destruction"),
+    "stats.indicator.added": N_("added a statistical indicator"),
+    "stats.submission.received": N_("received regional figures"),
+    "stats.submission.approved": N_("approved regional figures"),
+    "stats.submission.rejected": N_("rejected regional figures"),
+    "stats.publication.published": N_("published statistics"),
 }
 TARGET_TYPE = {
     "user": N_("person"),
@@ -118,6 +123,9 @@ TARGET_TYPE = {
     "evidence_kek": N_("evidence key"),
     "evidence_retention_rule": N_("evidence retention rule"),
     "evidence_vault": N_("evidence vault"),
+    "stats_indicator": N_("statistical indicator"),
+    "stats_submission": N_("regional submission"),
+    "stats_publication": N_("statistics publication"),
 }
 # Why a login failed (details.reason of accounts.login.failed).
 LOGIN_FAILURE = {

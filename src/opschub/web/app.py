@@ -39,6 +39,7 @@ ROUTER_MODULES = (
     "opschub.jobs.views",
     "opschub.hashlists.views",
     "opschub.evidence.views",
+    "opschub.stats.views",
 )
 
 # The vendored Swagger UI (see its README.md): only the files /api/docs loads are served, not the
