@@ -85,7 +85,9 @@ class Indicator:
         return self.denominator is not None
 
     def name(self, lang: str) -> str:
-        return self.name_zh if taxonomy.normalise_language(lang) == taxonomy.ZH_HANS else self.name_en
+        return (
+            self.name_zh if taxonomy.normalise_language(lang) == taxonomy.ZH_HANS else self.name_en
+        )
 
     def definition(self, lang: str) -> str:
         zh = taxonomy.normalise_language(lang) == taxonomy.ZH_HANS
@@ -161,7 +163,7 @@ def _dimension(name: str, raw: Mapping[str, Any]) -> Dimension:
 
 def _measure(raw: Any, where: str, errors: list[str]) -> Measure | None:
     if not isinstance(raw, Mapping) or not isinstance(raw.get("source"), str):
-        errors.append(f"{where}: needs a table with a source, e.g. {{ source = \"cases.cases\" }}")
+        errors.append(f'{where}: needs a table with a source, e.g. {{ source = "cases.cases" }}')
         return None
     text = str(raw.get("measure", "count"))
     kind, _, column = text.partition(":")

@@ -67,7 +67,9 @@ def indicators_command(
         return
     for entry in rows:
         dims = ", ".join(entry["dimensions"]) or "-"
-        typer.echo(f"{entry['id']:<24} {entry['name']['en']}  [by {dims}]  {entry['source_status']}")
+        typer.echo(
+            f"{entry['id']:<24} {entry['name']['en']}  [by {dims}]  {entry['source_status']}"
+        )
 
 
 @stats_app.command("add-indicators")
@@ -160,8 +162,12 @@ def template_command(
 
 @stats_app.command("import")
 def import_command(
-    file: Annotated[Path, typer.Argument(help="A filled-in template or a DHIS2 dataValueSets file.")],
-    fmt: Annotated[FileFormat, typer.Option("--format", help="csv, xlsx or dhis2.")] = FileFormat.csv,
+    file: Annotated[
+        Path, typer.Argument(help="A filled-in template or a DHIS2 dataValueSets file.")
+    ],
+    fmt: Annotated[
+        FileFormat, typer.Option("--format", help="csv, xlsx or dhis2.")
+    ] = FileFormat.csv,
     output: Annotated[OutputFormat, typer.Option("--output", help="Output format.")] = (
         OutputFormat.text
     ),
@@ -183,14 +189,26 @@ def import_command(
         typer.echo(f"opschub stats import: nothing imported ({len(exc.errors)} error(s))", err=True)
         raise typer.Exit(1) from None
     if output is OutputFormat.json:
-        typer.echo(json.dumps([
-            {"id": s.id, "org_unit": s.org_unit_code, "period": s.period, "version": s.version,
-             "figures": s.figures} for s in created
-        ]))
+        typer.echo(
+            json.dumps(
+                [
+                    {
+                        "id": s.id,
+                        "org_unit": s.org_unit_code,
+                        "period": s.period,
+                        "version": s.version,
+                        "figures": s.figures,
+                    }
+                    for s in created
+                ]
+            )
+        )
         return
     for s in created:
-        typer.echo(f"{s.id}  {s.org_unit_code} {s.period} version {s.version}: "
-                   f"{s.figures} figures, waiting for approval")
+        typer.echo(
+            f"{s.id}  {s.org_unit_code} {s.period} version {s.version}: "
+            f"{s.figures} figures, waiting for approval"
+        )
 
 
 @stats_app.command("submissions")
@@ -206,10 +224,21 @@ def submissions_command(
     with get_database().read() as session:
         rows = service.submissions(session)
     if output is OutputFormat.json:
-        typer.echo(json.dumps([
-            {"id": s.id, "org_unit": s.org_unit_code, "period": s.period, "version": s.version,
-             "status": s.status, "figures": s.figures} for s in rows
-        ]))
+        typer.echo(
+            json.dumps(
+                [
+                    {
+                        "id": s.id,
+                        "org_unit": s.org_unit_code,
+                        "period": s.period,
+                        "version": s.version,
+                        "status": s.status,
+                        "figures": s.figures,
+                    }
+                    for s in rows
+                ]
+            )
+        )
         return
     for s in rows:
         typer.echo(f"{s.id}  {s.org_unit_code} {s.period} v{s.version} {s.status} ({s.figures})")
@@ -269,16 +298,25 @@ def publish_command(
 
     try:
         with get_database().transaction() as session:
-            pub = service.publish(session, None, period, method=method.value,
-                                  threshold=threshold, interval=interval, base=base)
+            pub = service.publish(
+                session,
+                None,
+                period,
+                method=method.value,
+                threshold=threshold,
+                interval=interval,
+                base=base,
+            )
     except service.PublicationBlocked as exc:
         for cell in exc.at_risk:
             typer.echo(f"opschub stats publish: at risk: {cell}", err=True)
         raise _fail("publish", str(exc), 1) from None
     except (periods.PeriodError, service.StatsError) as exc:
         raise _fail("publish", str(exc), 2) from None
-    typer.echo(f"Published version {pub.version} ({pub.period}, {len(pub.tables)} tables, "
-               f"data {pub.input_digest[:12]}, output {pub.output_digest[:12]})")
+    typer.echo(
+        f"Published version {pub.version} ({pub.period}, {len(pub.tables)} tables, "
+        f"data {pub.input_digest[:12]}, output {pub.output_digest[:12]})"
+    )
 
 
 @stats_app.command("reproduce")
@@ -303,7 +341,7 @@ def reproduce_command(version: Annotated[int, typer.Argument()]) -> None:
 def register(app: typer.Typer) -> None:
     try:
         from opschub.stats import disclosure_cli
-    except ModuleNotFoundError:
+    except ImportError:  # stats-protect's `stats audit` is not part of this installation
         pass
     else:
         disclosure_cli.register(stats_app)

@@ -191,9 +191,13 @@ def compute(
     dimensions: Mapping[str, cat.Dimension],
     *,
     extra: Sequence[ExtraRow] = (),
+    operational: bool = True,
 ) -> dict[str, Any]:
     """The raw table of ``indicator`` by ``by`` for ``period`` in the shape of
-    ``opschub stats table --format json`` (every cell "published", no value withheld)."""
+    ``opschub stats table --format json`` (every cell "published", no value withheld).
+
+    ``extra``: figures from elsewhere (approved regional submissions) added to the leaves;
+    ``operational=False``: those alone (the indicator's source is not installed here)."""
     for name in by:
         if name not in indicator.dimensions:
             allowed = ", ".join(indicator.dimensions) or "none"
@@ -203,13 +207,13 @@ def compute(
     if len(set(by)) != len(by):
         raise StatsError("a dimension is named twice in --by")
     dims = [dimensions[name] for name in by]
-    numerator = aggregate(session, indicator.numerator, dims, period)
+    numerator = aggregate(session, indicator.numerator, dims, period) if operational else {}
     for row in extra:
         key = tuple(row.key.get(d.name, d.unknown) for d in dims)
         numerator[key] = numerator.get(key, 0) + row.value
     denominator = (
         aggregate(session, indicator.denominator, dims, period)
-        if indicator.denominator is not None
+        if indicator.denominator is not None and operational
         else None
     )
     tree = None
@@ -250,6 +254,6 @@ def compute(
 def _relocate(rows: LeafRows, at: int, tree: RegionTree) -> LeafRows:
     out: LeafRows = {}
     for key, value in rows.items():
-        moved = key[:at] + (tree.leaf_of(key[at]),) + key[at + 1 :]
+        moved = (*key[:at], tree.leaf_of(key[at]), *key[at + 1:])
         out[moved] = out.get(moved, 0) + value
     return out

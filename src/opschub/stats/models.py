@@ -73,7 +73,15 @@ class SubmissionValue(IdMixin, Base):
     """One figure of a submission: an indicator's total (dimension "total") or one category."""
 
     __tablename__ = "stats_submission_values"
-    __table_args__ = (UniqueConstraint("submission_id", "indicator_id", "dimension", "category"),)
+    __table_args__ = (
+        UniqueConstraint(
+            "submission_id",
+            "indicator_id",
+            "dimension",
+            "category",
+            name="uq_stats_submission_values_cell",
+        ),
+    )
 
     submission_id: Mapped[str] = mapped_column(
         ForeignKey("stats_submissions.id", ondelete="CASCADE"), nullable=False, index=True

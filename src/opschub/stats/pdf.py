@@ -26,11 +26,12 @@ def _font(lang: str) -> str:
 
 
 def render_pdf(pub: Any, gettext: report.Gettext, lang: str) -> bytes:
+    from xml.sax.saxutils import escape
+
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
-    from xml.sax.saxutils import escape
 
     _ = gettext
     font = _font(lang)
@@ -45,8 +46,10 @@ def render_pdf(pub: Any, gettext: report.Gettext, lang: str) -> bytes:
 
     story: list[Any] = [
         para(_("Statistics on the sale and sexual exploitation of children"), title_style),
-        para(_("Period %(period)s, version %(version)s") % {"period": pub.period,
-                                                             "version": pub.version}),
+        para(
+            _("Period %(period)s, version %(version)s")
+            % {"period": pub.period, "version": pub.version}
+        ),
         Spacer(1, 6),
         para(_("How the figures were protected"), heading),
         para(report.method_text(pub.parameters, _)),
@@ -59,17 +62,24 @@ def render_pdf(pub: Any, gettext: report.Gettext, lang: str) -> bytes:
         for row in report.rows(table, _, lang):
             data.append([para(t) for t in row.labels] + [para(row.value)])
         grid = Table(data, repeatRows=1)
-        grid.setStyle(TableStyle([
-            ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
-            ("BACKGROUND", (0, 0), (-1, 0), colors.whitesmoke),
-            ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ]))
+        grid.setStyle(
+            TableStyle(
+                [
+                    ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
+                    ("BACKGROUND", (0, 0), (-1, 0), colors.whitesmoke),
+                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ]
+            )
+        )
         story.append(grid)
     ensure_clean("\n".join(texts))
     buffer = io.BytesIO()
     doc = SimpleDocTemplate(
-        buffer, pagesize=A4, title=_("Statistics on the sale and sexual exploitation of children"),
-        author="opschub", lang="zh-Hans" if font == CJK_FONT else "en",
+        buffer,
+        pagesize=A4,
+        title=_("Statistics on the sale and sexual exploitation of children"),
+        author="opschub",
+        lang="zh-Hans" if font == CJK_FONT else "en",
     )
     doc.build(story)
     return buffer.getvalue()

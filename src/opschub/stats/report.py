@@ -84,7 +84,10 @@ def dimension_name(name: str, gettext: Gettext) -> str:
 
 
 def value_label(
-    dim: str, value: str, gettext: Gettext, lang: str,
+    dim: str,
+    value: str,
+    gettext: Gettext,
+    lang: str,
     regions: Mapping[str, Mapping[str, str]] | None = None,
 ) -> str:
     """The words for one category of a dimension."""
@@ -170,7 +173,9 @@ def rows(table: Mapping[str, Any], gettext: Gettext, lang: str) -> list[Row]:
     return out
 
 
-def chart_bars(table: Mapping[str, Any], gettext: Gettext, lang: str) -> list[tuple[str, float | None]]:
+def chart_bars(
+    table: Mapping[str, Any], gettext: Gettext, lang: str
+) -> list[tuple[str, float | None]]:
     """Bars for a chart of a table's first dimension (other dimensions at their total; regions:
     the top level)."""
     dims: Sequence[str] = table["dimensions"]
@@ -213,13 +218,24 @@ def csv_text(tables: Sequence[Mapping[str, Any]], period: str) -> str:
 # The Committee's guidelines on periodic reports under the Optional Protocol (CRC/C/OPSC/2) ask
 # for data by article; each indicator is placed under the part it answers.
 ANNEX_PARTS = (
-    (N_("Data collection and prevention (articles 9 and 10)"),
-     ("reports_received", "self_reports_received", "items_confirmed", "notices_sent",
-      "mean_hours_to_removal")),
-    (N_("Prohibition, offences and jurisdiction (articles 3 to 7)"),
-     ("cases_opened", "suspects", "investigations", "prosecutions", "convictions", "sanctions")),
-    (N_("Protection of the rights of child victims (articles 8 and 9, paragraphs 3 and 4)"),
-     ("victims", "referrals", "services_given", "compensation_ordered", "compensation_paid")),
+    (
+        N_("Data collection and prevention (articles 9 and 10)"),
+        (
+            "reports_received",
+            "self_reports_received",
+            "items_confirmed",
+            "notices_sent",
+            "mean_hours_to_removal",
+        ),
+    ),
+    (
+        N_("Prohibition, offences and jurisdiction (articles 3 to 7)"),
+        ("cases_opened", "suspects", "investigations", "prosecutions", "convictions", "sanctions"),
+    ),
+    (
+        N_("Protection of the rights of child victims (articles 8 and 9, paragraphs 3 and 4)"),
+        ("victims", "referrals", "services_given", "compensation_ordered", "compensation_paid"),
+    ),
 )
 
 

@@ -75,15 +75,19 @@ def add_indicators(session: Session, actor: Actor | None, text: str) -> list[str
     ids = []
     for entry in raw.get("indicator", []):
         session.add(
-            AddedIndicator(
-                indicator_id=entry["id"], definition=entry, added_by=_actor_label(actor)
-            )
+            AddedIndicator(indicator_id=entry["id"], definition=entry, added_by=_actor_label(actor))
         )
         ids.append(entry["id"])
     session.flush()
     for ident in ids:
-        _record(session, actor, "stats.indicator.added", target_type="stats_indicator",
-                target_id=ident, details={"name": parsed.indicators[ident].name_en})
+        _record(
+            session,
+            actor,
+            "stats.indicator.added",
+            target_type="stats_indicator",
+            target_id=ident,
+            details={"name": parsed.indicators[ident].name_en},
+        )
     return ids
 
 
@@ -128,11 +132,14 @@ def _regional_rows(
                 continue
             parts = [v for v in values if v.dimension == dim]
             if parts:
-                out.extend(ExtraRow({"region": org, dim: v.category}, v.value) for v in parts)
+                out.extend(
+                    ExtraRow({"region": org, dim: v.category}, engine.number(v.value))
+                    for v in parts
+                )
                 broken = True
                 break
         if not broken and total is not None:
-            out.append(ExtraRow({"region": org}, total))
+            out.append(ExtraRow({"region": org}, engine.number(total)))
     return out
 
 
@@ -155,7 +162,16 @@ def table(
         )
     parsed = periods.parse(period)
     extra = _regional_rows(session, indicator, by, parsed) if regional else []
-    return engine.compute(session, indicator, by, parsed, cats.dimensions, extra=extra)
+    try:
+        return engine.compute(session, indicator, by, parsed, cats.dimensions, extra=extra)
+    except sources.SourceUnavailable as exc:
+        if not extra:
+            raise
+        # The capability is not installed here, but regions sent figures: the table is theirs
+        # alone, and says so.
+        only = _regional_only(session, cats, indicator, list(by), parsed)
+        only["source_status"] = str(exc)
+        return only
 
 
 def region_names(session: Session) -> dict[str, dict[str, str]]:
@@ -166,8 +182,9 @@ def region_names(session: Session) -> dict[str, dict[str, str]]:
     return {u.code: {"en": u.name_en, "zh-Hans": u.name_zh} for u in orgunits.units(session)}
 
 
-def protect(table_: dict[str, Any], *, method: str, threshold: int, interval: float, base: int
-            ) -> dict[str, Any]:
+def protect(
+    table_: dict[str, Any], *, method: str, threshold: int, interval: float, base: int
+) -> dict[str, Any]:
     from opschub.stats import disclosure
 
     return disclosure.protect_table(  # type: ignore[no-any-return]
@@ -201,9 +218,7 @@ class ImportInvalid(ValueError):
 
 def collected(cats: cat.Catalogue) -> list[cat.Indicator]:
     """Indicators that regions may send: counts without a denominator."""
-    return [
-        i for i in cats.indicators.values() if i.numerator.is_count and i.denominator is None
-    ]
+    return [i for i in cats.indicators.values() if i.numerator.is_count and i.denominator is None]
 
 
 def template_rows(cats: cat.Catalogue, period: str = "2026", org_unit: str = "") -> list[list[str]]:
@@ -247,8 +262,7 @@ def template_xlsx(cats: cat.Catalogue, period: str = "2026", org_unit: str = "")
     about = book.create_sheet("indicators")
     about.append(["indicator", "name_en", "name_zh", "unit", "dimensions", "definition_en"])
     for i in collected(cats):
-        about.append([i.id, i.name_en, i.name_zh, i.unit, ", ".join(i.dimensions),
-                      i.definition_en])
+        about.append([i.id, i.name_en, i.name_zh, i.unit, ", ".join(i.dimensions), i.definition_en])
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
@@ -261,7 +275,9 @@ def read_csv(data: bytes, name: str) -> list[FigureIn]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ImportInvalid([f"{name}: not UTF-8 text ({exc.reason} at byte {exc.start})"]) from None
+        raise ImportInvalid(
+            [f"{name}: not UTF-8 text ({exc.reason} at byte {exc.start})"]
+        ) from None
     reader = csv.reader(io.StringIO(text))
     header = next(reader, None)
     if header is None or [h.strip() for h in header] != list(TEMPLATE_COLUMNS):
@@ -295,8 +311,9 @@ def read_xlsx(data: bytes, name: str) -> list[FigureIn]:
     rows = sheet.iter_rows(values_only=True)
     header = [str(c or "").strip() for c in next(rows, ())]
     if header[: len(TEMPLATE_COLUMNS)] != list(TEMPLATE_COLUMNS):
-        raise ImportInvalid([f"{name} sheet figures row 1: the header must be "
-                             f"{', '.join(TEMPLATE_COLUMNS)}"])
+        raise ImportInvalid(
+            [f"{name} sheet figures row 1: the header must be {', '.join(TEMPLATE_COLUMNS)}"]
+        )
     out = []
     for number, row in enumerate(rows, start=2):
         cells = ["" if c is None else str(c).strip() for c in row[: len(TEMPLATE_COLUMNS)]]
@@ -336,9 +353,17 @@ def read_dhis2(data: bytes, name: str) -> list[FigureIn]:
             period = periods.parse(str(item.get("period", ""))).label
         except periods.PeriodError:
             period = str(item.get("period", ""))
-        out.append(FigureIn(where, str(item.get("dataElement", "")), period,
-                            str(item.get("orgUnit", "")), dim, category,
-                            str(item.get("value", ""))))
+        out.append(
+            FigureIn(
+                where,
+                str(item.get("dataElement", "")),
+                period,
+                str(item.get("orgUnit", "")),
+                dim,
+                category,
+                str(item.get("value", "")),
+            )
+        )
     return out
 
 
@@ -350,15 +375,21 @@ def _cell(figure: FigureIn, column: str) -> str:
         row = figure.where.rsplit(" ", 1)[1]
         return f"{figure.where}, cell {_COLUMN_LETTER[column]}{row} ({column})"
     if "dataValues[" in figure.where:
-        dhis = {"indicator": "dataElement", "period": "period", "org_unit": "orgUnit",
-                "dimension": "categoryOptionCombo", "category": "categoryOptionCombo",
-                "value": "value"}[column]
+        dhis = {
+            "indicator": "dataElement",
+            "period": "period",
+            "org_unit": "orgUnit",
+            "dimension": "categoryOptionCombo",
+            "category": "categoryOptionCombo",
+            "value": "value",
+        }[column]
         return f"{figure.where}.{dhis}"
     return f"{figure.where}, column {column}"
 
 
-def validate(session: Session, figures: Sequence[FigureIn]
-             ) -> dict[tuple[str, str], dict[tuple[str, str, str], float]]:
+def validate(
+    session: Session, figures: Sequence[FigureIn]
+) -> dict[tuple[str, str], dict[tuple[str, str, str], float]]:
     """Every figure checked; :class:`ImportInvalid` names each bad cell. Returns the figures by
     (region, period) -> (indicator, dimension, category) -> value."""
     cats = catalogue(session)
@@ -372,20 +403,27 @@ def validate(session: Session, figures: Sequence[FigureIn]
         bad = len(errors)
         indicator = allowed.get(f.indicator)
         if indicator is None:
-            why = ("is not collected from regions (only counts are)"
-                   if f.indicator in cats.indicators else "is not an indicator of the catalogue")
+            why = (
+                "is not collected from regions (only counts are)"
+                if f.indicator in cats.indicators
+                else "is not an indicator of the catalogue"
+            )
             errors.append(f"{_cell(f, 'indicator')}: {f.indicator!r} {why}")
         try:
             period = periods.parse(f.period)
             if period.start is None:
                 raise periods.PeriodError("all")
         except periods.PeriodError:
-            errors.append(f"{_cell(f, 'period')}: {f.period!r} is not a year (2026), quarter "
-                          "(2026-Q1) or month (2026-03)")
+            errors.append(
+                f"{_cell(f, 'period')}: {f.period!r} is not a year (2026), quarter "
+                "(2026-Q1) or month (2026-03)"
+            )
             period = None
         if units and f.org_unit not in units:
-            errors.append(f"{_cell(f, 'org_unit')}: {f.org_unit!r} is not a region code "
-                          "(opschub orgunits list)")
+            errors.append(
+                f"{_cell(f, 'org_unit')}: {f.org_unit!r} is not a region code "
+                "(opschub orgunits list)"
+            )
         elif not f.org_unit:
             errors.append(f"{_cell(f, 'org_unit')}: the region code is missing")
         if indicator is not None:
@@ -394,13 +432,17 @@ def validate(session: Session, figures: Sequence[FigureIn]
                     errors.append(f"{_cell(f, 'category')}: the total row's category is total")
             elif f.dimension not in indicator.dimensions or f.dimension == "region":
                 allowed_dims = ", ".join(d for d in indicator.dimensions if d != "region")
-                errors.append(f"{_cell(f, 'dimension')}: {f.dimension!r} is not a breakdown of "
-                              f"{indicator.id} (total or {allowed_dims})")
+                errors.append(
+                    f"{_cell(f, 'dimension')}: {f.dimension!r} is not a breakdown of "
+                    f"{indicator.id} (total or {allowed_dims})"
+                )
             else:
                 dim = cats.dimensions[f.dimension]
                 if dim.values is not None and f.category not in dim.values:
-                    errors.append(f"{_cell(f, 'category')}: {f.category!r} is not one of "
-                                  f"{', '.join(dim.values)}")
+                    errors.append(
+                        f"{_cell(f, 'category')}: {f.category!r} is not one of "
+                        f"{', '.join(dim.values)}"
+                    )
                 elif not f.category:
                     errors.append(f"{_cell(f, 'category')}: the category is missing")
         try:
@@ -428,8 +470,11 @@ def validate(session: Session, figures: Sequence[FigureIn]
     return grouped
 
 
-def _consistency(cats: cat.Catalogue, grouped: Mapping[tuple[str, str], Mapping[tuple[str, str, str], float]],
-                 where_of: Mapping[tuple[str, str, str, str, str], FigureIn]) -> list[str]:
+def _consistency(
+    cats: cat.Catalogue,
+    grouped: Mapping[tuple[str, str], Mapping[tuple[str, str, str], float]],
+    where_of: Mapping[tuple[str, str, str, str, str], FigureIn],
+) -> list[str]:
     errors = []
     for (org, period), values in grouped.items():
         totals = {ind: v for (ind, dim, _c), v in values.items() if dim == cat.TOTAL}
@@ -442,18 +487,26 @@ def _consistency(cats: cat.Catalogue, grouped: Mapping[tuple[str, str], Mapping[
         for (ind, dim), total in sorted(parts.items()):
             f = first[(ind, dim)]
             if ind not in totals:
-                errors.append(f"{_cell(f, 'value')}: {ind} by {dim} for {org} {period} has no "
-                              "total row (dimension total, category total)")
+                errors.append(
+                    f"{_cell(f, 'value')}: {ind} by {dim} for {org} {period} has no "
+                    "total row (dimension total, category total)"
+                )
             elif total != totals[ind]:
-                errors.append(f"{_cell(f, 'value')}: {ind} by {dim} for {org} {period} adds up "
-                              f"to {total:g}, but the total is {totals[ind]:g}")
+                errors.append(
+                    f"{_cell(f, 'value')}: {ind} by {dim} for {org} {period} adds up "
+                    f"to {total:g}, but the total is {totals[ind]:g}"
+                )
         for rule in cats.rules:
-            if rule.left in totals and rule.right in totals and not rule.holds(
-                totals[rule.left], totals[rule.right]
+            if (
+                rule.left in totals
+                and rule.right in totals
+                and not rule.holds(totals[rule.left], totals[rule.right])
             ):
                 f = where_of[(org, period, rule.left, cat.TOTAL, cat.TOTAL)]
-                errors.append(f"{_cell(f, 'value')}: {rule.left} ({totals[rule.left]:g}) must be "
-                              f"{rule.op} {rule.right} ({totals[rule.right]:g}) for {org} {period}")
+                errors.append(
+                    f"{_cell(f, 'value')}: {rule.left} ({totals[rule.left]:g}) must be "
+                    f"{rule.op} {rule.right} ({totals[rule.right]:g}) for {org} {period}"
+                )
     return errors
 
 
@@ -480,7 +533,12 @@ class SubmissionView:
 
 
 def import_figures(
-    session: Session, actor: Actor | None, data: bytes, name: str, fmt: str, *,
+    session: Session,
+    actor: Actor | None,
+    data: bytes,
+    name: str,
+    fmt: str,
+    *,
     is_demo: bool = False,
 ) -> list[SubmissionView]:
     """Read, check and store a regional file: one pending submission per region and period (a
@@ -498,40 +556,72 @@ def import_figures(
             )
         )
         submission = Submission(
-            org_unit_code=org, period=period, version=(latest or 0) + 1, status="pending",
-            source_format=fmt, file_name=name[-255:], digest=digest,
-            submitted_by=_actor_label(actor), is_demo=is_demo,
+            org_unit_code=org,
+            period=period,
+            version=(latest or 0) + 1,
+            status="pending",
+            source_format=fmt,
+            file_name=name[-255:],
+            digest=digest,
+            submitted_by=_actor_label(actor),
+            is_demo=is_demo,
         )
         session.add(submission)
         session.flush()
         session.add_all(
-            SubmissionValue(submission_id=submission.id, indicator_id=i, dimension=d,
-                            category=c, value=v)
+            SubmissionValue(
+                submission_id=submission.id, indicator_id=i, dimension=d, category=c, value=v
+            )
             for (i, d, c), v in sorted(values.items())
         )
         created.append(submission)
-        events.append(EventIn(
-            action="stats.submission.received", actor=actor,
-            actor_label=None if actor else "command line", target_type="stats_submission",
-            target_id=submission.id,
-            details={"name": org, "version": submission.version, "format": fmt,
-                     "count": len(values)},
-        ))
+        events.append(
+            EventIn(
+                action="stats.submission.received",
+                actor=actor,
+                actor_label=None if actor else "command line",
+                target_type="stats_submission",
+                target_id=submission.id,
+                details={
+                    "name": org,
+                    "version": submission.version,
+                    "format": fmt,
+                    "count": len(values),
+                },
+            )
+        )
     session.flush()
     audit.service.record_many(session, events)
     return [_view(session, s) for s in created]
 
 
 def _view(session: Session, s: Submission) -> SubmissionView:
-    figures = session.scalar(
-        select(func.count()).select_from(SubmissionValue).where(SubmissionValue.submission_id == s.id)
-    ) or 0
-    return SubmissionView(s.id, s.org_unit_code, s.period, s.version, s.status, s.source_format,
-                          s.file_name, figures, s.submitted_by, s.created_at, s.decided_by)
+    figures = (
+        session.scalar(
+            select(func.count())
+            .select_from(SubmissionValue)
+            .where(SubmissionValue.submission_id == s.id)
+        )
+        or 0
+    )
+    return SubmissionView(
+        s.id,
+        s.org_unit_code,
+        s.period,
+        s.version,
+        s.status,
+        s.source_format,
+        s.file_name,
+        figures,
+        s.submitted_by,
+        s.created_at,
+        s.decided_by,
+    )
 
 
-def submissions(session: Session, *, status: str | None = None, limit: int = 200
-                ) -> list[SubmissionView]:
+def submissions(
+    session: Session, *, status: str | None = None, limit: int = 200
+) -> list[SubmissionView]:
     query = select(Submission).order_by(Submission.created_at.desc(), Submission.version.desc())
     if status:
         query = query.where(Submission.status == status)
@@ -539,10 +629,15 @@ def submissions(session: Session, *, status: str | None = None, limit: int = 200
 
 
 def submission_values(session: Session, submission_id: str) -> list[SubmissionValue]:
-    return list(session.scalars(
-        select(SubmissionValue).where(SubmissionValue.submission_id == submission_id)
-        .order_by(SubmissionValue.indicator_id, SubmissionValue.dimension, SubmissionValue.category)
-    ))
+    return list(
+        session.scalars(
+            select(SubmissionValue)
+            .where(SubmissionValue.submission_id == submission_id)
+            .order_by(
+                SubmissionValue.indicator_id, SubmissionValue.dimension, SubmissionValue.category
+            )
+        )
+    )
 
 
 def get_submission(session: Session, submission_id: str) -> SubmissionView | None:
@@ -550,8 +645,9 @@ def get_submission(session: Session, submission_id: str) -> SubmissionView | Non
     return None if s is None else _view(session, s)
 
 
-def decide(session: Session, actor: Actor | None, submission_id: str, *, approve: bool
-           ) -> SubmissionView:
+def decide(
+    session: Session, actor: Actor | None, submission_id: str, *, approve: bool
+) -> SubmissionView:
     """Approve (the region's earlier approved version is superseded, kept in the history) or
     reject a pending submission."""
     s = session.get(Submission, submission_id, with_for_update=True)
@@ -562,7 +658,8 @@ def decide(session: Session, actor: Actor | None, submission_id: str, *, approve
     if approve:
         for earlier in session.scalars(
             select(Submission).where(
-                Submission.org_unit_code == s.org_unit_code, Submission.period == s.period,
+                Submission.org_unit_code == s.org_unit_code,
+                Submission.period == s.period,
                 Submission.status == "approved",
             )
         ):
@@ -571,22 +668,29 @@ def decide(session: Session, actor: Actor | None, submission_id: str, *, approve
     s.decided_by = _actor_label(actor)
     s.decided_at = utcnow()
     session.flush()
-    _record(session, actor, "stats.submission.approved" if approve else "stats.submission.rejected",
-            target_type="stats_submission", target_id=s.id,
-            details={"name": s.org_unit_code, "version": s.version})
+    _record(
+        session,
+        actor,
+        "stats.submission.approved" if approve else "stats.submission.rejected",
+        target_type="stats_submission",
+        target_id=s.id,
+        details={"name": s.org_unit_code, "version": s.version},
+    )
     return _view(session, s)
 
 
 def history(session: Session, org_unit: str, period: str) -> list[SubmissionView]:
     rows = session.scalars(
-        select(Submission).where(Submission.org_unit_code == org_unit, Submission.period == period)
+        select(Submission)
+        .where(Submission.org_unit_code == org_unit, Submission.period == period)
         .order_by(Submission.version)
     )
     return [_view(session, s) for s in rows]
 
 
-def export_dhis2(session: Session, period: str, indicator_ids: Sequence[str] | None = None
-                 ) -> dict[str, Any]:
+def export_dhis2(
+    session: Session, period: str, indicator_ids: Sequence[str] | None = None
+) -> dict[str, Any]:
     """A DHIS2 ``dataValueSets`` document of the figures by region (the lowest level that has
     them) for ``period``: each indicator's total and its one-way breakdowns."""
     cats = catalogue(session)
@@ -611,31 +715,30 @@ def export_dhis2(session: Session, period: str, indicator_ids: Sequence[str] | N
                 if extra and cell["key"][extra[0]] == cat.TOTAL:
                     continue
                 combo = "default" if not extra else f"{extra[0]}={cell['key'][extra[0]]}"
-                values.append({
-                    "dataElement": ident, "period": parsed.dhis2, "orgUnit": region,
-                    "categoryOptionCombo": combo, "value": str(cell["value"]),
-                })
+                values.append(
+                    {
+                        "dataElement": ident,
+                        "period": parsed.dhis2,
+                        "orgUnit": region,
+                        "categoryOptionCombo": combo,
+                        "value": str(cell["value"]),
+                    }
+                )
     return {"dataValues": values}
 
 
-def _regional_only(session: Session, cats: cat.Catalogue, indicator: cat.Indicator,
-                   by: list[str], period: periods.Period) -> dict[str, Any]:
+def _regional_only(
+    session: Session,
+    cats: cat.Catalogue,
+    indicator: cat.Indicator,
+    by: list[str],
+    period: periods.Period,
+) -> dict[str, Any]:
     """A table of the regional figures alone (the indicator's own source is not installed)."""
     extra = _regional_rows(session, indicator, by, period)
-    dims = [cats.dimensions[d] for d in by]
-    rows: engine.LeafRows = {}
-    for row in extra:
-        key = tuple(row.key.get(d.name, d.unknown) for d in dims)
-        rows[key] = rows.get(key, 0) + row.value
-    tree = engine.RegionTree.build(engine.region_parents(session), {k[0] for k in rows})
-    rows = engine._relocate(rows, 0, tree)
-    keys, sums = engine.margins(dims, rows, tree)
-    return {
-        "indicator": indicator.id, "period": period.label, "dimensions": by,
-        "hierarchy": dict(tree.parent),
-        "cells": [{"key": dict(zip(by, k, strict=True)), "value": sums[k],
-                   "status": "published"} for k in keys],
-    }
+    return engine.compute(
+        session, indicator, by, period, cats.dimensions, extra=extra, operational=False
+    )
 
 
 # --- publications -------------------------------------------------------------------------------
@@ -673,8 +776,14 @@ def _published_value_table(value: dict[str, Any], protected: dict[str, Any]) -> 
 
 
 def build_publication(
-    session: Session, period: str, contents: Sequence[Mapping[str, Any]], *, method: str,
-    threshold: int, interval: float, base: int,
+    session: Session,
+    period: str,
+    contents: Sequence[Mapping[str, Any]],
+    *,
+    method: str,
+    threshold: int,
+    interval: float,
+    base: int,
 ) -> tuple[list[dict[str, Any]], str, str, list[str]]:
     """(published tables, input digest, output digest, cells at risk) — nothing is stored."""
     from opschub.stats import disclosure
@@ -690,21 +799,28 @@ def build_publication(
         count_table = table(session, indicator.id, by, period, counted=True)
         is_plain = indicator.numerator.is_count and indicator.denominator is None
         value_table = count_table if is_plain else table(session, indicator.id, by, period)
-        raw_inputs.append({"indicator": indicator.id, "by": by, "counted": count_table,
-                           "value": value_table})
+        raw_inputs.append(
+            {"indicator": indicator.id, "by": by, "counted": count_table, "value": value_table}
+        )
         protected = disclosure.protect_table(
             count_table, method=method, threshold=threshold, interval=interval, base=base
         )
-        internal = {**protected, "cells": [
-            {**p, "raw_value": r["value"]} if p["value"] is None else p
-            for p, r in zip(protected["cells"], count_table["cells"], strict=True)
-        ]}
+        internal = {
+            **protected,
+            "cells": [
+                {**p, "raw_value": r["value"]} if p["value"] is None else p
+                for p, r in zip(protected["cells"], count_table["cells"], strict=True)
+            ],
+        }
         result = disclosure.audit_table(internal, threshold=threshold, interval=interval)
         if not result.ok:
             at_risk.extend(f"{indicator.id} {key}" for key, *_rest in result.at_risk)
         out = protected if is_plain else _published_value_table(value_table, protected)
-        out = {**out, "unit": indicator.unit, "name": {"en": indicator.name_en,
-                                                       "zh-Hans": indicator.name_zh}}
+        out = {
+            **out,
+            "unit": indicator.unit,
+            "name": {"en": indicator.name_en, "zh-Hans": indicator.name_zh},
+        }
         if "region" in by:
             out["region_names"] = {c: names[c] for c in out["hierarchy"] if c in names}
         published.append(out)
@@ -730,16 +846,32 @@ class PublicationView:
 
 
 def _pub_view(p: Publication) -> PublicationView:
-    return PublicationView(p.id, p.version, p.period, p.method, dict(p.parameters),
-                           list(p.contents), p.input_digest, p.output_digest, list(p.tables),
-                           p.published_by, p.created_at)
+    return PublicationView(
+        p.id,
+        p.version,
+        p.period,
+        p.method,
+        dict(p.parameters),
+        list(p.contents),
+        p.input_digest,
+        p.output_digest,
+        list(p.tables),
+        p.published_by,
+        p.created_at,
+    )
 
 
 def publish(
-    session: Session, actor: Actor | None, period: str, *,
-    contents: Sequence[Mapping[str, Any]] | None = None, method: str = "suppress",
-    threshold: int = DEFAULT_THRESHOLD, interval: float = DEFAULT_INTERVAL,
-    base: int = DEFAULT_BASE, is_demo: bool = False,
+    session: Session,
+    actor: Actor | None,
+    period: str,
+    *,
+    contents: Sequence[Mapping[str, Any]] | None = None,
+    method: str = "suppress",
+    threshold: int = DEFAULT_THRESHOLD,
+    interval: float = DEFAULT_INTERVAL,
+    base: int = DEFAULT_BASE,
+    is_demo: bool = False,
 ) -> PublicationView:
     """Compute, protect and audit every table, then store them as the next version.
 
@@ -754,7 +886,12 @@ def publish(
         raise StatsError("nothing to publish: no indicator has an installed source")
     try:
         tables, input_digest, output_digest, at_risk = build_publication(
-            session, period, chosen, method=method, threshold=threshold, interval=interval,
+            session,
+            period,
+            chosen,
+            method=method,
+            threshold=threshold,
+            interval=interval,
             base=base,
         )
     except ModuleNotFoundError as exc:
@@ -766,15 +903,27 @@ def publish(
         )
     latest = session.scalar(select(func.max(Publication.version))) or 0
     row = Publication(
-        version=latest + 1, period=periods.parse(period).label, method=method,
+        version=latest + 1,
+        period=periods.parse(period).label,
+        method=method,
         parameters={"method": method, "threshold": threshold, "interval": interval, "base": base},
-        contents=chosen, input_digest=input_digest, output_digest=output_digest, tables=tables,
-        published_by=_actor_label(actor), is_demo=is_demo,
+        contents=chosen,
+        input_digest=input_digest,
+        output_digest=output_digest,
+        tables=tables,
+        published_by=_actor_label(actor),
+        is_demo=is_demo,
     )
     session.add(row)
     session.flush()
-    _record(session, actor, "stats.publication.published", target_type="stats_publication",
-            target_id=row.id, details={"version": row.version, "count": len(tables)})
+    _record(
+        session,
+        actor,
+        "stats.publication.published",
+        target_type="stats_publication",
+        target_id=row.id,
+        details={"version": row.version, "count": len(tables)},
+    )
     return _pub_view(row)
 
 
@@ -786,8 +935,11 @@ def publications(session: Session) -> list[PublicationView]:
 def publication(session: Session, version: int | None = None) -> PublicationView | None:
     """A version, or the latest one."""
     query = select(Publication)
-    query = (query.where(Publication.version == version) if version is not None
-             else query.order_by(Publication.version.desc()).limit(1))
+    query = (
+        query.where(Publication.version == version)
+        if version is not None
+        else query.order_by(Publication.version.desc()).limit(1)
+    )
     row = session.scalars(query).first()
     return None if row is None else _pub_view(row)
 
@@ -809,11 +961,18 @@ def reproduce(session: Session, version: int) -> Reproduction:
         raise StatsError(f"no publication version {version}")
     params = pub.parameters
     _tables, input_digest, output_digest, _risk = build_publication(
-        session, pub.period, pub.contents, method=params["method"],
-        threshold=params["threshold"], interval=params["interval"], base=params["base"],
+        session,
+        pub.period,
+        pub.contents,
+        method=params["method"],
+        threshold=params["threshold"],
+        interval=params["interval"],
+        base=params["base"],
     )
     return Reproduction(
         input_digest == pub.input_digest and output_digest == pub.output_digest,
-        input_digest == pub.input_digest, output_digest == pub.output_digest,
-        input_digest, output_digest,
+        input_digest == pub.input_digest,
+        output_digest == pub.output_digest,
+        input_digest,
+        output_digest,
     )

@@ -28,7 +28,9 @@ class Source:
         try:
             module = importlib.import_module(self.module)
         except ModuleNotFoundError as exc:
-            raise SourceUnavailable(self.name, f"{self.module} is not installed ({exc.name})") from None
+            raise SourceUnavailable(
+                self.name, f"{self.module} is not installed ({exc.name})"
+            ) from None
         function = getattr(module, self.function, None)
         if function is None:
             raise SourceUnavailable(self.name, f"{self.module} has no {self.function}()")

@@ -28,8 +28,9 @@ router = APIRouter(include_in_schema=False)
 NAV = [NavItem(N_("Statistics"), "/stats", "stats.read", order=70)]
 
 
-def _chart(title: str, description: str, bars: list[tuple[str, float | None]], unit: str
-           ) -> Markup | None:
+def _chart(
+    title: str, description: str, bars: list[tuple[str, float | None]], unit: str
+) -> Markup | None:
     if not bars:
         return None
     try:
@@ -63,8 +64,11 @@ def dashboard(
     with get_db(request).read() as session:
         cats = service.catalogue(session)
         for indicator in cats.indicators.values():
-            card: dict[str, Any] = {"indicator": indicator, "name": indicator.name(lang),
-                                    "unit": report.unit_label(indicator.unit, _)}
+            card: dict[str, Any] = {
+                "indicator": indicator,
+                "name": indicator.name(lang),
+                "unit": report.unit_label(indicator.unit, _),
+            }
             if service.source_status(session, indicator) is not None:
                 card["unavailable"] = True
                 cards.append(card)
@@ -75,19 +79,29 @@ def dashboard(
             card["chart"] = _chart(
                 indicator.name(lang),
                 _("%(indicator)s by %(dimension)s, %(period)s (raw figures, not protected)")
-                % {"indicator": indicator.name(lang),
-                   "dimension": report.dimension_name(by[0], _) if by else _("Total"),
-                   "period": period},
-                report.chart_bars(tab, _, lang), report.unit_label(indicator.unit, _),
+                % {
+                    "indicator": indicator.name(lang),
+                    "dimension": report.dimension_name(by[0], _) if by else _("Total"),
+                    "period": period,
+                },
+                report.chart_bars(tab, _, lang),
+                report.unit_label(indicator.unit, _),
             )
             card["by"] = by
             cards.append(card)
         pending = len(service.submissions(session, status="pending"))
         latest = service.publication(session)
-    return render(request, "stats/dashboard.html", {
-        "cards": cards, "period": period, "pending": pending, "latest": latest,
-        "can_publish": principal.can("stats.publish"),
-    })
+    return render(
+        request,
+        "stats/dashboard.html",
+        {
+            "cards": cards,
+            "period": period,
+            "pending": pending,
+            "latest": latest,
+            "can_publish": principal.can("stats.publish"),
+        },
+    )
 
 
 @router.get("/stats/tables/{indicator_id}", response_class=HTMLResponse)
@@ -110,13 +124,22 @@ def table_page(
         else:
             tab = service.table(session, indicator.id, wanted, period)
             rows = report.rows(tab, _, lang)
-    return render(request, "stats/table.html", {
-        "indicator": indicator, "name": indicator.name(lang),
-        "definition": indicator.definition(lang), "period": period, "by": wanted,
-        "dimensions": [(d, report.dimension_name(d, _)) for d in indicator.dimensions],
-        "headers": [report.dimension_name(d, _) for d in wanted], "rows": rows, "error": error,
-        "unit": report.unit_label(indicator.unit, _),
-    })
+    return render(
+        request,
+        "stats/table.html",
+        {
+            "indicator": indicator,
+            "name": indicator.name(lang),
+            "definition": indicator.definition(lang),
+            "period": period,
+            "by": wanted,
+            "dimensions": [(d, report.dimension_name(d, _)) for d in indicator.dimensions],
+            "headers": [report.dimension_name(d, _) for d in wanted],
+            "rows": rows,
+            "error": error,
+            "unit": report.unit_label(indicator.unit, _),
+        },
+    )
 
 
 @router.get("/stats/template.csv")
@@ -125,8 +148,11 @@ def template_csv(
 ) -> Response:
     with get_db(request).read() as session:
         text = service.template_csv(service.catalogue(session), _period(request))
-    return Response(text, media_type="text/csv; charset=utf-8", headers={
-        "Content-Disposition": 'attachment; filename="opschub-regional-template.csv"'})
+    return Response(
+        text,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="opschub-regional-template.csv"'},
+    )
 
 
 @router.get("/stats/template.xlsx")
@@ -149,16 +175,23 @@ def submissions_page(
     with get_db(request).read() as session:
         rows = service.submissions(session)
         names = service.region_names(session)
-    return render(request, "stats/submissions.html", {
-        "rows": rows, "names": names, "can_publish": principal.can("stats.publish"),
-        "done": request.query_params.get("done", ""),
-        "submission_status": _status_words(request),
-    })
+    return render(
+        request,
+        "stats/submissions.html",
+        {
+            "rows": rows,
+            "names": names,
+            "can_publish": principal.can("stats.publish"),
+            "done": request.query_params.get("done", ""),
+            "submission_status": _status_words(request),
+        },
+    )
 
 
 @router.get("/stats/submissions/{submission_id}", response_class=HTMLResponse)
 def submission_page(
-    request: Request, submission_id: str,
+    request: Request,
+    submission_id: str,
     principal: Annotated[Principal, requires("stats.read")],
 ) -> HTMLResponse:
     _ = request.state.gettext
@@ -171,8 +204,10 @@ def submission_page(
         values = [
             {
                 "indicator": cats.indicators[v.indicator_id].name(lang)
-                if v.indicator_id in cats.indicators else v.indicator_id,
-                "dimension": _("Total") if v.dimension == cat.TOTAL
+                if v.indicator_id in cats.indicators
+                else v.indicator_id,
+                "dimension": _("Total")
+                if v.dimension == cat.TOTAL
                 else report.dimension_name(v.dimension, _),
                 "category": report.value_label(v.dimension, v.category, _, lang),
                 "value": report.format_value(v.value, _),
@@ -181,11 +216,18 @@ def submission_page(
         ]
         history = service.history(session, view.org_unit_code, view.period)
         names = service.region_names(session)
-    return render(request, "stats/submission.html", {
-        "view": view, "values": values, "history": history, "names": names,
-        "can_publish": principal.can("stats.publish"),
-        "submission_status": _status_words(request),
-    })
+    return render(
+        request,
+        "stats/submission.html",
+        {
+            "view": view,
+            "values": values,
+            "history": history,
+            "names": names,
+            "can_publish": principal.can("stats.publish"),
+            "submission_status": _status_words(request),
+        },
+    )
 
 
 def _status_words(request: Request) -> Any:
@@ -193,8 +235,7 @@ def _status_words(request: Request) -> Any:
     return lambda code: gettext(report.SUBMISSION_STATUS_WORDS.get(code, code))
 
 
-def _decide(request: Request, principal: Principal, submission_id: str, approve: bool
-            ) -> Response:
+def _decide(request: Request, principal: Principal, submission_id: str, approve: bool) -> Response:
     with get_db(request).transaction() as session:
         try:
             service.decide(session, principal, submission_id, approve=approve)
@@ -211,7 +252,8 @@ def _decide(request: Request, principal: Principal, submission_id: str, approve:
 
 @router.post("/stats/submissions/{submission_id}/approve")
 def approve(
-    request: Request, submission_id: str,
+    request: Request,
+    submission_id: str,
     principal: Annotated[Principal, requires("stats.publish")],
 ) -> Response:
     return _decide(request, principal, submission_id, True)
@@ -219,7 +261,8 @@ def approve(
 
 @router.post("/stats/submissions/{submission_id}/reject")
 def reject(
-    request: Request, submission_id: str,
+    request: Request,
+    submission_id: str,
     principal: Annotated[Principal, requires("stats.publish")],
 ) -> Response:
     return _decide(request, principal, submission_id, False)
@@ -231,10 +274,17 @@ def publications_page(
 ) -> HTMLResponse:
     with get_db(request).read() as session:
         rows = service.publications(session)
-    return render(request, "stats/publications.html", {
-        "rows": rows, "can_publish": principal.can("stats.publish"),
-        "period": str(utcnow().year), "error": None, "at_risk": [],
-    })
+    return render(
+        request,
+        "stats/publications.html",
+        {
+            "rows": rows,
+            "can_publish": principal.can("stats.publish"),
+            "period": str(utcnow().year),
+            "error": None,
+            "at_risk": [],
+        },
+    )
 
 
 @router.post("/stats/publications", response_class=HTMLResponse)
@@ -261,10 +311,18 @@ async def publish(
         return RedirectResponse(link(request, f"/statistics/{pub.version}"), status_code=303)
     with get_db(request).read() as session:
         rows = service.publications(session)
-    return render(request, "stats/publications.html", {
-        "rows": rows, "can_publish": True, "period": period, "error": error,
-        "at_risk": at_risk,
-    }, status_code=400)
+    return render(
+        request,
+        "stats/publications.html",
+        {
+            "rows": rows,
+            "can_publish": True,
+            "period": period,
+            "error": error,
+            "at_risk": at_risk,
+        },
+        status_code=400,
+    )
 
 
 # --- the public report --------------------------------------------------------------------------
@@ -293,20 +351,31 @@ def report_context(request: Request, pub: service.PublicationView) -> dict[str, 
         bars = report.chart_bars(table, _, lang)
         description = _(
             "%(indicator)s, %(period)s, by %(dimension)s. Withheld figures are shown as such."
-        ) % {"indicator": name, "period": pub.period,
-             "dimension": report.dimension_name(dims[0], _) if dims else _("Total")}
-        tables.append({
-            "id": table["indicator"], "name": name,
-            "unit": report.unit_label(table.get("unit", ""), _),
-            "headers": [report.dimension_name(d, _) for d in dims],
-            "rows": report.rows(table, _, lang),
-            "chart": _chart(name, description, bars, report.unit_label(table.get("unit", ""), _)),
-            "table": table,
-        })
+        ) % {
+            "indicator": name,
+            "period": pub.period,
+            "dimension": report.dimension_name(dims[0], _) if dims else _("Total"),
+        }
+        tables.append(
+            {
+                "id": table["indicator"],
+                "name": name,
+                "unit": report.unit_label(table.get("unit", ""), _),
+                "headers": [report.dimension_name(d, _) for d in dims],
+                "rows": report.rows(table, _, lang),
+                "chart": _chart(
+                    name, description, bars, report.unit_label(table.get("unit", ""), _)
+                ),
+                "table": table,
+            }
+        )
     return {
-        "pub": pub, "tables": tables, "method": report.method_text(pub.parameters, _),
-        "annex": [(_(title), [t["indicator"] for t in part]) for title, part in
-                  report.annex(pub.tables)],
+        "pub": pub,
+        "tables": tables,
+        "method": report.method_text(pub.parameters, _),
+        "annex": [
+            (_(title), [t["indicator"] for t in part]) for title, part in report.annex(pub.tables)
+        ],
     }
 
 
@@ -350,12 +419,20 @@ def public_json(
 ) -> Response:
     pub = _publication(request, version)
     body = {
-        "version": pub.version, "period": pub.period, "method": pub.parameters,
-        "input_digest": pub.input_digest, "output_digest": pub.output_digest,
-        "published_at": pub.created_at.isoformat(), "tables": pub.tables,
+        "version": pub.version,
+        "period": pub.period,
+        "method": pub.parameters,
+        "input_digest": pub.input_digest,
+        "output_digest": pub.output_digest,
+        "published_at": pub.created_at.isoformat(),
+        "tables": pub.tables,
     }
-    return JSONResponse(body, headers={
-        "Content-Disposition": f'attachment; filename="opschub-statistics-{pub.version}.json"'})
+    return JSONResponse(
+        body,
+        headers={
+            "Content-Disposition": f'attachment; filename="opschub-statistics-{pub.version}.json"'
+        },
+    )
 
 
 @router.get("/statistics/{version}/tables.csv")
@@ -363,9 +440,13 @@ def public_csv(
     request: Request, version: str, principal: Annotated[Principal | None, requires(PUBLIC)]
 ) -> Response:
     pub = _publication(request, version)
-    return Response(report.csv_text(pub.tables, pub.period), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition":
-                             f'attachment; filename="opschub-statistics-{pub.version}.csv"'})
+    return Response(
+        report.csv_text(pub.tables, pub.period),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="opschub-statistics-{pub.version}.csv"'
+        },
+    )
 
 
 @router.get("/statistics/{version}/report.pdf")
@@ -376,6 +457,8 @@ def public_pdf(
 
     pub = _publication(request, version)
     data = pdf.render_pdf(pub, request.state.gettext, request.state.lang)
-    return Response(data, media_type="application/pdf", headers={
-        "Content-Disposition": f'inline; filename="opschub-statistics-{pub.version}.pdf"'})
-
+    return Response(
+        data,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="opschub-statistics-{pub.version}.pdf"'},
+    )
