@@ -29,6 +29,7 @@ CAPABILITY_CLIS = (
     "opschub.terms.cli",
     "opschub.intake.cli",
     "opschub.evidence.cli",
+    "opschub.orgunits.cli",
     "opschub.takedown.cli",
     "opschub.stats.cli",
     "opschub.web.cli",

@@ -146,6 +146,8 @@ MODEL_MODULES = (
     "opschub.intake.models",
     "opschub.jobs.models",
     "opschub.evidence.models",
+    "opschub.orgunits.models",
+    "opschub.cases.models",
     "opschub.stats.models",
 )
 

@@ -37,6 +37,8 @@ PERMISSIONS: dict[str, str] = {
     "evidence.manage": N_("Collect, transfer and destroy evidence"),
     "cases.read": N_("Read cases"),
     "cases.manage": N_("Open and update cases and referrals"),
+    "cases.identify": N_("Read the real names of people in cases (each read is recorded)"),
+    "cases.protected": N_("See children suspected of offences (the protected track)"),
     "stats.read": N_("Read indicators"),
     "stats.publish": N_("Publish statistics"),
     "audit.read": N_("Read and verify the audit log"),
@@ -55,9 +57,14 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
         _ANALYST | {"hashlists.manage", "notices.send", "evidence.view"}
     ),
     Role.POLICE_LIAISON: frozenset(
-        {"reports.read", "evidence.view", "evidence.manage", "cases.read"}
+        {"reports.read", "evidence.view", "evidence.manage", "cases.read", "cases.identify"}
     ),
-    Role.CASE_WORKER: frozenset({"cases.read", "cases.manage"}),
+    # Child-protection case workers deal with children in conflict with the law in the welfare
+    # track (para 71), so they alone see the protected track; police liaisons, who feed the
+    # criminal record, never do.
+    Role.CASE_WORKER: frozenset(
+        {"cases.read", "cases.manage", "cases.identify", "cases.protected"}
+    ),
     Role.STATISTICIAN: frozenset({"stats.read", "stats.publish"}),
     Role.AUDITOR: frozenset({"audit.read", "stats.read"}),
     Role.PARTNER: frozenset({"reports.submit"}),

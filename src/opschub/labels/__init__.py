@@ -105,6 +105,9 @@ AUDIT_ACTION = {
     "evidence.keys_rotated": N_("rotated the evidence key"),
     "evidence.retention_rule": N_("set an evidence retention rule"),
     "evidence.retention.reviewed": N_("daily review of evidence due for destruction"),
+    # organisation units and cases (cases-core)
+    "orgunits.loaded": N_("loaded organisation units"),
+    # statistics (stats-core)
     "stats.indicator.added": N_("added a statistical indicator"),
     "stats.submission.received": N_("received regional figures"),
     "stats.submission.approved": N_("approved regional figures"),
@@ -123,6 +126,9 @@ TARGET_TYPE = {
     "evidence_kek": N_("evidence key"),
     "evidence_retention_rule": N_("evidence retention rule"),
     "evidence_vault": N_("evidence vault"),
+    # organisation units and cases (cases-core)
+    "org_unit": N_("organisation unit"),
+    # statistics (stats-core)
     "stats_indicator": N_("statistical indicator"),
     "stats_submission": N_("regional submission"),
     "stats_publication": N_("statistics publication"),
@@ -180,6 +186,8 @@ DETAIL_KEY = {
     "failures": N_("failed attempts in a row"),
     "until": N_("until"),
     "created": N_("new list"),
+    # organisation units and cases (cases-core)
+    "updated": N_("updated"),
 }
 # Which code list a detail's value comes from, by key (status changes: "from", "to").
 DETAIL_VALUE_KIND = {

@@ -1,0 +1,1467 @@
+"""Cases: opening, people, links, access. The only writer of the tables in
+:mod:`opschub.cases.models`.
+
+Rules kept here (pages, the API and the import all come through these functions):
+
+- Access is the role's permission (``cases.read`` / ``cases.manage``) *and* the person's record
+  scope (:class:`~opschub.cases.models.CaseScope`: own, team, region, all; API tokens: all). A
+  restricted case is seen only by its named members, whatever their scope.
+- A child suspect is on the protected track: hidden from everyone without ``cases.protected``,
+  never in an export, counted only in :mod:`opschub.cases.facts` (para 71).
+- A child victim recorded as a suspect needs a stated reason and a senior's confirmation, and is
+  refused outright for making images of themselves (para 67).
+- The real name is encrypted; each read of it is audited (``cases.person.name_read``).
+- Edits carry the version the editor saw; a stale edit is refused with what changed.
+
+Every bad field is named (:class:`FieldError`, messages are msgids translated by the caller);
+nothing is half-saved: each use case is one transaction with its audit events.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Protocol
+
+from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, true
+from sqlalchemy.orm import Session
+
+from opschub import taxonomy
+from opschub.audit import service as audit
+from opschub.cases.models import (
+    MAX_ALIAS,
+    MAX_TEAM,
+    MAX_TITLE,
+    PRIORITIES,
+    ROLES,
+    SCOPES,
+    SELF_GENERATED,
+    STATUSES,
+    VULNERABILITIES,
+    Case,
+    CaseEvidence,
+    CaseForm,
+    CaseLink,
+    CaseMember,
+    CasePerson,
+    CaseRelationship,
+    CaseReport,
+    CaseScope,
+)
+from opschub.clock import utcnow
+from opschub.ids import new_id
+from opschub.orgunits import service as orgunits
+from opschub.text import N_
+
+MAX_REASON = 2000
+MAX_NAME = 200
+MIN_REASON = 10
+PAGE_SIZE = 50
+_BIRTH_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+
+
+# -- who acts ------------------------------------------------------------------------------------
+
+
+class CaseActor(audit.Actor, Protocol):
+    """Who acts and what they may do: :class:`opschub.accounts.principal.Principal` fits."""
+
+    def can(self, permission: str) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Importer:
+    """The server's command line (``opschub cases import``): it may do everything a case worker
+    may, with scope all; it never sees the protected track unless asked (``protected``)."""
+
+    name: str = "command line"
+    kind: str = "system"
+    protected: bool = False
+
+    @property
+    def id(self) -> str:
+        return f"cli:{self.name}"
+
+    def can(self, permission: str) -> bool:
+        return permission != "cases.protected" or self.protected
+
+
+# -- errors --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    message: str  # an English msgid; ``params`` fill its %(name)s places
+    params: Mapping[str, object] = field(default_factory=dict)
+
+    def text(self, gettext: Any = None) -> str:
+        message = gettext(self.message) if gettext else self.message
+        return message % dict(self.params) if self.params else message
+
+    def to_json(self, gettext: Any = None) -> dict[str, str]:
+        return {"field": self.field, "message": self.text(gettext)}
+
+
+class CasesError(Exception):
+    """A request the cases service refuses or cannot carry out."""
+
+
+class CaseInvalid(CasesError, ValueError):
+    """Bad fields; nothing was stored. ``errors`` names every one."""
+
+    def __init__(self, errors: Sequence[FieldError]) -> None:
+        self.errors = list(errors)
+        super().__init__("; ".join(f"{e.field}: {e.text()}" for e in self.errors[:10]))
+
+
+class NotFound(CasesError, LookupError):
+    """No such case or person, or not one the actor may see (the same answer for both)."""
+
+
+class Refused(CasesError, PermissionError):
+    """Not allowed: a permission, a scope, a rule. ``message`` is a msgid with ``params``."""
+
+    def __init__(self, message: str, **params: object) -> None:
+        self.message = message
+        self.params = params
+        super().__init__(message % params if params else message)
+
+    def text(self, gettext: Any = None) -> str:
+        message = gettext(self.message) if gettext else self.message
+        return message % self.params if self.params else message
+
+
+class StaleEdit(CasesError):
+    """Someone else changed the record since the editor loaded it; nothing was saved.
+
+    ``changed`` maps each field that differs from what the editor saw to its current value."""
+
+    def __init__(self, current_version: int, changed: Mapping[str, object]) -> None:
+        self.current_version = current_version
+        self.changed = dict(changed)
+        names = ", ".join(sorted(self.changed)) or "the record"
+        super().__init__(f"changed by someone else since you opened it: {names}")
+
+
+# -- access --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScopeView:
+    scope: str
+    team: str | None = None
+    org_unit_code: str | None = None
+    senior: bool = False
+
+
+def scope_of(session: Session, actor: CaseActor) -> ScopeView:
+    """The actor's record scope: API tokens and the command line see all; a person without a
+    scope row sees their own cases only."""
+    if actor.kind != "user":
+        return ScopeView("all")
+    row = session.get(CaseScope, actor.id)
+    if row is None:
+        return ScopeView("own")
+    unit = orgunits.by_id(session, row.org_unit_id) if row.org_unit_id else None
+    return ScopeView(row.scope, row.team, unit.code if unit else None, row.senior)
+
+
+def _require(actor: CaseActor, permission: str) -> None:
+    if not actor.can(permission):
+        raise Refused(N_("This needs the permission %(permission)s."), permission=permission)
+
+
+def visible_clause(session: Session, actor: CaseActor) -> ColumnElement[bool]:
+    """A condition on :class:`Case` rows the actor may see (after ``cases.read``)."""
+    if not actor.can("cases.read"):
+        return false()
+    scope = scope_of(session, actor)
+    member = exists().where(CaseMember.case_id == Case.id, CaseMember.user_id == actor.id)
+    own = or_(Case.assigned_to_id == actor.id, Case.created_by_id == actor.id)
+    if scope.scope == "all":
+        reach: ColumnElement[bool] = true()
+    elif scope.scope == "team" and scope.team:
+        reach = or_(own, Case.team == scope.team)
+    elif scope.scope == "region" and scope.org_unit_code:
+        codes = orgunits.descendants(session, scope.org_unit_code)
+        ids = list(orgunits.ids_for(session, codes).values())
+        reach = or_(own, Case.org_unit_id.in_(ids))
+    else:
+        reach = own
+    if actor.kind == "system":
+        return true()  # the server's command line
+    if actor.kind != "user":
+        return Case.restricted.is_(False)  # an API token is never a named member
+    return or_(and_(Case.restricted.is_(False), reach), and_(Case.restricted.is_(True), member))
+
+
+def _case_for(session: Session, actor: CaseActor, case_id: str, *, manage: bool = False) -> Case:
+    _require(actor, "cases.manage" if manage else "cases.read")
+    found = session.scalar(select(Case).where(Case.id == case_id, visible_clause(session, actor)))
+    if found is None:
+        raise NotFound(case_id)
+    return found
+
+
+def can_see_protected(actor: CaseActor) -> bool:
+    return actor.can("cases.protected")
+
+
+# -- input ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class CaseIn:
+    title: str
+    org_unit: str  # an organisation unit code
+    setting: str | None = None
+    priority: str = "normal"
+    status: str = "open"
+    team: str | None = None
+    assigned_to_id: str | None = None
+    restricted: bool = False
+    forms: Sequence[tuple[str, str]] = ()  # (form, participation)
+    report_ids: Sequence[str] = ()
+    opened_at: datetime | None = None  # default now (the import gives the original date)
+    closed_at: datetime | None = None
+
+
+@dataclass
+class PersonIn:
+    role: str
+    alias: str | None = None  # default: a case-local alias such as "V1" or "S2"
+    real_name: str | None = None
+    sex: str = "unknown"
+    birth_date: date | None = None
+    birth_month: str | None = None  # "YYYY-MM"
+    estimated_age: int | None = None
+    nationality: str | None = None
+    residence: str | None = None  # an organisation unit code
+    vulnerabilities: Sequence[str] = ()
+    offender_category: str | None = None
+    # A suspect who is also a victim in this case (para 67): the victim, why, and what acts.
+    victim_person_id: str | None = None
+    reason: str | None = None
+    acts: Sequence[str] = ()
+
+
+CASE_EDITABLE = (
+    "title",
+    "status",
+    "priority",
+    "setting",
+    "team",
+    "assigned_to_id",
+    "org_unit",
+)
+
+
+def _clean_text(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = value.strip()
+    return value or None
+
+
+def _check_code(
+    errors: list[FieldError], name: str, value: object, allowed: Sequence[str], optional: bool
+) -> None:
+    if value is None and optional:
+        return
+    if value not in allowed:
+        errors.append(
+            FieldError(
+                name,
+                N_("%(value)s is not one of: %(allowed)s"),
+                {"value": repr(value), "allowed": ", ".join(allowed)},
+            )
+        )
+
+
+def _validate_case(
+    session: Session, data: CaseIn, prefix: str = ""
+) -> tuple[list[FieldError], str | None]:
+    errors: list[FieldError] = []
+    title = _clean_text(data.title)
+    if not title:
+        errors.append(FieldError(f"{prefix}title", N_("Give the case a short title.")))
+    elif len(title) > MAX_TITLE:
+        errors.append(
+            FieldError(f"{prefix}title", N_("At most %(n)s characters."), {"n": MAX_TITLE})
+        )
+    unit_id: str | None = None
+    unit = orgunits.by_code(session, data.org_unit) if data.org_unit else None
+    if unit is None:
+        errors.append(
+            FieldError(
+                f"{prefix}org_unit",
+                N_("Unknown region %(code)s."),
+                {"code": repr(data.org_unit or "")},
+            )
+        )
+    else:
+        unit_id = unit.id
+    _check_code(errors, f"{prefix}setting", data.setting, taxonomy.SETTING.values, True)
+    _check_code(errors, f"{prefix}priority", data.priority, PRIORITIES, False)
+    _check_code(errors, f"{prefix}status", data.status, STATUSES, False)
+    if data.team is not None and len(data.team) > MAX_TEAM:
+        errors.append(FieldError(f"{prefix}team", N_("At most %(n)s characters."), {"n": MAX_TEAM}))
+    seen_forms: set[str] = set()
+    for i, (form, participation) in enumerate(data.forms):
+        _check_code(
+            errors, f"{prefix}forms/{i}/form", form, taxonomy.FORM_OF_EXPLOITATION.values, False
+        )
+        _check_code(
+            errors,
+            f"{prefix}forms/{i}/participation",
+            participation,
+            taxonomy.PARTICIPATION.values,
+            False,
+        )
+        if form in seen_forms:
+            errors.append(
+                FieldError(
+                    f"{prefix}forms/{i}/form", N_("%(value)s appears twice."), {"value": form}
+                )
+            )
+        seen_forms.add(form)
+    now = utcnow()
+    if data.opened_at is not None:
+        if data.opened_at.tzinfo is None:
+            errors.append(FieldError(f"{prefix}opened_at", N_("Give a time zone.")))
+        elif data.opened_at > now:
+            errors.append(FieldError(f"{prefix}opened_at", N_("Must not be in the future.")))
+    if data.closed_at is not None:
+        opened = data.opened_at or now
+        if data.closed_at.tzinfo is None:
+            errors.append(FieldError(f"{prefix}closed_at", N_("Give a time zone.")))
+        elif opened.tzinfo is not None and data.closed_at < opened:
+            errors.append(
+                FieldError(f"{prefix}closed_at", N_("A case cannot close before it opened."))
+            )
+        if data.status != "closed":
+            errors.append(
+                FieldError(f"{prefix}status", N_("A case with a closing date has status closed."))
+            )
+    return errors, unit_id
+
+
+def open_case(session: Session, actor: CaseActor, data: CaseIn, *, is_demo: bool = False) -> Case:
+    """Open a case (from reports, or directly). Raises :class:`CaseInvalid` naming every bad
+    field; reports are checked to exist through the intake service."""
+    _require(actor, "cases.manage")
+    errors, unit_id = _validate_case(session, data)
+    report_ids = list(dict.fromkeys(data.report_ids))
+    if report_ids:
+        from opschub.intake import service as intake
+
+        for i, report_id in enumerate(report_ids):
+            try:
+                intake.get_report(session, report_id)
+            except intake.UnknownReport:
+                errors.append(
+                    FieldError(f"report_ids/{i}", N_("No report %(id)s."), {"id": report_id})
+                )
+    if errors:
+        raise CaseInvalid(errors)
+    assert unit_id is not None
+    opened = data.opened_at or utcnow()
+    case = Case(
+        id=new_id(),
+        title=_clean_text(data.title),
+        status=data.status,
+        priority=data.priority,
+        setting=data.setting,
+        org_unit_id=unit_id,
+        team=_clean_text(data.team),
+        assigned_to_id=data.assigned_to_id or (actor.id if actor.kind == "user" else None),
+        restricted=data.restricted,
+        opened_at=opened,
+        opened_on=opened.date(),
+        closed_at=data.closed_at,
+        created_by_id=actor.id if actor.kind == "user" else None,
+        updated_at=utcnow(),
+        is_demo=is_demo,
+    )
+    session.add(case)
+    session.flush()
+    for form, participation in data.forms:
+        session.add(CaseForm(case_id=case.id, form=form, participation=participation))
+    for report_id in report_ids:
+        session.add(CaseReport(case_id=case.id, report_id=report_id, added_by_id=actor.id))
+    if data.restricted and actor.kind == "user":
+        session.add(CaseMember(case_id=case.id, user_id=actor.id, added_by_id=actor.id))
+    session.flush()
+    audit.record(
+        session,
+        action="cases.case.opened",
+        actor=actor,
+        target_type="case",
+        target_id=case.id,
+        details={"reports": len(report_ids), "restricted": data.restricted},
+    )
+    return case
+
+
+def _case_values(session: Session, case: Case) -> dict[str, object]:
+    unit = orgunits.by_id(session, case.org_unit_id)
+    return {
+        "title": case.title,
+        "status": case.status,
+        "priority": case.priority,
+        "setting": case.setting,
+        "team": case.team,
+        "assigned_to_id": case.assigned_to_id,
+        "org_unit": unit.code if unit else None,
+    }
+
+
+def update_case(
+    session: Session,
+    actor: CaseActor,
+    case_id: str,
+    *,
+    version: int,
+    changes: Mapping[str, Any],
+    seen: Mapping[str, Any] | None = None,
+) -> Case:
+    """Change the fields in ``changes`` (keys of :data:`CASE_EDITABLE`).
+
+    ``version`` is the one the editor loaded; if the case has moved on, :class:`StaleEdit` says
+    which fields differ from ``seen`` (what the editor was shown; without it, every field whose
+    value differs from ``changes``) and nothing is saved.
+    """
+    case = _case_for(session, actor, case_id, manage=True)
+    unknown = sorted(set(changes) - set(CASE_EDITABLE))
+    if unknown:
+        raise CaseInvalid(
+            [FieldError(name, N_("This field cannot be changed here.")) for name in unknown]
+        )
+    current = _case_values(session, case)
+    if case.version_id != version:
+        reference = seen if seen is not None else changes
+        changed = {
+            k: current[k] for k in CASE_EDITABLE if k in reference and reference[k] != current[k]
+        }
+        if not changed:
+            changed = {k: current[k] for k in CASE_EDITABLE}
+        raise StaleEdit(case.version_id, changed)
+    merged = {**current, **{k: (v if v != "" else None) for k, v in changes.items()}}
+    data = CaseIn(
+        title=str(merged["title"] or ""),
+        org_unit=str(merged["org_unit"] or ""),
+        setting=merged["setting"],  # type: ignore[arg-type]
+        priority=str(merged["priority"]),
+        status=str(merged["status"]),
+        team=merged["team"],  # type: ignore[arg-type]
+        opened_at=case.opened_at,
+    )
+    errors, unit_id = _validate_case(session, data)
+    if errors:
+        raise CaseInvalid(errors)
+    diff = sorted(k for k in CASE_EDITABLE if merged[k] != current[k])
+    if not diff:
+        return case
+    case.title = _clean_text(data.title) or case.title
+    case.status = data.status
+    case.priority = data.priority
+    case.setting = data.setting
+    case.team = _clean_text(data.team)
+    case.assigned_to_id = merged["assigned_to_id"]  # type: ignore[assignment]
+    if unit_id is not None:
+        case.org_unit_id = unit_id
+    if data.status == "closed" and case.closed_at is None:
+        case.closed_at = utcnow()
+    elif data.status != "closed":
+        case.closed_at = None
+    case.updated_at = utcnow()
+    session.flush()
+    audit.record(
+        session,
+        action="cases.case.updated",
+        actor=actor,
+        target_type="case",
+        target_id=case.id,
+        details={"fields": diff, "version": case.version_id},
+    )
+    return case
+
+
+def set_restricted(
+    session: Session, actor: CaseActor, case_id: str, restricted: bool, members: Iterable[str] = ()
+) -> None:
+    """Restrict a case to named people (the actor is always one of them), or open it again."""
+    case = _case_for(session, actor, case_id, manage=True)
+    case.restricted = restricted
+    case.updated_at = utcnow()
+    wanted = set(members) | ({actor.id} if actor.kind == "user" and restricted else set())
+    have = set(session.scalars(select(CaseMember.user_id).where(CaseMember.case_id == case.id)))
+    for user_id in sorted(wanted - have):
+        session.add(CaseMember(case_id=case.id, user_id=user_id, added_by_id=actor.id))
+    session.flush()
+    audit.record(
+        session,
+        action="cases.case.restricted" if restricted else "cases.case.unrestricted",
+        actor=actor,
+        target_type="case",
+        target_id=case.id,
+        details={"count": len(wanted | have)},
+    )
+
+
+def add_member(session: Session, actor: CaseActor, case_id: str, user_id: str) -> None:
+    case = _case_for(session, actor, case_id, manage=True)
+    if session.scalar(
+        select(CaseMember.id).where(CaseMember.case_id == case.id, CaseMember.user_id == user_id)
+    ):
+        return
+    session.add(CaseMember(case_id=case.id, user_id=user_id, added_by_id=actor.id))
+    session.flush()
+    audit.record(
+        session,
+        action="cases.member.added",
+        actor=actor,
+        target_type="case",
+        target_id=case.id,
+        details={"user": user_id},
+    )
+
+
+def remove_member(session: Session, actor: CaseActor, case_id: str, user_id: str) -> None:
+    case = _case_for(session, actor, case_id, manage=True)
+    row = session.scalar(
+        select(CaseMember).where(CaseMember.case_id == case.id, CaseMember.user_id == user_id)
+    )
+    if row is None:
+        return
+    session.delete(row)
+    session.flush()
+    audit.record(
+        session,
+        action="cases.member.removed",
+        actor=actor,
+        target_type="case",
+        target_id=case.id,
+        details={"user": user_id},
+    )
+
+
+# -- links ---------------------------------------------------------------------------------------
+
+
+def link_report(session: Session, actor: CaseActor, case_id: str, report_id: str) -> None:
+    from opschub.intake import service as intake
+
+    case = _case_for(session, actor, case_id, manage=True)
+    try:
+        intake.get_report(session, report_id)
+    except intake.UnknownReport:
+        raise CaseInvalid(
+            [FieldError("report_id", N_("No report %(id)s."), {"id": report_id})]
+        ) from None
+    if session.scalar(
+        select(CaseReport.id).where(
+            CaseReport.case_id == case.id, CaseReport.report_id == report_id
+        )
+    ):
+        return
+    session.add(CaseReport(case_id=case.id, report_id=report_id, added_by_id=actor.id))
+    session.flush()
+    audit.record(
+        session,
+        action="cases.report.linked",
+        actor=actor,
+        target_type="case",
+        target_id=case.id,
+        details={"report": report_id},
+    )
+
+
+def link_evidence(session: Session, actor: CaseActor, case_id: str, item_id: str) -> None:
+    """Refer to an evidence item in the vault (the material stays there)."""
+    from opschub.evidence import service as evidence
+
+    case = _case_for(session, actor, case_id, manage=True)
+    try:
+        evidence.get_item(session, item_id)
+    except evidence.NotFound:
+        raise CaseInvalid(
+            [FieldError("evidence_item_id", N_("No evidence item %(id)s."), {"id": item_id})]
+        ) from None
+    if session.scalar(
+        select(CaseEvidence.id).where(
+            CaseEvidence.case_id == case.id, CaseEvidence.evidence_item_id == item_id
+        )
+    ):
+        return
+    session.add(CaseEvidence(case_id=case.id, evidence_item_id=item_id, added_by_id=actor.id))
+    session.flush()
+    audit.record(
+        session,
+        action="cases.evidence.linked",
+        actor=actor,
+        target_type="case",
+        target_id=case.id,
+        details={"item": item_id},
+    )
+
+
+def link_cases(session: Session, actor: CaseActor, case_id: str, other_id: str) -> None:
+    case = _case_for(session, actor, case_id, manage=True)
+    try:
+        other = _case_for(session, actor, other_id)
+    except NotFound:
+        raise CaseInvalid(
+            [FieldError("other_case", N_("No case %(id)s."), {"id": other_id})]
+        ) from None
+    if case.id == other.id:
+        raise CaseInvalid([FieldError("other_case", N_("A case cannot be linked to itself."))])
+    low, high = sorted((case.id, other.id))
+    if session.scalar(
+        select(CaseLink.id).where(CaseLink.case_id == low, CaseLink.other_case_id == high)
+    ):
+        return
+    session.add(CaseLink(case_id=low, other_case_id=high, added_by_id=actor.id))
+    session.flush()
+    audit.record(
+        session,
+        action="cases.case.linked",
+        actor=actor,
+        target_type="case",
+        target_id=case.id,
+        details={"case": other.id},
+    )
+
+
+# -- people --------------------------------------------------------------------------------------
+
+
+def age_on(
+    on: date, *, birth_date: date | None, birth_month: str | None, estimated_age: int | None
+) -> int | None:
+    """Completed years on ``on`` (``None`` when unknown); a birth month counts from its last day
+    (where the day is unknown the younger age is taken, see :mod:`opschub.taxonomy`)."""
+    if birth_date is not None:
+        years = on.year - birth_date.year
+        if (on.month, on.day) < (birth_date.month, birth_date.day):
+            years -= 1
+        return years
+    if birth_month is not None:
+        found = _BIRTH_MONTH.match(birth_month)
+        assert found
+        return taxonomy.age_from_birth_month(int(found.group(1)), int(found.group(2)), on)
+    return estimated_age
+
+
+def band_for(age: int | None) -> str | None:
+    """The statistical band of an age (``None`` for an adult)."""
+    if age is not None and age >= taxonomy.ADULT_AGE:
+        return None
+    return taxonomy.age_band(age)
+
+
+def _validate_person(
+    session: Session, data: PersonIn, opened_on: date, prefix: str = ""
+) -> tuple[list[FieldError], str | None]:
+    errors: list[FieldError] = []
+    _check_code(errors, f"{prefix}role", data.role, ROLES, False)
+    alias = _clean_text(data.alias)
+    if alias is not None and len(alias) > MAX_ALIAS:
+        errors.append(
+            FieldError(f"{prefix}alias", N_("At most %(n)s characters."), {"n": MAX_ALIAS})
+        )
+    real_name = _clean_text(data.real_name)
+    if real_name is not None and len(real_name) > MAX_NAME:
+        errors.append(
+            FieldError(f"{prefix}real_name", N_("At most %(n)s characters."), {"n": MAX_NAME})
+        )
+    _check_code(errors, f"{prefix}sex", data.sex, taxonomy.SEX.values, False)
+    given = [
+        n
+        for n, v in (
+            ("birth_date", data.birth_date),
+            ("birth_month", data.birth_month),
+            ("estimated_age", data.estimated_age),
+        )
+        if v is not None
+    ]
+    if len(given) > 1:
+        errors.append(
+            FieldError(
+                f"{prefix}{given[1]}",
+                N_("Give one of date of birth, month of birth or estimated age, not several."),
+            )
+        )
+    today = utcnow().date()
+    if data.birth_date is not None:
+        if data.birth_date > today:
+            errors.append(FieldError(f"{prefix}birth_date", N_("Must not be in the future.")))
+        elif data.birth_date.year < 1900:
+            errors.append(FieldError(f"{prefix}birth_date", N_("Must be after 1900.")))
+    if data.birth_month is not None:
+        found = _BIRTH_MONTH.match(data.birth_month)
+        if not found or not 1 <= int(found.group(2)) <= 12 or int(found.group(1)) < 1900:
+            errors.append(
+                FieldError(f"{prefix}birth_month", N_("Write the month as YYYY-MM, e.g. 2014-03."))
+            )
+        elif (int(found.group(1)), int(found.group(2))) > (today.year, today.month):
+            errors.append(FieldError(f"{prefix}birth_month", N_("Must not be in the future.")))
+    if data.estimated_age is not None and not 0 <= data.estimated_age <= 120:
+        errors.append(FieldError(f"{prefix}estimated_age", N_("Give an age from 0 to 120.")))
+    if data.birth_date is not None and data.birth_date > opened_on and data.birth_date <= today:
+        errors.append(
+            FieldError(f"{prefix}birth_date", N_("The person was born after the case opened."))
+        )
+    if data.nationality is not None and not _COUNTRY.match(data.nationality):
+        errors.append(
+            FieldError(
+                f"{prefix}nationality", N_("Write the country as two capital letters (ISO 3166).")
+            )
+        )
+    residence_id = None
+    if data.residence:
+        unit = orgunits.by_code(session, data.residence)
+        if unit is None:
+            errors.append(
+                FieldError(
+                    f"{prefix}residence",
+                    N_("Unknown region %(code)s."),
+                    {"code": repr(data.residence)},
+                )
+            )
+        else:
+            residence_id = unit.id
+    for i, flag in enumerate(data.vulnerabilities):
+        _check_code(errors, f"{prefix}vulnerabilities/{i}", flag, VULNERABILITIES, False)
+    _check_code(
+        errors,
+        f"{prefix}offender_category",
+        data.offender_category,
+        taxonomy.OFFENDER_CATEGORY.values,
+        True,
+    )
+    if data.offender_category is not None and data.role != "suspect":
+        errors.append(
+            FieldError(f"{prefix}offender_category", N_("Only a suspect has an offender category."))
+        )
+    if data.victim_person_id is not None and data.role != "suspect":
+        errors.append(
+            FieldError(f"{prefix}victim_person_id", N_("Only a suspect can be linked to a victim."))
+        )
+    for i, act in enumerate(data.acts):
+        _check_code(
+            errors,
+            f"{prefix}acts/{i}",
+            act,
+            (*taxonomy.FORM_OF_EXPLOITATION.values, SELF_GENERATED),
+            False,
+        )
+    return errors, residence_id
+
+
+SELF_IMAGES_REFUSAL = N_(
+    "A child who made images of themselves is never recorded as an offender for it (guidelines "
+    "para 67): the child is a victim. Record what happened to the child instead, and who "
+    "obtained, shared or asked for the images."
+)
+
+
+def _next_alias(session: Session, case_id: str, role: str) -> str:
+    prefix = {"victim": "V", "suspect": "S", "guardian": "G", "witness": "W"}[role]
+    taken = set(session.scalars(select(CasePerson.alias).where(CasePerson.case_id == case_id)))
+    number = 1
+    while f"{prefix}{number}" in taken:
+        number += 1
+    return f"{prefix}{number}"
+
+
+def add_person(session: Session, actor: CaseActor, case_id: str, data: PersonIn) -> CasePerson:
+    """Add a person to a case under a pseudonymous alias.
+
+    A suspect under 18 at the case's opening goes to the protected track (offender category
+    child). A suspect who is a victim in the case (``victim_person_id``) is refused for making
+    images of themselves, and otherwise recorded *pending* until a senior confirms it.
+    """
+    case = _case_for(session, actor, case_id, manage=True)
+    errors, residence_id = _validate_person(session, data, case.opened_on)
+    alias = _clean_text(data.alias)
+    if alias is not None and session.scalar(
+        select(CasePerson.id).where(CasePerson.case_id == case.id, CasePerson.alias == alias)
+    ):
+        errors.append(FieldError("alias", N_("Another person in this case has this alias.")))
+    victim: CasePerson | None = None
+    if data.victim_person_id is not None and data.role == "suspect":
+        victim = session.get(CasePerson, data.victim_person_id)
+        if victim is None or victim.case_id != case.id or victim.role != "victim":
+            errors.append(FieldError("victim_person_id", N_("No victim with this id in the case.")))
+            victim = None
+    if errors:
+        raise CaseInvalid(errors)
+    age = None
+    birth = (data.birth_date, data.birth_month, data.estimated_age)
+    if victim is not None and birth == (None, None, None):
+        # The suspect is the victim: their age is the victim's.
+        birth = (victim.birth_date, victim.birth_month, victim.estimated_age)
+    age = age_on(case.opened_on, birth_date=birth[0], birth_month=birth[1], estimated_age=birth[2])
+    category = data.offender_category
+    protected = False
+    confirmation = None
+    reason = _clean_text(data.reason)
+    if data.role == "suspect":
+        child = (age is not None and age < taxonomy.ADULT_AGE) or category == "child"
+        if category == "child" and age is not None and age >= taxonomy.ADULT_AGE:
+            raise CaseInvalid(
+                [
+                    FieldError(
+                        "offender_category", N_("The suspect was an adult when the case opened.")
+                    )
+                ]
+            )
+        if category is None:
+            category = "child" if child else ("adult" if age is not None else "unknown")
+        if category == "child":
+            protected = True
+        if victim is not None:
+            if SELF_GENERATED in data.acts:
+                raise Refused(SELF_IMAGES_REFUSAL)
+            victim_age = age_on(
+                case.opened_on,
+                birth_date=victim.birth_date,
+                birth_month=victim.birth_month,
+                estimated_age=victim.estimated_age,
+            )
+            if victim_age is None or victim_age < taxonomy.ADULT_AGE:
+                if reason is None or len(reason) < MIN_REASON:
+                    raise CaseInvalid(
+                        [
+                            FieldError(
+                                "reason",
+                                N_(
+                                    "Recording a child victim as a suspect needs a stated reason "
+                                    "(at least %(n)s characters) and a senior's confirmation."
+                                ),
+                                {"n": MIN_REASON},
+                            )
+                        ]
+                    )
+                if len(reason) > MAX_REASON:
+                    raise CaseInvalid(
+                        [FieldError("reason", N_("At most %(n)s characters."), {"n": MAX_REASON})]
+                    )
+                if not data.acts:
+                    raise CaseInvalid(
+                        [FieldError("acts", N_("Name the acts the child is suspected of."))]
+                    )
+                confirmation = "pending"
+                protected = True
+                category = "child"
+    person = CasePerson(
+        case_id=case.id,
+        role=data.role,
+        alias=alias or _next_alias(session, case.id, data.role),
+        real_name=_clean_text(data.real_name),
+        sex=data.sex,
+        birth_date=data.birth_date,
+        birth_month=data.birth_month,
+        estimated_age=data.estimated_age,
+        age_at_opening=age,
+        age_band=band_for(age),
+        nationality=data.nationality,
+        residence_unit_id=residence_id,
+        vulnerabilities=list(dict.fromkeys(data.vulnerabilities)),
+        offender_category=category if data.role == "suspect" else None,
+        protected_track=protected,
+        victim_person_id=victim.id if victim is not None else None,
+        suspect_reason=reason if victim is not None else None,
+        suspect_acts=list(data.acts) if data.role == "suspect" and data.acts else None,
+        suspect_confirmation=confirmation,
+        requested_by_id=actor.id if confirmation else None,
+    )
+    session.add(person)
+    case.updated_at = utcnow()
+    session.flush()
+    audit.record(
+        session,
+        action="cases.person.added",
+        actor=actor,
+        target_type="case_person",
+        target_id=person.id,
+        details={
+            "case": case.id,
+            "role": data.role,
+            "protected": protected,
+            "pending": confirmation == "pending",
+        },
+    )
+    return person
+
+
+def confirm_suspect(session: Session, actor: CaseActor, person_id: str) -> CasePerson:
+    """A senior confirms that a child victim is recorded as a suspect: someone other than the
+    person who asked, with ``cases.manage``, ``cases.protected`` and ``senior`` in their scope."""
+    _require(actor, "cases.manage")
+    _require(actor, "cases.protected")
+    person = session.get(CasePerson, person_id)
+    if person is None:
+        raise NotFound(person_id)
+    _case_for(session, actor, person.case_id, manage=True)
+    if person.suspect_confirmation != "pending":
+        raise Refused(N_("There is nothing to confirm for this person."))
+    if not scope_of(session, actor).senior:
+        raise Refused(N_("Only a senior case worker can confirm this."))
+    if person.requested_by_id == actor.id:
+        raise Refused(N_("The confirmation must come from someone other than who asked for it."))
+    person.suspect_confirmation = "confirmed"
+    person.confirmed_by_id = actor.id
+    person.confirmed_at = utcnow()
+    session.flush()
+    audit.record(
+        session,
+        action="cases.person.suspect_confirmed",
+        actor=actor,
+        target_type="case_person",
+        target_id=person.id,
+        details={"case": person.case_id},
+    )
+    return person
+
+
+PERSON_EDITABLE = (
+    "alias",
+    "sex",
+    "nationality",
+    "residence",
+    "vulnerabilities",
+)
+
+
+def update_person(
+    session: Session,
+    actor: CaseActor,
+    person_id: str,
+    *,
+    version: int,
+    changes: Mapping[str, Any],
+) -> CasePerson:
+    """Change a person's alias, sex, nationality, residence or vulnerabilities (optimistic)."""
+    person = _person_for(session, actor, person_id, manage=True)
+    unknown = sorted(set(changes) - set(PERSON_EDITABLE))
+    if unknown:
+        raise CaseInvalid(
+            [FieldError(name, N_("This field cannot be changed here.")) for name in unknown]
+        )
+    residence = (
+        orgunits.by_id(session, person.residence_unit_id) if person.residence_unit_id else None
+    )
+    current: dict[str, object] = {
+        "alias": person.alias,
+        "sex": person.sex,
+        "nationality": person.nationality,
+        "residence": residence.code if residence else None,
+        "vulnerabilities": list(person.vulnerabilities),
+    }
+    if person.version_id != version:
+        changed = {k: current[k] for k in changes if changes[k] != current[k]} or current
+        raise StaleEdit(person.version_id, changed)
+    merged = {**current, **changes}
+    data = PersonIn(
+        role=person.role,
+        alias=str(merged["alias"] or ""),
+        sex=str(merged["sex"]),
+        nationality=merged["nationality"] or None,  # type: ignore[arg-type]
+        residence=merged["residence"] or None,  # type: ignore[arg-type]
+        vulnerabilities=list(merged["vulnerabilities"] or []),  # type: ignore[call-overload]
+    )
+    case = session.get(Case, person.case_id)
+    assert case is not None
+    errors, residence_id = _validate_person(session, data, case.opened_on)
+    alias = _clean_text(data.alias)
+    if not alias:
+        errors.append(FieldError("alias", N_("Give an alias.")))
+    elif alias != person.alias and session.scalar(
+        select(CasePerson.id).where(CasePerson.case_id == case.id, CasePerson.alias == alias)
+    ):
+        errors.append(FieldError("alias", N_("Another person in this case has this alias.")))
+    if errors:
+        raise CaseInvalid(errors)
+    diff = sorted(k for k in changes if merged[k] != current[k])
+    if not diff:
+        return person
+    person.alias = alias or person.alias
+    person.sex = data.sex
+    person.nationality = data.nationality
+    person.residence_unit_id = residence_id
+    person.vulnerabilities = list(dict.fromkeys(data.vulnerabilities))
+    case.updated_at = utcnow()
+    session.flush()
+    audit.record(
+        session,
+        action="cases.person.updated",
+        actor=actor,
+        target_type="case_person",
+        target_id=person.id,
+        details={"case": case.id, "fields": diff},
+    )
+    return person
+
+
+def _person_for(
+    session: Session, actor: CaseActor, person_id: str, *, manage: bool = False
+) -> CasePerson:
+    person = session.get(CasePerson, person_id)
+    if person is None:
+        raise NotFound(person_id)
+    _case_for(session, actor, person.case_id, manage=manage)
+    if person.protected_track and not can_see_protected(actor):
+        raise NotFound(person_id)
+    return person
+
+
+def read_real_name(session: Session, actor: CaseActor, person_id: str) -> str | None:
+    """The person's real name; every read is audited (also when there is none)."""
+    _require(actor, "cases.identify")
+    person = _person_for(session, actor, person_id)
+    audit.record(
+        session,
+        action="cases.person.name_read",
+        actor=actor,
+        target_type="case_person",
+        target_id=person.id,
+        details={"case": person.case_id},
+    )
+    return person.real_name
+
+
+def add_relationship(
+    session: Session,
+    actor: CaseActor,
+    case_id: str,
+    person_id: str,
+    other_person_id: str,
+    relationship: str,
+) -> CaseRelationship:
+    case = _case_for(session, actor, case_id, manage=True)
+    errors: list[FieldError] = []
+    _check_code(errors, "relationship", relationship, taxonomy.RELATIONSHIP.values, False)
+    people = {
+        p.id: p
+        for p in session.scalars(
+            select(CasePerson).where(
+                CasePerson.case_id == case.id, CasePerson.id.in_([person_id, other_person_id])
+            )
+        )
+    }
+    for name, pid in (("person_id", person_id), ("other_person_id", other_person_id)):
+        found = people.get(pid)
+        if found is None or (found.protected_track and not can_see_protected(actor)):
+            errors.append(FieldError(name, N_("No such person in this case.")))
+    if person_id == other_person_id:
+        errors.append(FieldError("other_person_id", N_("Choose two different people.")))
+    if not errors and session.scalar(
+        select(CaseRelationship.id).where(
+            CaseRelationship.person_id == person_id,
+            CaseRelationship.other_person_id == other_person_id,
+        )
+    ):
+        errors.append(FieldError("other_person_id", N_("This relationship is recorded already.")))
+    if errors:
+        raise CaseInvalid(errors)
+    row = CaseRelationship(
+        case_id=case.id,
+        person_id=person_id,
+        other_person_id=other_person_id,
+        relationship=relationship,
+    )
+    session.add(row)
+    session.flush()
+    audit.record(
+        session,
+        action="cases.relationship.added",
+        actor=actor,
+        target_type="case",
+        target_id=case.id,
+        details={"relationship": relationship},
+    )
+    return row
+
+
+# -- scopes (administrators) ---------------------------------------------------------------------
+
+
+def set_scope(
+    session: Session,
+    actor: CaseActor,
+    user_id: str,
+    *,
+    scope: str,
+    team: str | None = None,
+    org_unit: str | None = None,
+    senior: bool = False,
+) -> None:
+    _require(actor, "users.manage")
+    errors: list[FieldError] = []
+    _check_code(errors, "scope", scope, SCOPES, False)
+    team = _clean_text(team)
+    unit_id = None
+    if scope == "team" and not team:
+        errors.append(FieldError("team", N_("Name the team.")))
+    if scope == "region":
+        unit = orgunits.by_code(session, org_unit or "")
+        if unit is None:
+            errors.append(
+                FieldError(
+                    "org_unit", N_("Unknown region %(code)s."), {"code": repr(org_unit or "")}
+                )
+            )
+        else:
+            unit_id = unit.id
+    if errors:
+        raise CaseInvalid(errors)
+    row = session.get(CaseScope, user_id)
+    if row is None:
+        row = CaseScope(user_id=user_id)
+        session.add(row)
+    row.scope = scope
+    row.team = team
+    row.org_unit_id = unit_id
+    row.senior = senior
+    row.set_by_id = actor.id
+    session.flush()
+    audit.record(
+        session,
+        action="cases.scope.set",
+        actor=actor,
+        target_type="user",
+        target_id=user_id,
+        details={"scope": scope, "senior": senior},
+    )
+
+
+# -- reading -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    status: str | None = None
+    org_unit: str | None = None  # a unit code: the unit and all below it
+    form: str | None = None
+    assigned_to_me: bool = False
+    text: str | None = None  # a reference (C-XXXX-XXXX) or words of the title
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    id: str
+    reference: str
+    title: str
+    status: str
+    priority: str
+    setting: str | None
+    org_unit_code: str
+    opened_at: datetime
+    restricted: bool
+
+
+def list_cases(
+    session: Session,
+    actor: CaseActor,
+    filters: CaseFilter | None = None,
+    *,
+    before: tuple[datetime, str] | None = None,
+    limit: int = PAGE_SIZE,
+) -> list[CaseRow]:
+    """The cases the actor may see, newest first; ``before`` is the (opened_at, id) of the last
+    row of the previous page (keyset paging keeps every page as fast as the first)."""
+    _require(actor, "cases.read")
+    from opschub.orgunits.models import OrgUnit
+
+    filters = filters or CaseFilter()
+    query = (
+        select(
+            Case.id,
+            Case.reference,
+            Case.title,
+            Case.status,
+            Case.priority,
+            Case.setting,
+            OrgUnit.code,
+            Case.opened_at,
+            Case.restricted,
+        )
+        .join(OrgUnit, OrgUnit.id == Case.org_unit_id)
+        .where(visible_clause(session, actor))
+    )
+    if filters.status:
+        query = query.where(Case.status == filters.status)
+    if filters.org_unit:
+        try:
+            codes = orgunits.descendants(session, filters.org_unit)
+        except orgunits.UnknownUnit:
+            return []
+        query = query.where(Case.org_unit_id.in_(list(orgunits.ids_for(session, codes).values())))
+    if filters.form:
+        query = query.where(
+            exists().where(CaseForm.case_id == Case.id, CaseForm.form == filters.form)
+        )
+    if filters.assigned_to_me:
+        query = query.where(Case.assigned_to_id == actor.id)
+    if filters.text:
+        text = filters.text.strip()
+        if re.match(r"^C-[0-9A-Z]{4}-[0-9A-Z]{4}$", text.upper()):
+            query = query.where(Case.reference == text.upper())
+        else:
+            query = query.where(func.lower(Case.title).contains(text.lower()[:100]))
+    if before is not None:
+        query = query.where(
+            or_(Case.opened_at < before[0], and_(Case.opened_at == before[0], Case.id < before[1]))
+        )
+    query = query.order_by(Case.opened_at.desc(), Case.id.desc()).limit(limit)
+    return [CaseRow(*row) for row in session.execute(query).all()]
+
+
+@dataclass(frozen=True)
+class PersonView:
+    id: str
+    role: str
+    alias: str
+    sex: str
+    birth_date: date | None
+    birth_month: str | None
+    estimated_age: int | None
+    age_at_opening: int | None
+    age_band: str | None
+    nationality: str | None
+    residence: str | None
+    vulnerabilities: tuple[str, ...]
+    offender_category: str | None
+    protected_track: bool
+    victim_person_id: str | None
+    suspect_confirmation: str | None
+    has_real_name: bool
+    version: int
+
+
+@dataclass(frozen=True)
+class CaseView:
+    id: str
+    reference: str
+    title: str
+    status: str
+    priority: str
+    setting: str | None
+    org_unit_code: str
+    org_unit_path: tuple[str, ...]
+    team: str | None
+    assigned_to_id: str | None
+    restricted: bool
+    opened_at: datetime
+    closed_at: datetime | None
+    version: int
+    forms: tuple[tuple[str, str], ...]
+    report_ids: tuple[str, ...]
+    evidence_item_ids: tuple[str, ...]
+    linked_case_ids: tuple[str, ...]
+    people: tuple[PersonView, ...]
+    relationships: tuple[tuple[str, str, str], ...]  # (person, other person, relationship)
+    members: tuple[str, ...]
+    hidden_people: int  # protected-track people the actor may not see (shown as a count only)
+
+
+def _person_view(session: Session, p: CasePerson, units: Mapping[str, str]) -> PersonView:
+    return PersonView(
+        id=p.id,
+        role=p.role,
+        alias=p.alias,
+        sex=p.sex,
+        birth_date=p.birth_date,
+        birth_month=p.birth_month,
+        estimated_age=p.estimated_age,
+        age_at_opening=p.age_at_opening,
+        age_band=p.age_band,
+        nationality=p.nationality,
+        residence=units.get(p.residence_unit_id) if p.residence_unit_id else None,
+        vulnerabilities=tuple(p.vulnerabilities or ()),
+        offender_category=p.offender_category,
+        protected_track=p.protected_track,
+        victim_person_id=p.victim_person_id,
+        suspect_confirmation=p.suspect_confirmation,
+        has_real_name=_has_name(session, p.id),
+        version=p.version_id,
+    )
+
+
+def _has_name(session: Session, person_id: str) -> bool:
+    # Whether a name is stored, without decrypting it.
+    from sqlalchemy import literal_column
+
+    return bool(
+        session.scalar(
+            select(literal_column("1"))
+            .select_from(CasePerson.__table__)
+            .where(
+                CasePerson.__table__.c.id == person_id,
+                CasePerson.__table__.c.real_name.is_not(None),
+            )
+        )
+    )
+
+
+def get_case(session: Session, actor: CaseActor, case_id: str) -> CaseView:
+    """A case as the actor may see it: protected-track people left out (only counted) unless the
+    actor holds ``cases.protected``. No real names (see :func:`read_real_name`)."""
+    case = _case_for(session, actor, case_id)
+    from opschub.orgunits.models import OrgUnit
+
+    unit_rows = session.execute(select(OrgUnit.id, OrgUnit.code)).all()
+    units = {r.id: r.code for r in unit_rows}
+    unit_code = units[case.org_unit_id]
+    people_rows = list(
+        session.scalars(
+            select(CasePerson)
+            .where(CasePerson.case_id == case.id)
+            .order_by(CasePerson.role, CasePerson.created_at, CasePerson.id)
+        )
+    )
+    protected_ok = can_see_protected(actor)
+    shown = [p for p in people_rows if protected_ok or not p.protected_track]
+    shown_ids = {p.id for p in shown}
+    relationships = tuple(
+        (r.person_id, r.other_person_id, r.relationship)
+        for r in session.scalars(
+            select(CaseRelationship).where(CaseRelationship.case_id == case.id)
+        )
+        if r.person_id in shown_ids and r.other_person_id in shown_ids
+    )
+    links = session.execute(
+        select(CaseLink.case_id, CaseLink.other_case_id).where(
+            or_(CaseLink.case_id == case.id, CaseLink.other_case_id == case.id)
+        )
+    ).all()
+    linked = [b if a == case.id else a for a, b in links]
+    visible_linked = (
+        set(
+            session.scalars(
+                select(Case.id).where(Case.id.in_(linked), visible_clause(session, actor))
+            )
+        )
+        if linked
+        else set()
+    )
+    return CaseView(
+        id=case.id,
+        reference=case.reference,
+        title=case.title,
+        status=case.status,
+        priority=case.priority,
+        setting=case.setting,
+        org_unit_code=unit_code,
+        org_unit_path=tuple(orgunits.ancestors(session, unit_code)),
+        team=case.team,
+        assigned_to_id=case.assigned_to_id,
+        restricted=case.restricted,
+        opened_at=case.opened_at,
+        closed_at=case.closed_at,
+        version=case.version_id,
+        forms=tuple(
+            (f.form, f.participation)
+            for f in session.scalars(
+                select(CaseForm).where(CaseForm.case_id == case.id).order_by(CaseForm.form)
+            )
+        ),
+        report_ids=tuple(
+            session.scalars(
+                select(CaseReport.report_id)
+                .where(CaseReport.case_id == case.id)
+                .order_by(CaseReport.created_at)
+            )
+        ),
+        evidence_item_ids=tuple(
+            session.scalars(
+                select(CaseEvidence.evidence_item_id)
+                .where(CaseEvidence.case_id == case.id)
+                .order_by(CaseEvidence.created_at)
+            )
+        ),
+        linked_case_ids=tuple(sorted(visible_linked)),
+        people=tuple(_person_view(session, p, units) for p in shown),
+        relationships=relationships,
+        members=tuple(
+            session.scalars(select(CaseMember.user_id).where(CaseMember.case_id == case.id))
+        ),
+        hidden_people=len(people_rows) - len(shown),
+    )
+
+
+def references(session: Session, case_ids: Sequence[str]) -> dict[str, str]:
+    if not case_ids:
+        return {}
+    return dict(
+        session.execute(select(Case.id, Case.reference).where(Case.id.in_(list(case_ids)))).all()
+    )  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class DuplicateHint:
+    person_id: str
+    case_id: str
+    case_reference: str
+    alias: str
+    why: str  # "alias" or "birth_month_region"
+
+
+def duplicate_hints(
+    session: Session, actor: CaseActor, person_id: str, *, limit: int = 20
+) -> list[DuplicateHint]:
+    """People in other cases the actor may see who may be the same person: the same alias, or
+    the same birth month and region of residence. Protected-track people only for those who may
+    see them."""
+    person = _person_for(session, actor, person_id)
+    conditions = [func.lower(CasePerson.alias) == person.alias.lower()]
+    if person.birth_month and person.residence_unit_id:
+        conditions.append(
+            and_(
+                CasePerson.birth_month == person.birth_month,
+                CasePerson.residence_unit_id == person.residence_unit_id,
+            )
+        )
+    query = (
+        select(
+            CasePerson.id,
+            CasePerson.case_id,
+            Case.reference,
+            CasePerson.alias,
+            CasePerson.birth_month,
+            CasePerson.residence_unit_id,
+        )
+        .join(Case, Case.id == CasePerson.case_id)
+        .where(
+            CasePerson.id != person.id,
+            CasePerson.case_id != person.case_id,
+            or_(*conditions),
+            visible_clause(session, actor),
+        )
+        .limit(limit)
+    )
+    if not can_see_protected(actor):
+        query = query.where(CasePerson.protected_track.is_(False))
+    hints = []
+    for row in session.execute(query).all():
+        same_alias = row.alias.lower() == person.alias.lower()
+        hints.append(
+            DuplicateHint(
+                row.id,
+                row.case_id,
+                row.reference,
+                row.alias,
+                "alias" if same_alias else "birth_month_region",
+            )
+        )
+    return hints
+
+
+def person_case_id(session: Session, person_id: str) -> str | None:
+    return session.scalar(select(CasePerson.case_id).where(CasePerson.id == person_id))
