@@ -29,7 +29,7 @@ class Source:
             module = importlib.import_module(self.module)
         except ModuleNotFoundError as exc:
             raise SourceUnavailable(
-                self.name, f"{self.module} is not installed ({exc.name})"
+                self.name, f"{exc.name} is not installed"
             ) from None
         function = getattr(module, self.function, None)
         if function is None:

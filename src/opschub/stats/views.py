@@ -69,12 +69,13 @@ def dashboard(
                 "name": indicator.name(lang),
                 "unit": report.unit_label(indicator.unit, _),
             }
-            if service.source_status(session, indicator) is not None:
+            by = list(indicator.publish_by[:1])
+            try:
+                tab = service.table(session, indicator.id, by, period)
+            except sources.SourceUnavailable:
                 card["unavailable"] = True
                 cards.append(card)
                 continue
-            by = list(indicator.publish_by[:1])
-            tab = service.table(session, indicator.id, by, period)
             card["total"] = report.format_value(report.total_of(tab), _)
             card["chart"] = _chart(
                 indicator.name(lang),
@@ -119,11 +120,11 @@ def table_page(
         wanted = [d for d in request.query_params.getlist("by") if d in indicator.dimensions]
         error = None
         rows: list[report.Row] = []
-        if service.source_status(session, indicator) is not None:
-            error = _("The data for this indicator is not available in this installation.")
-        else:
+        try:
             tab = service.table(session, indicator.id, wanted, period)
             rows = report.rows(tab, _, lang)
+        except sources.SourceUnavailable:
+            error = _("The data for this indicator is not available in this installation.")
     return render(
         request,
         "stats/table.html",
