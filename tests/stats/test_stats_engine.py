@@ -42,7 +42,7 @@ def assert_adds_up(table: dict[str, Any]) -> int:
             children = _children(table, dim, key[i], domains[i])
             if not children:
                 continue
-            parts = [cells[(*key[:i], c, *key[i + 1:])] for c in children]
+            parts = [cells[(*key[:i], c, *key[i + 1 :])] for c in children]
             assert value == sum(parts), (key, dim, value, parts)
             checked += 1
     return checked

@@ -40,25 +40,38 @@ def figures_csv(year: int, seed: int = SEED) -> str:
     for org in REGIONS:
         victims = rng.randint(4, 25)
         row("victims", org, "total", "total", victims)
-        for cat, v in zip(("female", "male", "other", "unknown"),
-                          _split(rng, victims, (0.62, 0.33, 0.01, 0.04)), strict=True):
+        for cat, v in zip(
+            ("female", "male", "other", "unknown"),
+            _split(rng, victims, (0.62, 0.33, 0.01, 0.04)),
+            strict=True,
+        ):
             row("victims", org, "sex", cat, v)
-        for cat, v in zip(("0-4", "5-9", "10-14", "15-17", "unknown"),
-                          _split(rng, victims, (0.04, 0.16, 0.45, 0.3, 0.05)), strict=True):
+        for cat, v in zip(
+            ("0-4", "5-9", "10-14", "15-17", "unknown"),
+            _split(rng, victims, (0.04, 0.16, 0.45, 0.3, 0.05)),
+            strict=True,
+        ):
             row("victims", org, "age_band", cat, v)
         cases = rng.randint(max(1, victims // 2), victims)
         row("cases_opened", org, "total", "total", cases)
         suspects = rng.randint(1, cases + 2)
         row("suspects", org, "total", "total", suspects)
-        for cat, v in zip(("adult", "child", "legal_person", "unknown"),
-                          _split(rng, suspects, (0.8, 0.12, 0.03, 0.05)), strict=True):
+        for cat, v in zip(
+            ("adult", "child", "legal_person", "unknown"),
+            _split(rng, suspects, (0.8, 0.12, 0.03, 0.05)),
+            strict=True,
+        ):
             row("suspects", org, "offender_category", cat, v)
         investigations = rng.randint(1, cases)
         prosecutions = rng.randint(0, investigations)
         convictions = rng.randint(0, prosecutions)
         sanctions = rng.randint(0, convictions)
-        for ind, value in (("investigations", investigations), ("prosecutions", prosecutions),
-                           ("convictions", convictions), ("sanctions", sanctions)):
+        for ind, value in (
+            ("investigations", investigations),
+            ("prosecutions", prosecutions),
+            ("convictions", convictions),
+            ("sanctions", sanctions),
+        ):
             row(ind, org, "total", "total", value)
         referrals = rng.randint(victims, victims * 2)
         row("referrals", org, "total", "total", referrals)

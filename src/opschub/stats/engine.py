@@ -254,6 +254,6 @@ def compute(
 def _relocate(rows: LeafRows, at: int, tree: RegionTree) -> LeafRows:
     out: LeafRows = {}
     for key, value in rows.items():
-        moved = (*key[:at], tree.leaf_of(key[at]), *key[at + 1:])
+        moved = (*key[:at], tree.leaf_of(key[at]), *key[at + 1 :])
         out[moved] = out.get(moved, 0) + value
     return out

@@ -28,9 +28,7 @@ class Source:
         try:
             module = importlib.import_module(self.module)
         except ModuleNotFoundError as exc:
-            raise SourceUnavailable(
-                self.name, f"{exc.name} is not installed"
-            ) from None
+            raise SourceUnavailable(self.name, f"{exc.name} is not installed") from None
         function = getattr(module, self.function, None)
         if function is None:
             raise SourceUnavailable(self.name, f"{self.module} has no {self.function}()")

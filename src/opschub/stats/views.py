@@ -63,6 +63,7 @@ def dashboard(
     cards = []
     with get_db(request).read() as session:
         cats = service.catalogue(session)
+        names = service.region_names(session)
         for indicator in cats.indicators.values():
             card: dict[str, Any] = {
                 "indicator": indicator,
@@ -72,6 +73,7 @@ def dashboard(
             by = list(indicator.publish_by[:1])
             try:
                 tab = service.table(session, indicator.id, by, period)
+                tab["region_names"] = names
             except sources.SourceUnavailable:
                 card["unavailable"] = True
                 cards.append(card)
@@ -122,6 +124,7 @@ def table_page(
         rows: list[report.Row] = []
         try:
             tab = service.table(session, indicator.id, wanted, period)
+            tab["region_names"] = service.region_names(session)
             rows = report.rows(tab, _, lang)
         except sources.SourceUnavailable:
             error = _("The data for this indicator is not available in this installation.")
