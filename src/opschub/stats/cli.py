@@ -339,9 +339,11 @@ def reproduce_command(version: Annotated[int, typer.Argument()]) -> None:
 
 
 def register(app: typer.Typer) -> None:
+    import importlib
+
     try:
-        from opschub.stats import disclosure_cli
-    except ImportError:  # stats-protect's `stats audit` is not part of this installation
+        disclosure_cli = importlib.import_module("opschub.stats.disclosure_cli")
+    except ModuleNotFoundError:  # stats-protect's `stats audit` is not part of this installation
         pass
     else:
         disclosure_cli.register(stats_app)

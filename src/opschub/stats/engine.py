@@ -47,7 +47,7 @@ def number(value: Any) -> float:
         value = float(value)
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    return value  # type: ignore[no-any-return]
+    return value
 
 
 def region_parents(session: Session) -> dict[str, str | None]:

@@ -198,7 +198,7 @@ def chart_bars(
 def total_of(table: Mapping[str, Any]) -> float | None:
     for cell in table["cells"]:
         if all(v == cat.TOTAL for v in cell["key"].values()):
-            return cell["value"]  # type: ignore[no-any-return]
+            return cell["value"]
     return None
 
 

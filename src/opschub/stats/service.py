@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import importlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -185,9 +186,8 @@ def region_names(session: Session) -> dict[str, dict[str, str]]:
 def protect(
     table_: dict[str, Any], *, method: str, threshold: int, interval: float, base: int
 ) -> dict[str, Any]:
-    from opschub.stats import disclosure
-
-    return disclosure.protect_table(  # type: ignore[no-any-return]
+    disclosure = importlib.import_module("opschub.stats.disclosure")
+    return disclosure.protect_table(
         table_, method=method, threshold=threshold, interval=interval, base=base
     )
 
@@ -701,7 +701,7 @@ def export_dhis2(
         indicator = cats.get(ident)
         if "region" not in indicator.dimensions:
             continue
-        dims = [[]] + [[d] for d in indicator.dimensions if d != "region"]
+        dims: list[list[str]] = [[]] + [[d] for d in indicator.dimensions if d != "region"]
         for extra in dims:
             try:
                 tab = table(session, ident, ["region", *extra], parsed.label)
@@ -786,8 +786,7 @@ def build_publication(
     base: int,
 ) -> tuple[list[dict[str, Any]], str, str, list[str]]:
     """(published tables, input digest, output digest, cells at risk) — nothing is stored."""
-    from opschub.stats import disclosure
-
+    disclosure = importlib.import_module("opschub.stats.disclosure")
     cats = catalogue(session)
     names = region_names(session)
     raw_inputs = []

@@ -32,7 +32,7 @@ class Source:
         function = getattr(module, self.function, None)
         if function is None:
             raise SourceUnavailable(self.name, f"{self.module} has no {self.function}()")
-        return function  # type: ignore[no-any-return]
+        return function
 
 
 class SourceUnavailable(LookupError):
