@@ -1,0 +1,205 @@
+"""Primary and secondary cell suppression.
+
+Primary: every cell with a value from 1 to threshold-1 (zeros are published).
+
+Secondary, a sequential linear-programming heuristic: for each sensitive cell and each direction
+(up, down) we look for the cheapest *perturbation* y of the table (relations @ y == 0, values + y >= 0)
+that moves the cell by its required amount while every cell it touches is suppressed. Such a y is a
+certificate: once its cells are suppressed, ``values + y`` is a table the attacker cannot rule out,
+so the attacker's bound reaches at least that far. Cost per unit moved: 1 + value for a published
+cell (small cells are cheaper to hide), almost nothing for a cell already suppressed. The program is
+first solved on the cell's neighbourhood (its value, parent, siblings and children along every
+dimension, all combinations), then, if that has no solution, on the whole table. A found y also
+proves other cells' requirements (scaled as far as non-negativity allows); those need no program.
+
+Then the attacker's audit runs; any cell still at risk gets a whole-table program, until the audit
+passes. Last, when the table is small enough, complementary suppressions that the audit shows to be
+unneeded are published again (largest first).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.optimize import linprog
+
+from opschub.stats.disclosure.attacker import (
+    EPS,
+    AuditResult,
+    audit,
+    components,
+    is_sensitive,
+    value_free_high,
+)
+from opschub.stats.disclosure.model import DisclosureError, Key, Table
+
+SUPPRESSED_COST = 1e-4
+MAX_FIX_ROUNDS = 20
+# The drop pass re-runs the attacker on a block once per candidate; only for blocks this small.
+DROP_BLOCK_LIMIT = 150
+
+
+class Suppressor:
+    def __init__(self, table: Table, *, threshold: int, interval: float) -> None:
+        self.table = table
+        self.threshold = threshold
+        self.interval = interval
+        self.values = table.values
+        n = table.size
+        self.primary = np.array([is_sensitive(v, threshold) for v in self.values], dtype=bool)
+        self.suppressed = self.primary.copy()
+        self.need_up = np.zeros(n)
+        self.need_down = np.zeros(n)
+        for i in np.flatnonzero(self.primary):
+            # value-free: the attacker cannot exclude 0 nor ceil((t-1)(1+p)) (see attacker.py)
+            v = float(self.values[i])
+            self.need_up[i] = max(value_free_high(threshold, interval) - v, 0.0)
+            self.need_down[i] = v
+        self.done_up = self.need_up <= EPS
+        self.done_down = self.need_down <= EPS
+        self.index: dict[Key, int] = {k: i for i, k in enumerate(table.keys)}
+        self.children = [d.children() for d in table.dims]
+        self.rel_csc = table.relations.tocsc()
+        self.programs = 0
+
+    # --- neighbourhoods --------------------------------------------------------------------
+
+    def neighbourhood(self, cell: int) -> np.ndarray:
+        key = self.table.keys[cell]
+        options = []
+        for d, dim in enumerate(self.table.dims):
+            value = key[d]
+            near = {value}
+            up = dim.parent.get(value)
+            if up is not None:
+                near.add(up)
+                near.update(self.children[d].get(up, ()))
+            near.update(self.children[d].get(value, ()))
+            options.append(sorted(near))
+        found = [self.index.get(combo) for combo in itertools.product(*options)]
+        return np.array(sorted(i for i in found if i is not None), dtype=np.int64)
+
+    # --- one perturbation ------------------------------------------------------------------
+
+    def perturbation(self, cell: int, amount: float, cells: np.ndarray) -> np.ndarray | None:
+        """y over ``cells`` (None if no y exists there) moving ``cell`` by ``amount``."""
+        m = cells.size
+        position = int(np.searchsorted(cells, cell))
+        sub = self.rel_csc[:, cells]
+        rows = np.unique(sub.tocoo().row)
+        a = sub[rows].tocsr()
+        values = self.values[cells]
+        cost = np.where(self.suppressed[cells], SUPPRESSED_COST, 1.0 + values)
+        c = np.concatenate([cost, cost])
+        a_eq = sp.hstack([a, -a]).tocsr()
+        upper_plus: list[float | None] = [None] * m
+        bounds = [(0.0, u) for u in upper_plus] + [(0.0, float(v)) for v in values]
+        if amount > 0:
+            bounds[position] = (amount, amount)
+            bounds[m + position] = (0.0, 0.0)
+        else:
+            bounds[position] = (0.0, 0.0)
+            bounds[m + position] = (-amount, -amount)
+        self.programs += 1
+        result = linprog(c, A_eq=a_eq, b_eq=np.zeros(rows.size), bounds=bounds, method="highs")
+        if result.status != 0:
+            return None
+        y = np.zeros(self.table.size)
+        y[cells] = result.x[:m] - result.x[m:]
+        y[np.abs(y) < 1e-9] = 0.0
+        return y
+
+    def apply(self, y: np.ndarray) -> None:
+        support = np.flatnonzero(y)
+        self.suppressed[support] = True
+        # The certificate scaled: values + s*y >= 0 for s in [-back, forward].
+        neg = y[support] < 0
+        pos = ~neg
+        vals = self.values[support]
+        forward = np.min(vals[neg] / -y[support][neg]) if neg.any() else math.inf
+        back = np.min(vals[pos] / y[support][pos]) if pos.any() else math.inf
+        ys = y[support]
+        with np.errstate(invalid="ignore"):
+            up = np.maximum(np.where(ys > 0, forward * ys, 0), np.where(ys < 0, back * -ys, 0))
+            down = np.maximum(np.where(ys < 0, forward * -ys, 0), np.where(ys > 0, back * ys, 0))
+        self.done_up[support] |= up >= self.need_up[support] - EPS
+        self.done_down[support] |= down >= self.need_down[support] - EPS
+
+    def move(self, cell: int, amount: float) -> None:
+        y = self.perturbation(cell, amount, self.neighbourhood(cell))
+        if y is None:
+            y = self.perturbation(cell, amount, np.arange(self.table.size))
+        if y is None:
+            raise DisclosureError(
+                f"no suppression pattern protects cell ({self.table.describe(cell)})"
+            )
+        self.apply(y)
+
+    # --- the whole procedure ---------------------------------------------------------------
+
+    def run(self) -> AuditResult:
+        order = sorted(np.flatnonzero(self.primary), key=lambda i: -self.values[i])
+        for cell in order:
+            if not self.done_up[cell]:
+                self.move(int(cell), float(self.need_up[cell]))
+            if not self.done_down[cell]:
+                self.move(int(cell), -float(self.need_down[cell]))
+        result = self.fix()
+        self.drop()
+        return result
+
+    def audit(self, only: np.ndarray | None = None) -> AuditResult:
+        return audit(
+            self.table,
+            threshold=self.threshold,
+            interval=self.interval,
+            suppressed=self.suppressed,
+            only=only,
+            value_free=True,
+        )
+
+    def fix(self) -> AuditResult:
+        for _round in range(MAX_FIX_ROUNDS):
+            result = self.audit()
+            if result.ok:
+                return result
+            everything = np.arange(self.table.size)
+            for risk in result.at_risk:
+                cell = self.index[tuple(risk.key[d.name] for d in self.table.dims)]
+                v = float(self.values[cell])
+                if self.primary[cell]:
+                    if risk.high < v + self.need_up[cell] - EPS:
+                        self._force(cell, float(self.need_up[cell]), everything)
+                    if risk.low > v - self.need_down[cell] + EPS:
+                        self._force(cell, -float(self.need_down[cell]), everything)
+                else:
+                    self._force(cell, 1.0, everything)
+        raise DisclosureError("secondary suppression did not converge; the table cannot be protected")
+
+    def _force(self, cell: int, amount: float, cells: np.ndarray) -> None:
+        y = self.perturbation(cell, amount, cells)
+        if y is None:
+            raise DisclosureError(f"no suppression pattern protects cell ({self.table.describe(cell)})")
+        self.apply(y)
+
+    def drop(self) -> None:
+        """Publish again complementary cells that no requirement needs (largest first)."""
+        for cells in components(self.table.relations, self.suppressed):
+            if cells.size > DROP_BLOCK_LIMIT:
+                continue
+            secondary = [int(c) for c in cells if not self.primary[c]]
+            for cell in sorted(secondary, key=lambda i: -self.values[i]):
+                self.suppressed[cell] = False
+                rest = cells[self.suppressed[cells]]
+                if rest.size and not self.audit(only=rest).ok:
+                    self.suppressed[cell] = True
+
+
+def suppress(table: Table, *, threshold: int, interval: float) -> tuple[np.ndarray, np.ndarray]:
+    """(suppressed, primary) masks for a table whose every value is known."""
+    worker = Suppressor(table, threshold=threshold, interval=interval)
+    worker.run()
+    return worker.suppressed, worker.primary
