@@ -32,6 +32,7 @@ CAPABILITY_CLIS = (
     "opschub.orgunits.cli",
     "opschub.takedown.cli",
     "opschub.takedown.categories_cli",
+    "opschub.stats.cli",
     "opschub.web.cli",
     "opschub.jobs.cli",
 )

@@ -152,6 +152,7 @@ MODEL_MODULES = (
     "opschub.orgunits.models",
     "opschub.cases.models",
     "opschub.cases.followup_models",
+    "opschub.stats.models",
 )
 
 

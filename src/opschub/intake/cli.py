@@ -49,6 +49,10 @@ def load_command(
     try:
         with database.transaction() as session:
             summary = demo.load(session, service.default_store(), force=force)
+            # Statistics: approved regional figures for the demo region hierarchy.
+            from opschub.stats import demo as stats_demo
+
+            stats_demo.load(session)
             people = [(p.username, p.role, p.one_time_password) for p in summary.people]
     except demo.DemoError as exc:
         typer.echo(f"opschub demo load: {exc}", err=True)
@@ -86,6 +90,9 @@ def remove_command() -> None:
 
     with get_database().transaction() as session:
         removed = demo.remove(session, service.default_store())
+        from opschub.stats import demo as stats_demo
+
+        stats_demo.remove(session)
     typer.echo(
         f"Removed {removed} demo reports and the demo hash lists; the demo people are disabled."
     )

@@ -156,6 +156,12 @@ AUDIT_ACTION = {
     "cases.offence.recorded": N_("recorded an offence and its limitation deadline"),
     "cases.informed.logged": N_("logged what the child was told"),
     "cases.followup.reviewed": N_("daily review of delays, deadlines and reminders"),
+    # statistics (stats-core)
+    "stats.indicator.added": N_("added a statistical indicator"),
+    "stats.submission.received": N_("received regional figures"),
+    "stats.submission.approved": N_("approved regional figures"),
+    "stats.submission.rejected": N_("rejected regional figures"),
+    "stats.publication.published": N_("published statistics"),
 }
 TARGET_TYPE = {
     "user": N_("person"),
@@ -181,6 +187,10 @@ TARGET_TYPE = {
     "referral_service": N_("service in the directory"),
     "case_referral": N_("referral"),
     "case": N_("case"),
+    # statistics (stats-core)
+    "stats_indicator": N_("statistical indicator"),
+    "stats_submission": N_("regional submission"),
+    "stats_publication": N_("statistics publication"),
 }
 # Takedown (opschub.takedown.models): a target's and an item's states, decisions, capture outcomes.
 TAKEDOWN_STATE = {

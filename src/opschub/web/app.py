@@ -49,6 +49,7 @@ ROUTER_MODULES = (
     # before cases.views (cases-core), whose /cases/{case_id} would take /cases/dashboard
     "opschub.cases.followup_views",
     "opschub.cases.followup_api",
+    "opschub.stats.views",
 )
 
 # The vendored Swagger UI (see its README.md): only the files /api/docs loads are served, not the

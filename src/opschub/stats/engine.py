@@ -1,0 +1,259 @@
+"""Computation: one GROUP BY over a fact source, then every total and sub-total in Python.
+
+The database does what it is good at (filter and add up millions of case-level rows by the
+finest categories, with an index on the date); what comes back is small (one row per
+combination of categories that occurs), and the margins are built from it here, so that every
+total and sub-total of every dimension and of the region hierarchy is the sum of exactly the cells
+below it on both engines. See docs/statistics.md ("Why SQL").
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Date, literal, select
+from sqlalchemy.orm import Session
+
+from opschub.stats import catalogue as cat
+from opschub.stats import sources
+from opschub.stats.periods import Period
+
+TOTAL = cat.TOTAL
+UNKNOWN_REGION = "unknown"
+UNALLOCATED = "-unallocated"  # suffix of a region's own figures when it also has sub-regions
+LeafRows = dict[tuple[str, ...], float]
+
+
+class StatsError(ValueError):
+    """A table cannot be computed as asked; the message says why (dimension, period, source)."""
+
+
+@dataclass(frozen=True)
+class ExtraRow:
+    """A figure from outside the operational data (an approved regional submission)."""
+
+    key: Mapping[str, str]
+    value: float
+
+
+def number(value: Any) -> float:
+    if value is None:
+        return 0
+    if isinstance(value, Decimal):
+        value = float(value)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def region_parents(session: Session) -> dict[str, str | None]:
+    """code -> parent code of the organisation units (empty before opschub.orgunits exists)."""
+    try:
+        from opschub.orgunits import service as orgunits
+    except ModuleNotFoundError:
+        return {}
+    return dict(orgunits.hierarchy(session))
+
+
+def aggregate(
+    session: Session, measure: cat.Measure, dims: Sequence[cat.Dimension], period: Period
+) -> LeafRows:
+    """The measure added up by the finest categories of ``dims`` (NULL: the unknown category)."""
+    source = sources.get(measure.source)
+    sub = source.load()().subquery()
+    try:
+        group = [sub.c[d.column] for d in dims]
+        date_column = sub.c[source.date_column]
+        value_column = sub.c[measure.column] if measure.column else None
+        filters = [(sub.c[k], v) for k, v in measure.filter.items()]
+    except KeyError as exc:
+        raise StatsError(f"source {measure.source} has no column {exc.args[0]!r}") from None
+    from sqlalchemy import func
+
+    if measure.kind == "count":
+        total: Any = func.count()
+    elif measure.kind == "count_of":
+        total = func.count(value_column)
+    else:
+        total = func.sum(value_column)
+    query = select(*group, total).select_from(sub)
+    for column, wanted in filters:
+        if isinstance(wanted, list):
+            query = query.where(column.in_(wanted))
+        else:
+            query = query.where(column == wanted)
+    if period.start is not None and period.end is not None:
+        query = query.where(
+            date_column >= literal(period.start, Date), date_column < literal(period.end, Date)
+        )
+    if group:
+        query = query.group_by(*group)
+    rows: LeafRows = {}
+    for row in session.execute(query):
+        *values, amount = row
+        key = tuple(
+            (UNKNOWN_REGION if d.is_region else d.unknown) if v is None else str(v)
+            for d, v in zip(dims, values, strict=True)
+        )
+        rows[key] = rows.get(key, 0) + number(amount)
+    return rows
+
+
+@dataclass
+class RegionTree:
+    """The region hierarchy a table uses: every code's parent ("total" at the top)."""
+
+    parent: dict[str, str]
+
+    @classmethod
+    def build(cls, parents: Mapping[str, str | None], observed: Iterable[str]) -> RegionTree:
+        parent = {code: (p if p else TOTAL) for code, p in parents.items()}
+        for code in observed:
+            if code not in parent:
+                parent[code] = TOTAL
+        return cls(parent)
+
+    def has_children(self, code: str) -> bool:
+        return any(p == code for p in self.parent.values())
+
+    def leaf_of(self, code: str) -> str:
+        """Where a figure recorded at ``code`` sits: itself, or ``code-unallocated`` below it
+        when ``code`` has sub-regions (so that a region is always the sum of its children)."""
+        if not self.has_children(code):
+            return code
+        leaf = code + UNALLOCATED
+        self.parent[leaf] = code
+        return leaf
+
+    def chain(self, code: str) -> list[str]:
+        out = [code]
+        while (up := self.parent.get(out[-1], TOTAL)) != TOTAL:
+            out.append(up)
+        return out
+
+    def ordered(self) -> list[str]:
+        """Every code, depth first (a region then its sub-regions), by code."""
+        children: dict[str, list[str]] = {}
+        for code, up in self.parent.items():
+            children.setdefault(up, []).append(code)
+        out: list[str] = []
+
+        def walk(code: str) -> None:
+            for child in sorted(children.get(code, [])):
+                out.append(child)
+                walk(child)
+
+        walk(TOTAL)
+        return out
+
+
+def _domain(dim: cat.Dimension, observed: set[str]) -> list[str]:
+    values = list(dim.values or ())
+    values += sorted(v for v in observed if v not in values)
+    return values
+
+
+def margins(
+    dims: Sequence[cat.Dimension], rows: LeafRows, tree: RegionTree | None
+) -> tuple[list[tuple[str, ...]], dict[tuple[str, ...], float]]:
+    """Every cell of the full table (each dimension's categories and "total"; every level of the
+    region hierarchy), zeros included, each the exact sum of the leaf rows below it."""
+    domains: list[list[str]] = []
+    for i, dim in enumerate(dims):
+        observed = {key[i] for key in rows}
+        if dim.is_region:
+            assert tree is not None
+            domains.append([TOTAL, *tree.ordered()])
+        else:
+            domains.append([TOTAL, *_domain(dim, observed)])
+    keys = list(itertools.product(*domains))
+    sums: dict[tuple[str, ...], float] = dict.fromkeys(keys, 0)
+    for key, value in rows.items():
+        if not value:
+            continue
+        options = []
+        for dim, v in zip(dims, key, strict=True):
+            options.append([*tree.chain(v), TOTAL] if dim.is_region and tree else [v, TOTAL])
+        for cell in itertools.product(*options):
+            sums[cell] += value
+    return keys, sums
+
+
+def compute(
+    session: Session,
+    indicator: cat.Indicator,
+    by: Sequence[str],
+    period: Period,
+    dimensions: Mapping[str, cat.Dimension],
+    *,
+    extra: Sequence[ExtraRow] = (),
+    operational: bool = True,
+) -> dict[str, Any]:
+    """The raw table of ``indicator`` by ``by`` for ``period`` in the shape of
+    ``opschub stats table --format json`` (every cell "published", no value withheld).
+
+    ``extra``: figures from elsewhere (approved regional submissions) added to the leaves;
+    ``operational=False``: those alone (the indicator's source is not installed here)."""
+    for name in by:
+        if name not in indicator.dimensions:
+            allowed = ", ".join(indicator.dimensions) or "none"
+            raise StatsError(
+                f"indicator {indicator.id} cannot be broken down by {name!r}; allowed: {allowed}"
+            )
+    if len(set(by)) != len(by):
+        raise StatsError("a dimension is named twice in --by")
+    dims = [dimensions[name] for name in by]
+    numerator = aggregate(session, indicator.numerator, dims, period) if operational else {}
+    for row in extra:
+        key = tuple(row.key.get(d.name, d.unknown) for d in dims)
+        numerator[key] = numerator.get(key, 0) + row.value
+    denominator = (
+        aggregate(session, indicator.denominator, dims, period)
+        if indicator.denominator is not None and operational
+        else None
+    )
+    tree = None
+    region_at = next((i for i, d in enumerate(dims) if d.is_region), None)
+    if region_at is not None:
+        observed = {k[region_at] for k in numerator} | {k[region_at] for k in denominator or {}}
+        tree = RegionTree.build(region_parents(session), observed)
+        numerator = _relocate(numerator, region_at, tree)
+        if denominator is not None:
+            denominator = _relocate(denominator, region_at, tree)
+    keys, num = margins(dims, numerator, tree)
+    den = margins(dims, denominator, tree)[1] if denominator is not None else None
+    cells = []
+    for key in keys:
+        if den is None:
+            cells.append(
+                {"key": dict(zip(by, key, strict=True)), "value": num[key], "status": "published"}
+            )
+            continue
+        d = den.get(key, 0)
+        cells.append(
+            {
+                "key": dict(zip(by, key, strict=True)),
+                "value": round(num[key] / d, 2) if d else None,
+                "status": "published" if d else "not_applicable",
+            }
+        )
+    return {
+        "indicator": indicator.id,
+        "period": period.label,
+        "dimensions": list(by),
+        "hierarchy": dict(sorted(tree.parent.items())) if tree is not None else {},
+        "unit": indicator.unit,
+        "cells": cells,
+    }
+
+
+def _relocate(rows: LeafRows, at: int, tree: RegionTree) -> LeafRows:
+    out: LeafRows = {}
+    for key, value in rows.items():
+        moved = (*key[:at], tree.leaf_of(key[at]), *key[at + 1 :])
+        out[moved] = out.get(moved, 0) + value
+    return out

@@ -1,0 +1,977 @@
+"""Statistics use cases: the catalogue, tables, regional figures and publications.
+
+The only writer of the ``stats_*`` tables; every change is audited in the same transaction.
+Other capabilities are read through their facts Selects (:mod:`opschub.stats.sources`) and the
+region hierarchy through :mod:`opschub.orgunits.service`. No web imports.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import importlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from opschub import audit
+from opschub.audit.service import Actor, EventIn
+from opschub.clock import utcnow
+from opschub.stats import catalogue as cat
+from opschub.stats import engine, periods, sources
+from opschub.stats.engine import ExtraRow, StatsError
+from opschub.stats.models import AddedIndicator, Publication, Submission, SubmissionValue
+
+__all__ = ["StatsError"]
+
+DEFAULT_THRESHOLD = 10
+DEFAULT_INTERVAL = 0.30
+DEFAULT_BASE = 5
+
+
+def canonical_digest(value: object) -> str:
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _actor_label(actor: Actor | None, fallback: str = "command line") -> str:
+    return actor.name if actor is not None else fallback
+
+
+def _record(session: Session, actor: Actor | None, action: str, **kwargs: Any) -> None:
+    audit.service.record(
+        session,
+        action=action,
+        actor=actor,
+        actor_label=None if actor is not None else "command line",
+        **kwargs,
+    )
+
+
+# --- the catalogue ------------------------------------------------------------------------------
+
+
+def catalogue(session: Session) -> cat.Catalogue:
+    """The built-in indicators and those an administrator added."""
+    base = cat.builtin()
+    added = []
+    for row in session.scalars(select(AddedIndicator).order_by(AddedIndicator.created_at)):
+        added.append(
+            cat.parse_indicator(row.definition, row.indicator_id, base.dimensions, builtin=False)
+        )
+    return base.with_added(added)
+
+
+def add_indicators(session: Session, actor: Actor | None, text: str) -> list[str]:
+    """Add the indicators of a TOML text (``[[indicator]]`` tables); all or none."""
+    import tomllib
+
+    current = catalogue(session)
+    parsed = cat.parse(text, builtin=False, base=current)
+    raw = tomllib.loads(text)
+    ids = []
+    for entry in raw.get("indicator", []):
+        session.add(
+            AddedIndicator(indicator_id=entry["id"], definition=entry, added_by=_actor_label(actor))
+        )
+        ids.append(entry["id"])
+    session.flush()
+    for ident in ids:
+        _record(
+            session,
+            actor,
+            "stats.indicator.added",
+            target_type="stats_indicator",
+            target_id=ident,
+            details={"name": parsed.indicators[ident].name_en},
+        )
+    return ids
+
+
+def source_status(session: Session, indicator: cat.Indicator) -> str | None:
+    """None when the indicator's sources are installed, else why not ("source not available")."""
+    for measure in (indicator.numerator, indicator.denominator):
+        if measure is None:
+            continue
+        try:
+            sources.get(measure.source).load()
+        except sources.SourceUnavailable as exc:
+            return str(exc)
+    return None
+
+
+# --- tables -------------------------------------------------------------------------------------
+
+
+def _regional_rows(
+    session: Session, indicator: cat.Indicator, by: Sequence[str], period: periods.Period
+) -> list[ExtraRow]:
+    """Approved regional figures of ``indicator`` for periods inside ``period``.
+
+    A submission gives a total and one-way breakdowns; in a table it contributes its total at its
+    region, broken down by the first dimension of ``by`` it has categories for (the others: the
+    unknown category), so every table's totals agree whatever its dimensions."""
+    rows = session.execute(
+        select(Submission.org_unit_code, Submission.period, SubmissionValue)
+        .join(SubmissionValue, SubmissionValue.submission_id == Submission.id)
+        .where(Submission.status == "approved", SubmissionValue.indicator_id == indicator.id)
+    ).all()
+    by_submission: dict[tuple[str, str], list[SubmissionValue]] = {}
+    for org, label, value in rows:
+        if period.contains(periods.parse(label)):
+            by_submission.setdefault((org, label), []).append(value)
+    out: list[ExtraRow] = []
+    for (org, _label), values in sorted(by_submission.items()):
+        total = next((v.value for v in values if v.dimension == cat.TOTAL), None)
+        broken = False
+        for dim in by:
+            if dim == "region":
+                continue
+            parts = [v for v in values if v.dimension == dim]
+            if parts:
+                out.extend(
+                    ExtraRow({"region": org, dim: v.category}, engine.number(v.value))
+                    for v in parts
+                )
+                broken = True
+                break
+        if not broken and total is not None:
+            out.append(ExtraRow({"region": org}, engine.number(total)))
+    return out
+
+
+def table(
+    session: Session,
+    indicator_id: str,
+    by: Sequence[str],
+    period: str,
+    *,
+    counted: bool = False,
+    regional: bool = True,
+) -> dict[str, Any]:
+    """The raw table (every cell "published"); ``counted``: the count that disclosure control
+    protects instead of the indicator's value (for sums, means and rates)."""
+    cats = catalogue(session)
+    indicator = cats.get(indicator_id)
+    if counted and not (indicator.numerator.is_count and indicator.denominator is None):
+        indicator = dataclasses.replace(
+            indicator, numerator=indicator.counted(), denominator=None, unit="count"
+        )
+    parsed = periods.parse(period)
+    extra = _regional_rows(session, indicator, by, parsed) if regional else []
+    try:
+        return engine.compute(session, indicator, by, parsed, cats.dimensions, extra=extra)
+    except sources.SourceUnavailable as exc:
+        if not extra:
+            raise
+        # The capability is not installed here, but regions sent figures: the table is theirs
+        # alone, and says so.
+        only = _regional_only(session, cats, indicator, list(by), parsed)
+        only["source_status"] = str(exc)
+        return only
+
+
+def region_names(session: Session) -> dict[str, dict[str, str]]:
+    try:
+        from opschub.orgunits import service as orgunits
+    except ModuleNotFoundError:
+        return {}
+    return {u.code: {"en": u.name_en, "zh-Hans": u.name_zh} for u in orgunits.units(session)}
+
+
+def protect(
+    table_: dict[str, Any], *, method: str, threshold: int, interval: float, base: int
+) -> dict[str, Any]:
+    disclosure = importlib.import_module("opschub.stats.disclosure")
+    return disclosure.protect_table(
+        table_, method=method, threshold=threshold, interval=interval, base=base
+    )
+
+
+# --- regional figures ---------------------------------------------------------------------------
+
+TEMPLATE_COLUMNS = ("indicator", "period", "org_unit", "dimension", "category", "value")
+
+
+@dataclass(frozen=True)
+class FigureIn:
+    """One figure read from a file, with where it was (for error messages)."""
+
+    where: str
+    indicator: str
+    period: str
+    org_unit: str
+    dimension: str
+    category: str
+    value: str
+
+
+class ImportInvalid(ValueError):
+    def __init__(self, errors: Sequence[str]) -> None:
+        super().__init__(f"{len(errors)} error(s)")
+        self.errors = list(errors)
+
+
+def collected(cats: cat.Catalogue) -> list[cat.Indicator]:
+    """Indicators that regions may send: counts without a denominator."""
+    return [i for i in cats.indicators.values() if i.numerator.is_count and i.denominator is None]
+
+
+def template_rows(cats: cat.Catalogue, period: str = "2026", org_unit: str = "") -> list[list[str]]:
+    """The rows of the regional template: each collected indicator's total, then every category
+    of each of its dimensions (region excepted), value left empty."""
+    rows: list[list[str]] = []
+    for indicator in collected(cats):
+        rows.append([indicator.id, period, org_unit, cat.TOTAL, cat.TOTAL, ""])
+        for name in indicator.dimensions:
+            dim = cats.dimensions[name]
+            if dim.is_region or dim.values is None:
+                continue
+            for value in dim.values:
+                rows.append([indicator.id, period, org_unit, name, value, ""])
+    return rows
+
+
+def template_csv(cats: cat.Catalogue, period: str = "2026", org_unit: str = "") -> str:
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(TEMPLATE_COLUMNS)
+    writer.writerows(template_rows(cats, period, org_unit))
+    return out.getvalue()
+
+
+def template_xlsx(cats: cat.Catalogue, period: str = "2026", org_unit: str = "") -> bytes:
+    import io
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "figures"
+    sheet.append(list(TEMPLATE_COLUMNS))
+    for row in template_rows(cats, period, org_unit):
+        sheet.append(row)
+    about = book.create_sheet("indicators")
+    about.append(["indicator", "name_en", "name_zh", "unit", "dimensions", "definition_en"])
+    for i in collected(cats):
+        about.append([i.id, i.name_en, i.name_zh, i.unit, ", ".join(i.dimensions), i.definition_en])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def read_csv(data: bytes, name: str) -> list[FigureIn]:
+    import csv
+    import io
+
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ImportInvalid(
+            [f"{name}: not UTF-8 text ({exc.reason} at byte {exc.start})"]
+        ) from None
+    reader = csv.reader(io.StringIO(text))
+    header = next(reader, None)
+    if header is None or [h.strip() for h in header] != list(TEMPLATE_COLUMNS):
+        raise ImportInvalid(
+            [f"{name} row 1: the header must be {','.join(TEMPLATE_COLUMNS)} (the template's)"]
+        )
+    out = []
+    for number, row in enumerate(reader, start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(TEMPLATE_COLUMNS):
+            raise ImportInvalid([f"{name} row {number}: {len(row)} columns, expected 6"])
+        out.append(FigureIn(f"{name} row {number}", *(c.strip() for c in row)))
+    return out
+
+
+def read_xlsx(data: bytes, name: str) -> list[FigureIn]:
+    import io
+    import zipfile
+
+    from openpyxl import load_workbook
+    from openpyxl.utils import get_column_letter
+
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, OSError, KeyError, ValueError) as exc:
+        raise ImportInvalid([f"{name}: not an XLSX workbook ({exc})"]) from None
+    if "figures" not in book.sheetnames:
+        raise ImportInvalid([f"{name}: no sheet named figures (the template's first sheet)"])
+    sheet = book["figures"]
+    rows = sheet.iter_rows(values_only=True)
+    header = [str(c or "").strip() for c in next(rows, ())]
+    if header[: len(TEMPLATE_COLUMNS)] != list(TEMPLATE_COLUMNS):
+        raise ImportInvalid(
+            [f"{name} sheet figures row 1: the header must be {', '.join(TEMPLATE_COLUMNS)}"]
+        )
+    out = []
+    for number, row in enumerate(rows, start=2):
+        cells = ["" if c is None else str(c).strip() for c in row[: len(TEMPLATE_COLUMNS)]]
+        if not any(cells):
+            continue
+        cells += [""] * (len(TEMPLATE_COLUMNS) - len(cells))
+        value = row[5] if len(row) > 5 else None
+        if isinstance(value, float) and value.is_integer():
+            cells[5] = str(int(value))
+        where = f"{name} sheet figures row {number}"
+        out.append(FigureIn(where, *cells))
+        _ = get_column_letter  # cells are named by column letter in _validate
+    return out
+
+
+def read_dhis2(data: bytes, name: str) -> list[FigureIn]:
+    """DHIS2 ``dataValueSets`` JSON: dataElement = indicator id, period in DHIS2's form
+    (2026, 2026Q1, 202603), orgUnit = region code, categoryOptionCombo = ``default`` (the
+    total) or ``DIMENSION=CATEGORY``."""
+    try:
+        doc = json.loads(data)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ImportInvalid([f"{name}: not JSON ({exc})"]) from None
+    values = doc.get("dataValues") if isinstance(doc, dict) else None
+    if not isinstance(values, list):
+        raise ImportInvalid([f"{name}: no dataValues list (a DHIS2 dataValueSets document)"])
+    out = []
+    for i, item in enumerate(values):
+        where = f"{name} dataValues[{i}]"
+        if not isinstance(item, dict):
+            raise ImportInvalid([f"{where}: not an object"])
+        combo = str(item.get("categoryOptionCombo") or "default")
+        dim, _, category = combo.partition("=")
+        if combo == "default":
+            dim, category = cat.TOTAL, cat.TOTAL
+        try:
+            period = periods.parse(str(item.get("period", ""))).label
+        except periods.PeriodError:
+            period = str(item.get("period", ""))
+        out.append(
+            FigureIn(
+                where,
+                str(item.get("dataElement", "")),
+                period,
+                str(item.get("orgUnit", "")),
+                dim,
+                category,
+                str(item.get("value", "")),
+            )
+        )
+    return out
+
+
+_COLUMN_LETTER = dict(zip(TEMPLATE_COLUMNS, "ABCDEF", strict=True))
+
+
+def _cell(figure: FigureIn, column: str) -> str:
+    if " sheet " in figure.where:
+        row = figure.where.rsplit(" ", 1)[1]
+        return f"{figure.where}, cell {_COLUMN_LETTER[column]}{row} ({column})"
+    if "dataValues[" in figure.where:
+        dhis = {
+            "indicator": "dataElement",
+            "period": "period",
+            "org_unit": "orgUnit",
+            "dimension": "categoryOptionCombo",
+            "category": "categoryOptionCombo",
+            "value": "value",
+        }[column]
+        return f"{figure.where}.{dhis}"
+    return f"{figure.where}, column {column}"
+
+
+def validate(
+    session: Session, figures: Sequence[FigureIn]
+) -> dict[tuple[str, str], dict[tuple[str, str, str], float]]:
+    """Every figure checked; :class:`ImportInvalid` names each bad cell. Returns the figures by
+    (region, period) -> (indicator, dimension, category) -> value."""
+    cats = catalogue(session)
+    allowed = {i.id: i for i in collected(cats)}
+    units = engine.region_parents(session)
+    errors: list[str] = []
+    seen: dict[tuple[str, str, str, str, str], str] = {}
+    grouped: dict[tuple[str, str], dict[tuple[str, str, str], float]] = {}
+    where_of: dict[tuple[str, str, str, str, str], FigureIn] = {}
+    for f in figures:
+        bad = len(errors)
+        indicator = allowed.get(f.indicator)
+        if indicator is None:
+            why = (
+                "is not collected from regions (only counts are)"
+                if f.indicator in cats.indicators
+                else "is not an indicator of the catalogue"
+            )
+            errors.append(f"{_cell(f, 'indicator')}: {f.indicator!r} {why}")
+        try:
+            period = periods.parse(f.period)
+            if period.start is None:
+                raise periods.PeriodError("all")
+        except periods.PeriodError:
+            errors.append(
+                f"{_cell(f, 'period')}: {f.period!r} is not a year (2026), quarter "
+                "(2026-Q1) or month (2026-03)"
+            )
+            period = None
+        if units and f.org_unit not in units:
+            errors.append(
+                f"{_cell(f, 'org_unit')}: {f.org_unit!r} is not a region code "
+                "(opschub orgunits list)"
+            )
+        elif not f.org_unit:
+            errors.append(f"{_cell(f, 'org_unit')}: the region code is missing")
+        if indicator is not None:
+            if f.dimension == cat.TOTAL:
+                if f.category != cat.TOTAL:
+                    errors.append(f"{_cell(f, 'category')}: the total row's category is total")
+            elif f.dimension not in indicator.dimensions or f.dimension == "region":
+                allowed_dims = ", ".join(d for d in indicator.dimensions if d != "region")
+                errors.append(
+                    f"{_cell(f, 'dimension')}: {f.dimension!r} is not a breakdown of "
+                    f"{indicator.id} (total or {allowed_dims})"
+                )
+            else:
+                dim = cats.dimensions[f.dimension]
+                if dim.values is not None and f.category not in dim.values:
+                    errors.append(
+                        f"{_cell(f, 'category')}: {f.category!r} is not one of "
+                        f"{', '.join(dim.values)}"
+                    )
+                elif not f.category:
+                    errors.append(f"{_cell(f, 'category')}: the category is missing")
+        try:
+            value = float(f.value)
+            if value < 0 or not value.is_integer():
+                raise ValueError
+        except ValueError:
+            errors.append(f"{_cell(f, 'value')}: {f.value!r} is not a whole number >= 0")
+            value = 0
+        if len(errors) > bad or period is None:
+            continue
+        key = (f.org_unit, period.label, f.indicator, f.dimension, f.category)
+        if key in seen:
+            errors.append(f"{_cell(f, 'value')}: the same figure is already in {seen[key]}")
+            continue
+        seen[key] = f.where
+        where_of[key] = f
+        grouped.setdefault((f.org_unit, period.label), {})[
+            (f.indicator, f.dimension, f.category)
+        ] = value
+    if not errors:
+        errors.extend(_consistency(cats, grouped, where_of))
+    if errors:
+        raise ImportInvalid(errors)
+    return grouped
+
+
+def _consistency(
+    cats: cat.Catalogue,
+    grouped: Mapping[tuple[str, str], Mapping[tuple[str, str, str], float]],
+    where_of: Mapping[tuple[str, str, str, str, str], FigureIn],
+) -> list[str]:
+    errors = []
+    for (org, period), values in grouped.items():
+        totals = {ind: v for (ind, dim, _c), v in values.items() if dim == cat.TOTAL}
+        parts: dict[tuple[str, str], float] = {}
+        first: dict[tuple[str, str], FigureIn] = {}
+        for (ind, dim, category), v in values.items():
+            if dim != cat.TOTAL:
+                parts[(ind, dim)] = parts.get((ind, dim), 0) + v
+                first.setdefault((ind, dim), where_of[(org, period, ind, dim, category)])
+        for (ind, dim), total in sorted(parts.items()):
+            f = first[(ind, dim)]
+            if ind not in totals:
+                errors.append(
+                    f"{_cell(f, 'value')}: {ind} by {dim} for {org} {period} has no "
+                    "total row (dimension total, category total)"
+                )
+            elif total != totals[ind]:
+                errors.append(
+                    f"{_cell(f, 'value')}: {ind} by {dim} for {org} {period} adds up "
+                    f"to {total:g}, but the total is {totals[ind]:g}"
+                )
+        for rule in cats.rules:
+            if (
+                rule.left in totals
+                and rule.right in totals
+                and not rule.holds(totals[rule.left], totals[rule.right])
+            ):
+                f = where_of[(org, period, rule.left, cat.TOTAL, cat.TOTAL)]
+                errors.append(
+                    f"{_cell(f, 'value')}: {rule.left} ({totals[rule.left]:g}) must be "
+                    f"{rule.op} {rule.right} ({totals[rule.right]:g}) for {org} {period}"
+                )
+    return errors
+
+
+def read_figures(data: bytes, name: str, fmt: str) -> list[FigureIn]:
+    readers = {"csv": read_csv, "xlsx": read_xlsx, "dhis2": read_dhis2}
+    if fmt not in readers:
+        raise ImportInvalid([f"unknown format {fmt!r}: csv, xlsx or dhis2"])
+    return readers[fmt](data, name)
+
+
+@dataclass(frozen=True)
+class SubmissionView:
+    id: str
+    org_unit_code: str
+    period: str
+    version: int
+    status: str
+    source_format: str
+    file_name: str | None
+    figures: int
+    submitted_by: str | None
+    created_at: Any
+    decided_by: str | None
+
+
+def import_figures(
+    session: Session,
+    actor: Actor | None,
+    data: bytes,
+    name: str,
+    fmt: str,
+    *,
+    is_demo: bool = False,
+) -> list[SubmissionView]:
+    """Read, check and store a regional file: one pending submission per region and period (a
+    new version when the region already sent that period). All or nothing."""
+    grouped = validate(session, read_figures(data, name, fmt))
+    if not grouped:
+        raise ImportInvalid([f"{name}: no figures (every value is empty)"])
+    digest = hashlib.sha256(data).hexdigest()
+    created = []
+    events = []
+    for (org, period), values in sorted(grouped.items()):
+        latest = session.scalar(
+            select(func.max(Submission.version)).where(
+                Submission.org_unit_code == org, Submission.period == period
+            )
+        )
+        submission = Submission(
+            org_unit_code=org,
+            period=period,
+            version=(latest or 0) + 1,
+            status="pending",
+            source_format=fmt,
+            file_name=name[-255:],
+            digest=digest,
+            submitted_by=_actor_label(actor),
+            is_demo=is_demo,
+        )
+        session.add(submission)
+        session.flush()
+        session.add_all(
+            SubmissionValue(
+                submission_id=submission.id, indicator_id=i, dimension=d, category=c, value=v
+            )
+            for (i, d, c), v in sorted(values.items())
+        )
+        created.append(submission)
+        events.append(
+            EventIn(
+                action="stats.submission.received",
+                actor=actor,
+                actor_label=None if actor else "command line",
+                target_type="stats_submission",
+                target_id=submission.id,
+                details={
+                    "name": org,
+                    "version": submission.version,
+                    "format": fmt,
+                    "count": len(values),
+                },
+            )
+        )
+    session.flush()
+    audit.service.record_many(session, events)
+    return [_view(session, s) for s in created]
+
+
+def _view(session: Session, s: Submission) -> SubmissionView:
+    figures = (
+        session.scalar(
+            select(func.count())
+            .select_from(SubmissionValue)
+            .where(SubmissionValue.submission_id == s.id)
+        )
+        or 0
+    )
+    return SubmissionView(
+        s.id,
+        s.org_unit_code,
+        s.period,
+        s.version,
+        s.status,
+        s.source_format,
+        s.file_name,
+        figures,
+        s.submitted_by,
+        s.created_at,
+        s.decided_by,
+    )
+
+
+def submissions(
+    session: Session, *, status: str | None = None, limit: int = 200
+) -> list[SubmissionView]:
+    query = select(Submission).order_by(Submission.created_at.desc(), Submission.version.desc())
+    if status:
+        query = query.where(Submission.status == status)
+    return [_view(session, s) for s in session.scalars(query.limit(limit))]
+
+
+def submission_values(session: Session, submission_id: str) -> list[SubmissionValue]:
+    return list(
+        session.scalars(
+            select(SubmissionValue)
+            .where(SubmissionValue.submission_id == submission_id)
+            .order_by(
+                SubmissionValue.indicator_id, SubmissionValue.dimension, SubmissionValue.category
+            )
+        )
+    )
+
+
+def get_submission(session: Session, submission_id: str) -> SubmissionView | None:
+    s = session.get(Submission, submission_id)
+    return None if s is None else _view(session, s)
+
+
+def decide(
+    session: Session, actor: Actor | None, submission_id: str, *, approve: bool
+) -> SubmissionView:
+    """Approve (the region's earlier approved version is superseded, kept in the history) or
+    reject a pending submission."""
+    s = session.get(Submission, submission_id, with_for_update=True)
+    if s is None:
+        raise StatsError(f"no submission {submission_id}")
+    if s.status != "pending":
+        raise StatsError(f"submission {submission_id} is {s.status}, not pending")
+    if approve:
+        for earlier in session.scalars(
+            select(Submission).where(
+                Submission.org_unit_code == s.org_unit_code,
+                Submission.period == s.period,
+                Submission.status == "approved",
+            )
+        ):
+            earlier.status = "superseded"
+    s.status = "approved" if approve else "rejected"
+    s.decided_by = _actor_label(actor)
+    s.decided_at = utcnow()
+    session.flush()
+    _record(
+        session,
+        actor,
+        "stats.submission.approved" if approve else "stats.submission.rejected",
+        target_type="stats_submission",
+        target_id=s.id,
+        details={"name": s.org_unit_code, "version": s.version},
+    )
+    return _view(session, s)
+
+
+def history(session: Session, org_unit: str, period: str) -> list[SubmissionView]:
+    rows = session.scalars(
+        select(Submission)
+        .where(Submission.org_unit_code == org_unit, Submission.period == period)
+        .order_by(Submission.version)
+    )
+    return [_view(session, s) for s in rows]
+
+
+def export_dhis2(
+    session: Session, period: str, indicator_ids: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """A DHIS2 ``dataValueSets`` document of the figures by region (the lowest level that has
+    them) for ``period``: each indicator's total and its one-way breakdowns."""
+    cats = catalogue(session)
+    parsed = periods.parse(period)
+    wanted = indicator_ids or [i.id for i in collected(cats) if "region" in i.dimensions]
+    values = []
+    for ident in wanted:
+        indicator = cats.get(ident)
+        if "region" not in indicator.dimensions:
+            continue
+        dims: list[list[str]] = [[]] + [[d] for d in indicator.dimensions if d != "region"]
+        for extra in dims:
+            try:
+                tab = table(session, ident, ["region", *extra], parsed.label)
+            except sources.SourceUnavailable:
+                tab = _regional_only(session, cats, indicator, ["region", *extra], parsed)
+            leaves = set(tab["hierarchy"]) - set(tab["hierarchy"].values())
+            for cell in tab["cells"]:
+                region = cell["key"]["region"]
+                if region not in leaves or not cell["value"]:
+                    continue
+                if extra and cell["key"][extra[0]] == cat.TOTAL:
+                    continue
+                combo = "default" if not extra else f"{extra[0]}={cell['key'][extra[0]]}"
+                values.append(
+                    {
+                        "dataElement": ident,
+                        "period": parsed.dhis2,
+                        "orgUnit": region,
+                        "categoryOptionCombo": combo,
+                        "value": str(cell["value"]),
+                    }
+                )
+    return {"dataValues": values}
+
+
+def _regional_only(
+    session: Session,
+    cats: cat.Catalogue,
+    indicator: cat.Indicator,
+    by: list[str],
+    period: periods.Period,
+) -> dict[str, Any]:
+    """A table of the regional figures alone (the indicator's own source is not installed)."""
+    extra = _regional_rows(session, indicator, by, period)
+    return engine.compute(
+        session, indicator, by, period, cats.dimensions, extra=extra, operational=False
+    )
+
+
+# --- publications -------------------------------------------------------------------------------
+
+
+class PublicationBlocked(StatsError):
+    """The disclosure audit found cells at risk (or disclosure control is not installed); nothing
+    was published. ``at_risk`` names the cells."""
+
+    def __init__(self, message: str, at_risk: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.at_risk = list(at_risk)
+
+
+def default_contents(session: Session) -> list[dict[str, Any]]:
+    """Every indicator whose sources are installed, by its ``publish_by`` dimensions."""
+    out = []
+    for indicator in catalogue(session).indicators.values():
+        if source_status(session, indicator) is None:
+            out.append({"indicator": indicator.id, "by": list(indicator.publish_by)})
+    return out
+
+
+def _published_value_table(value: dict[str, Any], protected: dict[str, Any]) -> dict[str, Any]:
+    """A sum, mean or rate table with the protection pattern of its count table applied."""
+    status = {json.dumps(c["key"], sort_keys=True): c for c in protected["cells"]}
+    cells = []
+    for cell in value["cells"]:
+        guard = status[json.dumps(cell["key"], sort_keys=True)]
+        if guard["value"] is None:
+            cells.append({"key": cell["key"], "value": None, "status": guard["status"]})
+        else:
+            cells.append(dict(cell))
+    return {**value, "cells": cells}
+
+
+def build_publication(
+    session: Session,
+    period: str,
+    contents: Sequence[Mapping[str, Any]],
+    *,
+    method: str,
+    threshold: int,
+    interval: float,
+    base: int,
+) -> tuple[list[dict[str, Any]], str, str, list[str]]:
+    """(published tables, input digest, output digest, cells at risk) — nothing is stored."""
+    disclosure = importlib.import_module("opschub.stats.disclosure")
+    cats = catalogue(session)
+    names = region_names(session)
+    raw_inputs = []
+    published = []
+    at_risk: list[str] = []
+    for item in contents:
+        indicator = cats.get(item["indicator"])
+        by = list(item["by"])
+        count_table = table(session, indicator.id, by, period, counted=True)
+        is_plain = indicator.numerator.is_count and indicator.denominator is None
+        value_table = count_table if is_plain else table(session, indicator.id, by, period)
+        raw_inputs.append(
+            {"indicator": indicator.id, "by": by, "counted": count_table, "value": value_table}
+        )
+        protected = disclosure.protect_table(
+            count_table, method=method, threshold=threshold, interval=interval, base=base
+        )
+        internal = {
+            **protected,
+            "cells": [
+                {**p, "raw_value": r["value"]} if p["value"] is None else p
+                for p, r in zip(protected["cells"], count_table["cells"], strict=True)
+            ],
+        }
+        result = disclosure.audit_table(internal, threshold=threshold, interval=interval)
+        if not result.ok:
+            at_risk.extend(f"{indicator.id} {key}" for key, *_rest in result.at_risk)
+        out = protected if is_plain else _published_value_table(value_table, protected)
+        out = {
+            **out,
+            "unit": indicator.unit,
+            "name": {"en": indicator.name_en, "zh-Hans": indicator.name_zh},
+        }
+        if "region" in by:
+            out["region_names"] = {c: names[c] for c in out["hierarchy"] if c in names}
+        published.append(out)
+    parameters = {"method": method, "threshold": threshold, "interval": interval, "base": base}
+    input_digest = canonical_digest({"period": period, "tables": raw_inputs})
+    output_digest = canonical_digest({"parameters": parameters, "tables": published})
+    return published, input_digest, output_digest, at_risk
+
+
+@dataclass(frozen=True)
+class PublicationView:
+    id: str
+    version: int
+    period: str
+    method: str
+    parameters: dict[str, Any]
+    contents: list[dict[str, Any]]
+    input_digest: str
+    output_digest: str
+    tables: list[dict[str, Any]]
+    published_by: str | None
+    created_at: Any
+
+
+def _pub_view(p: Publication) -> PublicationView:
+    return PublicationView(
+        p.id,
+        p.version,
+        p.period,
+        p.method,
+        dict(p.parameters),
+        list(p.contents),
+        p.input_digest,
+        p.output_digest,
+        list(p.tables),
+        p.published_by,
+        p.created_at,
+    )
+
+
+def publish(
+    session: Session,
+    actor: Actor | None,
+    period: str,
+    *,
+    contents: Sequence[Mapping[str, Any]] | None = None,
+    method: str = "suppress",
+    threshold: int = DEFAULT_THRESHOLD,
+    interval: float = DEFAULT_INTERVAL,
+    base: int = DEFAULT_BASE,
+    is_demo: bool = False,
+) -> PublicationView:
+    """Compute, protect and audit every table, then store them as the next version.
+
+    Blocked (:class:`PublicationBlocked`, nothing stored) when the audit finds a cell at risk."""
+    if method not in ("suppress", "round"):
+        raise StatsError(f"method {method!r}: suppress or round")
+    if method == "round" and base not in (3, 5):
+        raise StatsError("rounding base: 3 or 5")
+    periods.parse(period)
+    chosen = [dict(c) for c in (contents if contents is not None else default_contents(session))]
+    if not chosen:
+        raise StatsError("nothing to publish: no indicator has an installed source")
+    try:
+        tables, input_digest, output_digest, at_risk = build_publication(
+            session,
+            period,
+            chosen,
+            method=method,
+            threshold=threshold,
+            interval=interval,
+            base=base,
+        )
+    except ModuleNotFoundError as exc:
+        raise PublicationBlocked(f"disclosure control is not installed ({exc.name})") from None
+    if at_risk:
+        raise PublicationBlocked(
+            f"the disclosure audit found {len(at_risk)} cell(s) at risk; nothing was published",
+            at_risk,
+        )
+    latest = session.scalar(select(func.max(Publication.version))) or 0
+    row = Publication(
+        version=latest + 1,
+        period=periods.parse(period).label,
+        method=method,
+        parameters={"method": method, "threshold": threshold, "interval": interval, "base": base},
+        contents=chosen,
+        input_digest=input_digest,
+        output_digest=output_digest,
+        tables=tables,
+        published_by=_actor_label(actor),
+        is_demo=is_demo,
+    )
+    session.add(row)
+    session.flush()
+    _record(
+        session,
+        actor,
+        "stats.publication.published",
+        target_type="stats_publication",
+        target_id=row.id,
+        details={"version": row.version, "count": len(tables)},
+    )
+    return _pub_view(row)
+
+
+def publications(session: Session) -> list[PublicationView]:
+    rows = session.scalars(select(Publication).order_by(Publication.version.desc()))
+    return [_pub_view(p) for p in rows]
+
+
+def publication(session: Session, version: int | None = None) -> PublicationView | None:
+    """A version, or the latest one."""
+    query = select(Publication)
+    query = (
+        query.where(Publication.version == version)
+        if version is not None
+        else query.order_by(Publication.version.desc()).limit(1)
+    )
+    row = session.scalars(query).first()
+    return None if row is None else _pub_view(row)
+
+
+@dataclass(frozen=True)
+class Reproduction:
+    same: bool
+    input_same: bool
+    output_same: bool
+    input_digest: str
+    output_digest: str
+
+
+def reproduce(session: Session, version: int) -> Reproduction:
+    """Re-run a publication from today's data with its recorded method: the same digests mean
+    the same data made the same tables."""
+    pub = publication(session, version)
+    if pub is None:
+        raise StatsError(f"no publication version {version}")
+    params = pub.parameters
+    _tables, input_digest, output_digest, _risk = build_publication(
+        session,
+        pub.period,
+        pub.contents,
+        method=params["method"],
+        threshold=params["threshold"],
+        interval=params["interval"],
+        base=params["base"],
+    )
+    return Reproduction(
+        input_digest == pub.input_digest and output_digest == pub.output_digest,
+        input_digest == pub.input_digest,
+        output_digest == pub.output_digest,
+        input_digest,
+        output_digest,
+    )
