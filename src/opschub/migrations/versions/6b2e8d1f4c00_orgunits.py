@@ -1,7 +1,7 @@
 """organisation units
 
 Revision ID: 6b2e8d1f4c00
-Revises: f9e0b21e9c51
+Revises: 5a1d7c0e3b03
 Create Date: 2026-12-02 13:20:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "6b2e8d1f4c00"
-down_revision: str | None = "f9e0b21e9c51"
+down_revision: str | None = "5a1d7c0e3b03"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """stats tables: added indicators, regional submissions (versions), publications
 
 Revision ID: 7c3f9e2a5d01
-Revises: 6b2e8d1f4c01
+Revises: 6b2e8d1f4c02
 Create Date: 2026-12-02 13:17:43.175245
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "7c3f9e2a5d01"
-down_revision: str | None = "6b2e8d1f4c01"
+down_revision: str | None = "6b2e8d1f4c02"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
