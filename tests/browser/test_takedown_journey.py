@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import xarf
 from PIL import Image
 from sqlalchemy import select
 from test_intake_public_pages import _axe_source, _serious
@@ -41,20 +42,24 @@ from opschub.takedown.hosting import HostingData
 from opschub.takedown.models import Item
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "takedown"))
-from notice_helpers import (  # noqa: E402
+from notice_helpers import (
     Inbox,
     Mailbox,
     Resource,
     Site,
+    job,
     run,
     smtp_server,
     web_server,
     webhook_receiver,
 )
-from takedown_assess_helpers import picture, report_with, run_captures  # noqa: E402
+from takedown_assess_helpers import picture, report_with, run_captures
 
 PARTNER_SECRET = "journey-partner-webhook-secret-0123456789"
-PAGE = b'<!doctype html><html lang="en"><title>Test page</title><p>A test page.</p><img src="/pic.png" alt=""></html>'
+PAGE = (
+    b'<!doctype html><html lang="en"><title>Test page</title>'
+    b'<p>A generated test page.</p><img src="/pic.png" alt=""></html>'
+)
 # Offline hosting data for the test server's address: a documentation AS in Germany, and the
 # provider directory naming its abuse mailbox.
 IPTOASN = "127.0.0.0\t127.255.255.255\t64500\tDE\tEXAMPLE-HOSTING\n"
@@ -174,8 +179,6 @@ def test_takedown_from_report_to_removal_figures(
     content: tuple[Site, str],
     tmp_path: Path,
 ) -> None:
-    import xarf
-
     axe = _axe_source()
     base, database = live_server
     mailbox = mail[0]
@@ -186,7 +189,9 @@ def test_takedown_from_report_to_removal_figures(
         partners.add(
             session,
             None,
-            partners.PartnerIn("Example Hotline DE", "DE", "webhook", hook_url, "en", PARTNER_SECRET),
+            partners.PartnerIn(
+                "Example Hotline DE", "DE", "webhook", hook_url, "en", PARTNER_SECRET
+            ),
         )
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -272,21 +277,28 @@ def test_takedown_from_report_to_removal_figures(
     page.goto(f"{base}/takedown/targets/{target_id}/notices?lang=en")
     assert page.locator("section.card").count() == 2
 
-    # 6. a day later the re-check finds the content still there and re-sends.
+    # 6. re-checks: the content is still there; before the re-send interval (24 h) nothing is
+    # sent again, after it the provider gets a second email.
+    host_id = by_kind["host"][0]
+    with frozen(first_notice + timedelta(hours=2)):
+        assert run(database, f"takedown.recheck:{target_id}:1") == "done"
+    assert job(database, f"takedown.notice_send:{host_id}:2") is None
+    assert len(mailbox.messages) == 1
     day_later = first_notice + timedelta(hours=25)
     with frozen(day_later):
-        assert run(database, f"takedown.recheck:{target_id}:1") == "done"
-        assert run(database, f"takedown.notice_send:{by_kind['host'][0]}:2") == "done"
+        assert run(database, f"takedown.recheck:{target_id}:2") == "done"
+        assert run(database, f"takedown.notice_send:{host_id}:2") == "done"
     assert len(mailbox.messages) == 2
-    assert mailbox.messages[1][1] == ["abuse@hosting.example"]
+    assert mailbox.messages[1][0] and mailbox.messages[1][1] == ["abuse@hosting.example"]
     with database.read() as session:
-        [check] = notifying.rechecks_of(session, target_id)
-        assert check.outcome == "still_there"
+        outcomes = [c.outcome for c in reversed(notifying.rechecks_of(session, target_id))]
+    assert outcomes[0] == "still_there" and outcomes[1] in ("unchanged", "still_there")
+    assert _target_state(database, target_id).state == "notified"
 
     # 7. the page is removed; the next re-check sees it gone.
     site.resources["/page"] = Resource(404, b"not found", "text/plain")
     with frozen(day_later + timedelta(hours=2)):
-        assert run(database, f"takedown.recheck:{target_id}:2") == "done"
+        assert run(database, f"takedown.recheck:{target_id}:3") == "done"
     removed = _target_state(database, target_id)
     assert removed.state == "removed" and removed.removed_at is not None
     today = datetime.now(UTC).date().isoformat()
