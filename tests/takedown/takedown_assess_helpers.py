@@ -4,6 +4,7 @@ capture job."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import threading
 import time
@@ -92,10 +93,8 @@ def declared_huge(handler: BaseHTTPRequestHandler) -> None:
 def sleeper(seconds: float) -> Route:
     def route(handler: BaseHTTPRequestHandler) -> None:
         time.sleep(seconds)
-        try:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             send(b"late", "text/plain")(handler)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
 
     return route
 
@@ -189,6 +188,8 @@ def run_captures(database: Database) -> list[str]:
     """Run every queued capture job; their end states."""
     with database.read() as session:
         ids = list(
-            session.scalars(select(Job.id).where(Job.kind == "takedown.capture", Job.state == "queued"))
+            session.scalars(
+                select(Job.id).where(Job.kind == "takedown.capture", Job.state == "queued")
+            )
         )
     return [run_job(database, job_id, "test-worker") or "none" for job_id in ids]

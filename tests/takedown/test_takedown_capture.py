@@ -8,8 +8,8 @@ from sqlalchemy import select
 from takedown_assess_helpers import (
     ANNA,
     Site,
-    endless,
     declared_huge,
+    endless,
     picture,
     redirect,
     report_with,
@@ -141,9 +141,7 @@ def test_remote_failures_end_as_a_recorded_outcome_never_a_stuck_job(
     assert "takedown.capture.failed" in actions
 
 
-def test_a_huge_medium_on_a_page_is_recorded_and_not_stored(
-    database: Database, site: Site
-) -> None:
+def test_a_huge_medium_on_a_page_is_recorded_and_not_stored(database: Database, site: Site) -> None:
     site.routes["/page.html"] = send(
         b'<html><img src="/ok.png"><img src="/huge.mp4"></html>', "text/html"
     )
@@ -210,8 +208,8 @@ def test_a_target_is_captured_once_even_if_its_job_runs_again(
     _serve_page(site)
     (target_id,) = _start(database, site.url("/page.html"))
     run_captures(database)
-    from opschub.takedown.capture import capture_url, make_fetcher
     from opschub.config import get_settings
+    from opschub.takedown.capture import capture_url, make_fetcher
 
     with make_fetcher(get_settings()) as fetcher:
         again = capture_url(site.url("/page.html"), fetcher)

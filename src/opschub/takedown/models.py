@@ -135,9 +135,7 @@ class Item(IdMixin, TimestampMixin, Base):
     target_id: Mapped[str] = mapped_column(
         ForeignKey("takedown_targets.id", ondelete="CASCADE"), nullable=False, index=True
     )
-    evidence_item_id: Mapped[str] = mapped_column(
-        ForeignKey("evidence_items.id"), nullable=False
-    )
+    evidence_item_id: Mapped[str] = mapped_column(ForeignKey("evidence_items.id"), nullable=False)
     url: Mapped[str] = mapped_column(Text, nullable=False)
     kind: Mapped[str] = mapped_column(String(8), nullable=False)
     media_type: Mapped[str] = mapped_column(String(200), nullable=False)

@@ -16,11 +16,12 @@ an audit event in the same transaction. Nothing here imports the web layer.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from sqlalchemy import Select, event, func, select
@@ -172,7 +173,7 @@ def targets_of_report(session: Session, report_id: str) -> list[Target]:
 
 def target_facts() -> Select[Any]:
     """Read-only facts for removal figures: one row per target."""
-    return select(
+    query = select(
         Target.id.label("id"),
         Target.reported_at.label("reported_at"),
         Target.confirmed_at.label("confirmed_at"),
@@ -182,6 +183,7 @@ def target_facts() -> Select[Any]:
         Target.provider.label("provider"),
         Target.state.label("state"),
     )
+    return cast("Select[Any]", query)
 
 
 # -- state changes shared by everything ---------------------------------------------------------
@@ -897,15 +899,13 @@ def add_to_confirmed_list(entries: Sequence[Any]) -> None:
     store = hashlists.store()
     name = confirmed_list_name()
     if not store.exists(name):
-        try:
+        with contextlib.suppress(StoreError):  # created meanwhile by another worker
             store.create_list(
                 name,
                 source="opschub takedown",
                 sharing="partners",
                 description="Items confirmed by two analysts (opschub takedown)",
             )
-        except StoreError:
-            pass  # created meanwhile by another worker
     store.add_entries(name, entries)
 
 
@@ -915,9 +915,7 @@ def add_to_confirmed_list(entries: Sequence[Any]) -> None:
 def exposure_today(session: Session, user_id: str, today: date | None = None) -> int:
     day = today or utcnow().date()
     return int(
-        session.scalar(
-            select(func.count()).where(Exposure.user_id == user_id, Exposure.day == day)
-        )
+        session.scalar(select(func.count()).where(Exposure.user_id == user_id, Exposure.day == day))
         or 0
     )
 
