@@ -8,6 +8,7 @@ from sqlalchemy import select
 from takedown_assess_helpers import (
     ANNA,
     Site,
+    clip,
     declared_huge,
     endless,
     picture,
@@ -218,3 +219,26 @@ def test_a_target_is_captured_once_even_if_its_job_runs_again(
     with database.read() as session:
         assert len(session.scalars(select(Item)).all()) == 2
         assert session.get(Target, target_id).state == "captured"  # type: ignore[union-attr]
+
+
+def test_a_video_is_an_item_hashed_by_its_first_frame_and_previewed_as_a_blurred_sheet(
+    database: Database, site: Site
+) -> None:
+    site.routes["/watch"] = send(
+        b'<html><video controls><source src="/clip.mp4" type="video/mp4"></video></html>',
+        "text/html",
+    )
+    site.routes["/clip.mp4"] = send(clip(), "video/mp4")
+    (target_id,) = _start(database, site.url("/watch"))
+    run_captures(database)
+    with database.read() as session:
+        (item,) = service.items_of(session, target_id)
+    assert item.kind == "video" and item.media_type == "video/mp4"
+    assert item.pdq is not None  # the first frame's PDQ stands for the video
+    with database.transaction() as session:
+        sheet = service.preview(session, ANNA, item.id)
+    import io
+
+    from PIL import Image
+
+    assert Image.open(io.BytesIO(sheet)).mode == "L"

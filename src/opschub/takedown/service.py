@@ -848,7 +848,7 @@ def _on_confirmed(session: Session, target: Target, actor: Actor | None) -> None
         return
     view = get_target(session, target.id)
     lists_service.add_confirmed(
-        session, actor or SYSTEM, url=target.url, sha256s=view.sha256s, pdqs=view.pdqs
+        session, actor, url=target.url, sha256s=view.sha256s, pdqs=view.pdqs, target_id=target.id
     )
 
 
