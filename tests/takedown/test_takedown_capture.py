@@ -242,3 +242,35 @@ def test_a_video_is_an_item_hashed_by_its_first_frame_and_previewed_as_a_blurred
     from PIL import Image
 
     assert Image.open(io.BytesIO(sheet)).mode == "L"
+
+
+def test_a_failure_on_our_side_is_retried_then_recorded_never_left_capturing(
+    database: Database, site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from opschub.clock import utcnow
+    from opschub.jobs.runner import run_job
+    from opschub.takedown import capture
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the hashing library crashed")
+
+    monkeypatch.setattr(capture, "capture_url", broken)
+    (target_id,) = _start(database, site.url("/page.html"))
+    with database.read() as session:
+        job_id = session.scalars(select(Job.id).where(Job.kind == "takedown.capture")).one()
+    assert run_job(database, job_id, "w") == "queued"  # retried later
+    assert _target(database, target_id).state == "capturing"
+    for _ in range(2):  # the remaining attempts, made due now
+        with database.transaction() as session:
+            session.execute(
+                update(Job).where(Job.id == job_id).values(due_at=utcnow() - timedelta(1))
+            )
+        state = run_job(database, job_id, "w")
+    assert state == "done"
+    view = _target(database, target_id)
+    assert view.state == "capture_failed" and view.capture_outcome == "error"
+    assert "the hashing library crashed" in (view.capture_error or "")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -842,9 +843,9 @@ def _on_confirmed(session: Session, target: Target, actor: Actor | None) -> None
         key=f"takedown.notify:{target.id}",
         payload={"target_id": target.id},
     )
-    try:  # td-figures provides it; absent on a branch without the lists capability
-        from opschub.takedown import lists_service  # type: ignore[attr-defined]
-    except ImportError:
+    try:  # the lists for online services (td-figures); absent on a branch without them
+        lists_service = importlib.import_module("opschub.takedown.lists_service")
+    except ModuleNotFoundError:
         return
     view = get_target(session, target.id)
     lists_service.add_confirmed(
