@@ -104,6 +104,8 @@ def _medium(result: FetchResult, store: Any) -> CapturedMedium:
         hash_and_match(
             medium, store, hashlib.sha256(body).hexdigest(), hashlib.md5(body).hexdigest()
         )
+        sha256, md5 = hashlib.sha256(body).hexdigest(), hashlib.md5(body).hexdigest()
+        hash_and_match(medium, store, sha256, md5)
     return medium
 
 
