@@ -30,6 +30,7 @@ CAPABILITY_CLIS = (
     "opschub.intake.cli",
     "opschub.evidence.cli",
     "opschub.takedown.cli",
+    "opschub.takedown.categories_cli",
     "opschub.web.cli",
     "opschub.jobs.cli",
 )

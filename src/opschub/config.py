@@ -133,6 +133,9 @@ class Settings(BaseSettings):
     recheck_interval_minutes: float = Field(default=60.0, gt=0, le=7 * 24 * 60)
     recheck_host_interval_seconds: float = Field(default=2.0, ge=0, le=3600)
     # takedown: capture, assessment, classification (docs/takedown.md, "For analysts")
+    fetch_max_media_bytes: int = Field(
+        default=200 * 1024 * 1024, ge=1024, description="largest medium a capture stores"
+    )
     takedown_four_eyes: bool = Field(
         default=True, description="a second analyst confirms an 'illegal' decision"
     )

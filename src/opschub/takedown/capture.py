@@ -12,10 +12,23 @@ import io
 from pathlib import Path
 from typing import Any
 
-from opschub.takedown.fetcher import FetchResult, Outcome, SafeFetcher
+from opschub.takedown.fetcher import (
+    FetchPolicy,
+    FetchResult,
+    Outcome,
+    Resolver,
+    SafeFetcher,
+    system_resolver,
+)
 from opschub.takedown.service import Captured, CapturedMedium
 
 MEDIA_TYPES = ("image", "video")
+# How host names become addresses; the tests point names at their local server.
+RESOLVER: Resolver = system_resolver
+
+
+def make_fetcher(settings: Any) -> SafeFetcher:
+    return SafeFetcher(FetchPolicy.from_settings(settings), resolver=RESOLVER)
 
 
 def _kind(result: FetchResult) -> tuple[str, str | None]:

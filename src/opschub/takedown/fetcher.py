@@ -91,6 +91,7 @@ class FetchPolicy:
             ),
             max_bytes=settings.fetch_max_bytes,
             max_media=settings.fetch_max_media,
+            max_media_bytes=getattr(settings, "fetch_max_media_bytes", cls.max_media_bytes),
             max_redirects=settings.fetch_max_redirects,
             read_timeout=settings.fetch_timeout_seconds,
             connect_timeout=min(10.0, settings.fetch_timeout_seconds),

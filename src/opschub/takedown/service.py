@@ -47,6 +47,7 @@ DECIDE_PERMISSION = "takedown.decide"  # a senior analyst settles disputes
 CONFIGURE_PERMISSION = "takedown.configure"  # national categories
 CLOSED_TARGET_STATES = ("not_illegal", "notified", "removed")
 _PENDING_LIST = "opschub.takedown.pending_list_entries"
+_LISTENING = "opschub.takedown.listening"
 
 
 class TakedownError(ValueError):
@@ -869,28 +870,24 @@ def _join_hash_list(session: Session, item: Item) -> None:
         target_id=name,
         details={"item_id": item.id, "hashes": len(entries)},
     )
-    pending = session.info.get(_PENDING_LIST)
-    if pending is None:
-        pending = session.info[_PENDING_LIST] = []
+    if not session.info.get(_LISTENING):
+        session.info[_LISTENING] = True
         event.listen(session, "after_commit", _flush_list_entries)
         event.listen(session, "after_soft_rollback", _drop_list_entries)
-    pending.extend(entries)
+    session.info.setdefault(_PENDING_LIST, []).extend(entries)
 
 
 def _flush_list_entries(session: Session) -> None:
+    if session.get_nested_transaction() is not None:
+        return  # a savepoint committed; the transaction goes on
     entries = session.info.pop(_PENDING_LIST, None)
-    event.remove(session, "after_commit", _flush_list_entries)
-    event.remove(session, "after_soft_rollback", _drop_list_entries)
     if entries:
         add_to_confirmed_list(entries)
 
 
 def _drop_list_entries(session: Session, previous: Any) -> None:
-    if previous.nested:
-        return
-    session.info.pop(_PENDING_LIST, None)
-    event.remove(session, "after_commit", _flush_list_entries)
-    event.remove(session, "after_soft_rollback", _drop_list_entries)
+    if not previous.nested and previous.parent is None:
+        session.info.pop(_PENDING_LIST, None)
 
 
 def add_to_confirmed_list(entries: Sequence[Any]) -> None:
@@ -997,7 +994,36 @@ def reveal(session: Session, actor: Actor, item_id: str, *, vault: Any = None) -
     )
     if item.kind == "video":
         return data
-    return rendition.full(data)
+    try:
+        return rendition.full(data)
+    except rendition.NoRendition:
+        raise Refused("item", "this material cannot be decoded for viewing") from None
+
+
+def reveal_bytes(session: Session, actor: Actor, item_id: str, *, vault: Any = None) -> bytes:
+    """A revealed video's bytes for the player (a custody event; counted once, at reveal)."""
+    from opschub.evidence import service as evidence
+    from opschub.evidence.vault import vault_from_settings
+
+    item = _viewable(session, actor, item_id)
+    return b"".join(
+        evidence.open_for(
+            session,
+            vault or vault_from_settings(),
+            item.evidence_item_id,
+            actor=_OnBehalf(actor),
+            purpose="assessment",
+            details={"rendition": "video", "takedown_item": item.id},
+        )
+    )
+
+
+def recent_targets(session: Session, limit: int = 50) -> list[Target]:
+    return list(
+        session.scalars(
+            select(Target).order_by(Target.claimed_at.desc(), Target.id.desc()).limit(limit)
+        )
+    )
 
 
 # -- the assessment queue -----------------------------------------------------------------------

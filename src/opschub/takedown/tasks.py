@@ -19,8 +19,7 @@ def capture(ctx: JobContext) -> None:
     from opschub.config import get_settings
     from opschub.hashlists import service as hashlists
     from opschub.takedown import service
-    from opschub.takedown.capture import capture_url
-    from opschub.takedown.fetcher import FetchPolicy, SafeFetcher
+    from opschub.takedown.capture import capture_url, make_fetcher
 
     target_id = str(ctx.payload["target_id"])
     with ctx.database.transaction() as session:
@@ -30,7 +29,7 @@ def capture(ctx: JobContext) -> None:
             return
     settings = get_settings()
     try:
-        with SafeFetcher(FetchPolicy.from_settings(settings)) as fetcher:
+        with make_fetcher(settings) as fetcher:
             captured = capture_url(
                 url,
                 fetcher,

@@ -39,6 +39,7 @@ ROUTER_MODULES = (
     "opschub.jobs.views",
     "opschub.hashlists.views",
     "opschub.evidence.views",
+    "opschub.takedown.views",
     "opschub.takedown.notice_views",
     "opschub.takedown.notice_api",
 )

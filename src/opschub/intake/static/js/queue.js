@@ -74,6 +74,7 @@
     if (event.key === "Escape" && help && !help.hidden) { toggleHelp(false); return; }
     if (typing(event.target)) { return; }
     switch (event.key) {
+      case "t": if (document.getElementById("start-takedown")) { document.getElementById("start-takedown").click(); } break;
       case "j": select(current + 1); break;
       case "k": select(current < 0 ? 0 : current - 1); break;
       case "Enter":

@@ -1,0 +1,222 @@
+"""Capture: from "Start takedown" to items in the vault, on SQLite and PostgreSQL, against a local
+web site serving generated pictures. Every remote failure ends as a recorded outcome."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+from takedown_assess_helpers import (
+    ANNA,
+    Site,
+    endless,
+    declared_huge,
+    picture,
+    redirect,
+    report_with,
+    run_captures,
+    send,
+    site,
+    sleeper,
+)
+
+from opschub.audit.models import AuditEvent
+from opschub.db import Database
+from opschub.evidence.models import EvidenceAcquisition, EvidenceItem
+from opschub.jobs.models import Job
+from opschub.takedown import service
+from opschub.takedown.fetcher import media_links
+from opschub.takedown.models import Item, Target
+
+__all__ = ["site"]
+
+PAGE = b"""<!doctype html><html><body>
+<img src="/a.png" alt="">
+<a href="/b.jpg">a linked picture</a>
+<a href="/about.html">not a medium</a>
+<img src="/a.png" alt="the same again">
+</body></html>"""
+
+
+def _start(database: Database, *urls: str) -> list[str]:
+    report_id = report_with(database, *urls)
+    with database.transaction() as session:
+        return [t.id for t in service.start_takedown(session, ANNA, report_id)]
+
+
+def _target(database: Database, target_id: str) -> service.TargetView:
+    with database.read() as session:
+        return service.get_target(session, target_id)
+
+
+def _serve_page(site: Site) -> None:
+    site.routes["/page.html"] = send(PAGE, "text/html; charset=utf-8")
+    site.routes["/a.png"] = send(picture(1), "image/png")
+    site.routes["/b.jpg"] = send(picture(2, fmt="JPEG"), "image/jpeg")
+
+
+def test_links_to_picture_files_count_as_media() -> None:
+    found = media_links(PAGE.decode(), "http://pages.example/page.html")
+    assert found == ["http://pages.example/a.png", "http://pages.example/b.jpg"]
+
+
+def test_start_takedown_makes_one_target_per_url_and_one_capture_job_each(
+    database: Database, site: Site
+) -> None:
+    report_id = report_with(database, site.url("/page.html"), site.url("/other.html"))
+    with database.transaction() as session:
+        first = service.start_takedown(session, ANNA, report_id)
+    with database.transaction() as session:
+        again = service.start_takedown(session, ANNA, report_id)  # a second click adds nothing
+    assert {t.id for t in first} == {t.id for t in again}
+    with database.read() as session:
+        targets = service.targets_of_report(session, report_id)
+        jobs = session.scalars(select(Job).where(Job.kind == "takedown.capture")).all()
+    assert len(targets) == 2
+    assert all(t.state == "new" and t.claimed_by == ANNA.id for t in targets)
+    assert sorted(j.payload["target_id"] for j in jobs) == sorted(t.id for t in targets)
+
+
+def test_capture_stores_page_and_media_in_the_vault_with_hashes_and_the_fetch_record(
+    database: Database, site: Site
+) -> None:
+    _serve_page(site)
+    site.routes["/start"] = redirect("/page.html")
+    (target_id,) = _start(database, site.url("/start"))
+    assert run_captures(database) == ["done"]
+    view = _target(database, target_id)
+    assert view.state == "captured"
+    assert view.capture_outcome == "ok"
+    page = view.capture["page"]
+    assert page["status"] == 200
+    assert page["final_url"] == site.url("/page.html")
+    assert [h["status"] for h in page["redirects"]] == [302]
+    assert page["server_addresses"] == ["127.0.0.1"]
+    assert ["x-served-by", "takedown-test-site"] in page["headers"]
+    with database.read() as session:
+        items = service.items_of(session, target_id)
+        stored = {e.sha256 for e in session.scalars(select(EvidenceItem))}
+        sources = {a.source for a in session.scalars(select(EvidenceAcquisition))}
+    assert sorted(i.url.rsplit("/", 1)[-1] for i in items) == ["a.png", "b.jpg"]
+    assert all(i.state == "pending" and i.kind == "image" for i in items)
+    assert all(i.pdq and i.pdq_quality and i.pdq_quality >= 50 for i in items)
+    assert all(len(i.md5) == 32 for i in items)
+    assert {i.sha256 for i in items} < stored  # the page itself is in the vault too
+    assert sources == {"url_capture"}
+
+
+def test_a_url_that_is_itself_a_picture_is_the_item(database: Database, site: Site) -> None:
+    site.routes["/direct.png"] = send(picture(3), "image/png")
+    (target_id,) = _start(database, site.url("/direct.png"))
+    run_captures(database)
+    with database.read() as session:
+        (item,) = service.items_of(session, target_id)
+    assert item.url == site.url("/direct.png")
+
+
+@pytest.mark.parametrize(
+    ("routes", "path", "outcome"),
+    [
+        ({"/loop1": redirect("/loop2"), "/loop2": redirect("/loop1")}, "/loop1", "redirect_loop"),
+        ({"/slow": sleeper(4)}, "/slow", "timeout"),
+        ({"/endless": endless}, "/endless", "too_large"),
+        ({"/huge": declared_huge}, "/huge", "too_large"),
+        ({}, "/missing", "gone"),
+    ],
+)
+def test_remote_failures_end_as_a_recorded_outcome_never_a_stuck_job(
+    database: Database, site: Site, routes: dict, path: str, outcome: str
+) -> None:
+    site.routes.update(routes)
+    (target_id,) = _start(database, site.url(path))
+    assert run_captures(database) == ["done"]
+    view = _target(database, target_id)
+    assert view.state == "capture_failed"
+    assert view.capture_outcome == outcome
+    assert view.capture_error or outcome == "gone"
+    with database.read() as session:
+        assert service.items_of(session, target_id) == []
+        actions = session.scalars(
+            select(AuditEvent.action).where(AuditEvent.target_id == target_id)
+        ).all()
+    assert "takedown.capture.failed" in actions
+
+
+def test_a_huge_medium_on_a_page_is_recorded_and_not_stored(
+    database: Database, site: Site
+) -> None:
+    site.routes["/page.html"] = send(
+        b'<html><img src="/ok.png"><img src="/huge.mp4"></html>', "text/html"
+    )
+    site.routes["/ok.png"] = send(picture(4), "image/png")
+    site.routes["/huge.mp4"] = endless
+    (target_id,) = _start(database, site.url("/page.html"))
+    run_captures(database)
+    view = _target(database, target_id)
+    assert view.state == "captured"
+    outcomes = {m["url"].rsplit("/", 1)[-1]: m["outcome"] for m in view.capture["media"]}
+    assert outcomes == {"ok.png": "ok", "huge.mp4": "too_large"}
+    with database.read() as session:
+        assert [i.url.rsplit("/", 1)[-1] for i in service.items_of(session, target_id)] == [
+            "ok.png"
+        ]
+
+
+def test_a_private_address_is_refused_without_the_allow_list(
+    database: Database, site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from opschub import config
+
+    monkeypatch.setenv("OPSCHUB_FETCH_ALLOWED_ADDRESSES", "")
+    config.get_settings.cache_clear()
+    _serve_page(site)
+    (target_id,) = _start(database, site.url("/page.html"))
+    run_captures(database)
+    view = _target(database, target_id)
+    assert (view.state, view.capture_outcome) == ("capture_failed", "refused_address")
+
+
+def test_hosting_is_recorded_from_loaded_data(
+    database: Database, site: Site, hosting_files: dict, cli_app: object
+) -> None:
+    from typer.testing import CliRunner
+
+    tsv = hosting_files["iptoasn"]
+    tsv.write_text(tsv.read_text() + "127.0.0.0\t127.255.255.255\t64500\tDE\tEXAMPLE-HOSTING\n")
+    result = CliRunner().invoke(cli_app, ["hosting", "load", str(tsv), "--format", "iptoasn"])
+    assert result.exit_code == 0, result.output
+    _serve_page(site)
+    (target_id,) = _start(database, site.url("/page.html"))
+    run_captures(database)
+    view = _target(database, target_id)
+    assert (view.country, view.asn, view.provider) == ("DE", 64500, "EXAMPLE-HOSTING")
+    assert view.hosting["ip"] == "127.0.0.1"
+
+
+def test_without_hosting_data_the_capture_still_succeeds_and_says_so(
+    database: Database, site: Site
+) -> None:
+    _serve_page(site)
+    (target_id,) = _start(database, site.url("/page.html"))
+    run_captures(database)
+    view = _target(database, target_id)
+    assert view.state == "captured"
+    assert view.country is None
+    assert "no hosting data" in view.hosting["error"]
+
+
+def test_a_target_is_captured_once_even_if_its_job_runs_again(
+    database: Database, site: Site
+) -> None:
+    _serve_page(site)
+    (target_id,) = _start(database, site.url("/page.html"))
+    run_captures(database)
+    from opschub.takedown.capture import capture_url, make_fetcher
+    from opschub.config import get_settings
+
+    with make_fetcher(get_settings()) as fetcher:
+        again = capture_url(site.url("/page.html"), fetcher)
+    with database.transaction() as session:
+        service.record_capture(session, target_id, again)
+    with database.read() as session:
+        assert len(session.scalars(select(Item)).all()) == 2
+        assert session.get(Target, target_id).state == "captured"  # type: ignore[union-attr]
