@@ -108,8 +108,11 @@ def run_opschub(urls: list[str], item: str, interval: float, threads: int) -> di
         for name in ("first look", "again (ETag)"):
             started = time.perf_counter()
             with ThreadPoolExecutor(threads) as pool:
+                seen = previous
                 done = list(
-                    pool.map(lambda u: recheck_url(fetcher, u, [item], previous.get(u)), urls)
+                    pool.map(
+                        lambda u, seen=seen: recheck_url(fetcher, u, [item], seen.get(u)), urls
+                    )
                 )
             elapsed = time.perf_counter() - started
             previous = {r.url: r.validators for r in done}

@@ -33,6 +33,7 @@ CAPABILITY_CLIS = (
     "opschub.takedown.cli",
     "opschub.takedown.categories_cli",
     "opschub.stats.cli",
+    "opschub.takedown.notice_cli",
     "opschub.web.cli",
     "opschub.jobs.cli",
 )
