@@ -219,6 +219,12 @@ def test_etag_answers_304_until_the_list_changes_and_since_gives_the_changes(
         {"change": "added", "url": URL_2},
         {"change": "removed", "url": URL_1},
     ]
+    unchanged = client.get(
+        "/api/v1/lists/urls",
+        params={"since": 1},
+        headers={**headers, "If-None-Match": since.headers["etag"]},
+    )
+    assert unchanged.status_code == 304
 
 
 def test_the_api_refuses_without_the_permission_and_names_bad_queries(
