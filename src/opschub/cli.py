@@ -31,6 +31,7 @@ CAPABILITY_CLIS = (
     "opschub.evidence.cli",
     "opschub.takedown.cli",
     "opschub.takedown.categories_cli",
+    "opschub.takedown.notice_cli",
     "opschub.web.cli",
     "opschub.jobs.cli",
 )

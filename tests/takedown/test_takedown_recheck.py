@@ -133,6 +133,16 @@ def test_the_same_body_again_is_unchanged_by_hash(
     assert again.outcome == "unchanged"
 
 
+def test_a_medium_that_cannot_be_read_is_not_taken_for_removal(
+    fetcher: SafeFetcher, site: tuple[Site, str]
+) -> None:
+    served, base = site
+    served.resources["/a.png"] = Resource(503, b"busy", "text/plain")
+    served.resources["/p"] = Resource(200, page("/a.png"))
+    result = recheck_url(fetcher, f"{base}/p", [sha(ITEM)])
+    assert result.outcome == "error" and "could not read every medium" in (result.detail or "")
+
+
 def test_a_server_that_cannot_be_reached_concludes_nothing(fetcher: SafeFetcher) -> None:
     result = recheck_url(fetcher, f"http://127.0.0.1:{free_port()}/x", [sha(ITEM)])
     assert result.outcome == "error" and result.detail
