@@ -696,7 +696,7 @@ def escalate_if_due(
 
 def _remove_from_lists(session: Session, url: str) -> None:
     try:  # td-figures provides it; absent on a branch without the lists capability
-        from opschub.takedown import lists_service  # type: ignore[attr-defined]
+        from opschub.takedown import lists_service
     except ImportError:
         return
     lists_service.remove_gone(session, None, url=url)
