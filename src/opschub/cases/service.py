@@ -892,7 +892,7 @@ def add_person(session: Session, actor: CaseActor, case_id: str, data: PersonIn)
         target_id=person.id,
         details={
             "case": case.id,
-            "role": data.role,
+            "person_role": data.role,
             "protected": protected,
             "pending": confirmation == "pending",
         },

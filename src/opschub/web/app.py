@@ -39,6 +39,8 @@ ROUTER_MODULES = (
     "opschub.jobs.views",
     "opschub.hashlists.views",
     "opschub.evidence.views",
+    "opschub.cases.views",
+    "opschub.cases.api",
 )
 
 # The vendored Swagger UI (see its README.md): only the files /api/docs loads are served, not the
