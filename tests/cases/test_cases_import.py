@@ -13,7 +13,11 @@ from opschub.cli import app as cli_app
 from opschub.db import Database
 from opschub.orgunits import demo as orgunits_demo
 
-HEADER = "case_key,title,org_unit,setting,forms,opened_at,role,alias,real_name,sex,estimated_age,birth_month,residence\n"
+HEADER = (
+    "case_key,title,org_unit,setting,forms,opened_at,"
+    "role,alias,real_name,sex,estimated_age,birth_month,residence\n"
+)
+AT = "2025-03-01T10:00:00+00:00"
 
 
 def _units(database: Database) -> None:
@@ -33,7 +37,7 @@ def test_a_bad_csv_imports_nothing_and_names_lines_and_fields(
     bad = tmp_path / "bad.csv"
     bad.write_text(
         HEADER
-        + "A1,Grooming case,XA-01-01,online,grooming,2025-03-01T10:00:00+00:00,victim,,Name One,female,12,,\n"
+        + f"A1,Grooming case,XA-01-01,online,grooming,{AT},victim,,Name One,female,12,,\n"
         + "A1,,,,,,suspect,,,male,abc,,\n"
         + "A2,Another,XA-09,space,grooming:maybe,,witness,,,,,2014-13,\n",
         "utf-8",
@@ -57,7 +61,7 @@ def test_a_good_csv_and_json_import_everything(database: Database, tmp_path: Pat
     good = tmp_path / "good.csv"
     good.write_text(
         HEADER
-        + "A1,Grooming case,XA-01-01,online,grooming,2025-03-01T10:00:00+00:00,victim,,Name One,female,12,,XA-01-01\n"
+        + f"A1,Grooming case,XA-01-01,online,grooming,{AT},victim,,Name One,female,12,,XA-01-01\n"
         + "A1,,,,,,suspect,,,male,15,,\n"
         + "A1,,,,,,suspect,,,male,35,,\n"
         + "A2,Case without people,XA-02,offline,prostitution:attempt,,,,,,,,\n",
