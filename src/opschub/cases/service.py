@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from datetime import date, datetime
 from typing import Any, Protocol
 
@@ -96,7 +97,7 @@ class Importer:
 class FieldError:
     field: str
     message: str  # an English msgid; ``params`` fill its %(name)s places
-    params: Mapping[str, object] = field(default_factory=dict)
+    params: Mapping[str, object] = dc_field(default_factory=dict)
 
     def text(self, gettext: Any = None) -> str:
         message = gettext(self.message) if gettext else self.message
@@ -982,9 +983,9 @@ def update_person(
         role=person.role,
         alias=str(merged["alias"] or ""),
         sex=str(merged["sex"]),
-        nationality=merged["nationality"] or None,  # type: ignore[arg-type]
-        residence=merged["residence"] or None,  # type: ignore[arg-type]
-        vulnerabilities=list(merged["vulnerabilities"] or []),  # type: ignore[call-overload]
+        nationality=merged["nationality"] or None,
+        residence=merged["residence"] or None,
+        vulnerabilities=list(merged["vulnerabilities"] or []),
     )
     case = session.get(Case, person.case_id)
     assert case is not None
@@ -1411,7 +1412,7 @@ def references(session: Session, case_ids: Sequence[str]) -> dict[str, str]:
         return {}
     return dict(
         session.execute(select(Case.id, Case.reference).where(Case.id.in_(list(case_ids)))).all()
-    )  # type: ignore[arg-type]
+    )
 
 
 @dataclass(frozen=True)
