@@ -162,6 +162,23 @@ AUDIT_ACTION = {
     "stats.submission.approved": N_("approved regional figures"),
     "stats.submission.rejected": N_("rejected regional figures"),
     "stats.publication.published": N_("published statistics"),
+    "cases.case.opened": N_("opened a case"),
+    "cases.case.updated": N_("changed a case"),
+    "cases.case.restricted": N_("restricted a case to named people"),
+    "cases.case.unrestricted": N_("lifted a case's restriction"),
+    "cases.case.linked": N_("linked two cases"),
+    "cases.case.exported": N_("exported a case file"),
+    "cases.cases.imported": N_("imported cases"),
+    "cases.member.added": N_("named a person on a restricted case"),
+    "cases.member.removed": N_("removed a person from a restricted case"),
+    "cases.report.linked": N_("linked a report to a case"),
+    "cases.evidence.linked": N_("linked evidence to a case"),
+    "cases.person.added": N_("added a person to a case"),
+    "cases.person.updated": N_("changed a person in a case"),
+    "cases.person.name_read": N_("read a person's real name"),
+    "cases.person.suspect_confirmed": N_("confirmed recording a child victim as a suspect"),
+    "cases.relationship.added": N_("recorded a relationship between people in a case"),
+    "cases.scope.set": N_("set a person's case scope"),
 }
 TARGET_TYPE = {
     "user": N_("person"),
@@ -191,6 +208,8 @@ TARGET_TYPE = {
     "stats_indicator": N_("statistical indicator"),
     "stats_submission": N_("regional submission"),
     "stats_publication": N_("statistics publication"),
+    "case": N_("case"),
+    "case_person": N_("person in a case"),
 }
 # Takedown (opschub.takedown.models): a target's and an item's states, decisions, capture outcomes.
 TAKEDOWN_STATE = {
@@ -347,6 +366,20 @@ DETAIL_KEY = {
     "overdue_referrals": N_("overdue referrals"),
     "referral_from": N_("from"),
     "referral_to": N_("to"),
+    "reports": N_("reports"),
+    "restricted": N_("restricted"),
+    "fields": N_("fields"),
+    "case": N_("case"),
+    "person_role": N_("role in the case"),
+    "protected": N_("protected track"),
+    "pending": N_("awaiting confirmation"),
+    "item": N_("evidence item"),
+    "report": N_("report"),
+    "relationship": N_("relationship"),
+    "scope": N_("case scope"),
+    "senior": N_("senior case worker"),
+    "cases": N_("cases"),
+    "people": N_("people"),
 }
 # Which code list a detail's value comes from, by key (status changes: "from", "to").
 DETAIL_VALUE_KIND = {
@@ -387,6 +420,9 @@ SERVED_LIST = {
     "form": "informed_form",
     "referral_from": "referral_status",
     "referral_to": "referral_status",
+    "person_role": "person_role",
+    "relationship": "relationship",
+    "scope": "case_scope",
 }
 
 # Background jobs (opschub.jobs), by the kind each capability's tasks.py declares.
@@ -509,6 +545,47 @@ INFORMED_FORM = {
     "message": N_("by message"),
 }
 
+# Cases (cases-core).
+CASE_STATUS = {
+    "open": N_("open"),
+    "in_progress": N_("in progress"),
+    "on_hold": N_("on hold"),
+    "closed": N_("closed"),
+}
+CASE_PRIORITY = {
+    "low": N_("low"),
+    "normal": N_("normal"),
+    "high": N_("high"),
+    "urgent": N_("urgent"),
+}
+PERSON_ROLE = {
+    "victim": N_("child victim"),
+    "suspect": N_("suspect"),
+    "guardian": N_("parent or guardian"),
+    "witness": N_("witness"),
+}
+VULNERABILITY = {
+    "disability": N_("disability"),
+    "migrant": N_("migrant"),
+    "unaccompanied": N_("unaccompanied or separated"),
+    "alternative_care": N_("in alternative care"),
+    "street_connected": N_("street-connected"),
+    "out_of_school": N_("out of school"),
+    "child_labour": N_("in child labour"),
+    "other": N_("other vulnerability"),
+}
+CASE_SCOPE = {
+    "own": N_("own cases"),
+    "team": N_("the team's cases"),
+    "region": N_("cases of a region"),
+    "all": N_("all cases"),
+}
+SUSPECT_CONFIRMATION = {
+    "pending": N_("awaiting a senior's confirmation"),
+    "confirmed": N_("confirmed by a senior"),
+}
+SUSPECT_ACT = {"self_generated_images": N_("made images of themselves")}
+
 KINDS: Mapping[str, Mapping[str, str]] = MappingProxyType(
     {
         "job_kind": JOB_KIND,
@@ -551,6 +628,13 @@ KINDS: Mapping[str, Mapping[str, str]] = MappingProxyType(
         "limitation_state": LIMITATION_STATE,
         "informed_who": INFORMED_WHO,
         "informed_form": INFORMED_FORM,
+        "case_status": CASE_STATUS,
+        "case_priority": CASE_PRIORITY,
+        "person_role": PERSON_ROLE,
+        "vulnerability": VULNERABILITY,
+        "case_scope": CASE_SCOPE,
+        "suspect_confirmation": SUSPECT_CONFIRMATION,
+        "suspect_act": SUSPECT_ACT,
     }
 )
 

@@ -50,6 +50,8 @@ ROUTER_MODULES = (
     "opschub.cases.followup_views",
     "opschub.cases.followup_api",
     "opschub.stats.views",
+    "opschub.cases.views",
+    "opschub.cases.api",
 )
 
 # The vendored Swagger UI (see its README.md): only the files /api/docs loads are served, not the
