@@ -39,9 +39,11 @@ ROUTER_MODULES = (
     "opschub.jobs.views",
     "opschub.hashlists.views",
     "opschub.evidence.views",
-    # before cases.views (cases-core), whose /cases/{case_id} would take /cases/dashboard
+    # before cases.views, whose /cases/{case_id} would take /cases/dashboard
     "opschub.cases.followup_views",
     "opschub.cases.followup_api",
+    "opschub.cases.views",
+    "opschub.cases.api",
 )
 
 # The vendored Swagger UI (see its README.md): only the files /api/docs loads are served, not the
