@@ -364,7 +364,7 @@ def import_records(
         raise ImportInvalid(sorted(errors, key=lambda e: e.row))
     for model, rows in ((Case, case_rows), (CaseForm, form_rows), (CasePerson, person_rows)):
         for start in range(0, len(rows), CHUNK):
-            session.execute(insert(model), rows[start : start + CHUNK])
+            session.execute(insert(model.__table__), rows[start : start + CHUNK])
     audit.record(
         session,
         action="cases.cases.imported",
