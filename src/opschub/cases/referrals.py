@@ -427,7 +427,7 @@ def outgoing(session: Session, referral_id: str, *, base_url: str) -> Outgoing |
         "sent_on": row.sent_on.isoformat(),
         "due_on": row.due_on.isoformat() if row.due_on else None,
         "languages": followup_port.languages_of(session, row.case_id, row.person_id),
-        "link": f"{base_url}/cases/{row.case_id}/referrals",
+        "link": f"{base_url}/cases/{row.case_id}/follow-up#referrals",
     }
     return Outgoing(
         row.id, service.delivery, service.email, service.webhook_url, service.webhook_secret, body

@@ -179,6 +179,17 @@ AUDIT_ACTION = {
     "cases.person.suspect_confirmed": N_("confirmed recording a child victim as a suspect"),
     "cases.relationship.added": N_("recorded a relationship between people in a case"),
     "cases.scope.set": N_("set a person's case scope"),
+    # cases follow-up: referrals, proceedings, limitation, informing (cases-follow)
+    "cases.service.added": N_("added a service to the directory"),
+    "cases.referral.created": N_("referred a child to a service"),
+    "cases.referral.override_refused": N_("refused a referral without consent"),
+    "cases.referral.followed_up": N_("followed up a referral"),
+    "cases.referral.delivered": N_("sent a referral to the service"),
+    "cases.referral.delivery_failed": N_("could not send a referral to the service"),
+    "cases.proceeding.recorded": N_("recorded a step of the proceedings"),
+    "cases.offence.recorded": N_("recorded an offence and its limitation deadline"),
+    "cases.informed.logged": N_("logged what the child was told"),
+    "cases.followup.reviewed": N_("daily review of delays, deadlines and reminders"),
 }
 TARGET_TYPE = {
     "user": N_("person"),
@@ -210,6 +221,11 @@ TARGET_TYPE = {
     "stats_publication": N_("statistics publication"),
     "case": N_("case"),
     "case_person": N_("person in a case"),
+    "case": N_("case"),
+    "case_person": N_("person in a case"),
+    # cases follow-up (cases-follow)
+    "referral_service": N_("service in the directory"),
+    "case_referral": N_("referral"),
 }
 # Takedown (opschub.takedown.models): a target's and an item's states, decisions, capture outcomes.
 TAKEDOWN_STATE = {
@@ -344,7 +360,21 @@ DETAIL_KEY = {
     # organisation units and cases (cases-core)
     "updated": N_("updated"),
     # cases follow-up (cases-follow)
+    "reports": N_("reports"),
+    "restricted": N_("restricted"),
+    "fields": N_("fields"),
     "case": N_("case"),
+    "person_role": N_("role in the case"),
+    "protected": N_("protected track"),
+    "pending": N_("awaiting confirmation"),
+    "item": N_("evidence item"),
+    "report": N_("report"),
+    "relationship": N_("relationship"),
+    "scope": N_("case scope"),
+    "senior": N_("senior case worker"),
+    "cases": N_("cases"),
+    "people": N_("people"),
+    # cases follow-up (cases-follow)
     "kind": N_("kind of service"),
     "consent_by": N_("consent"),
     "delivery": N_("sent by"),
@@ -410,6 +440,9 @@ DETAIL_VALUE_KIND = {
 SERVED_LIST = {
     "urls": N_("URL block list"),
     "hashes": N_("hash list of confirmed material"),
+    "person_role": "person_role",
+    "relationship": "relationship",
+    "scope": "case_scope",
     # cases follow-up (cases-follow)
     "kind": "service_kind",
     "consent_by": "consent_by",
@@ -616,6 +649,13 @@ KINDS: Mapping[str, Mapping[str, str]] = MappingProxyType(
         "assessment_role": ASSESSMENT_ROLE,
         "capture_outcome": CAPTURE_OUTCOME,
         "item_kind": ITEM_KIND,
+        "case_status": CASE_STATUS,
+        "case_priority": CASE_PRIORITY,
+        "person_role": PERSON_ROLE,
+        "vulnerability": VULNERABILITY,
+        "case_scope": CASE_SCOPE,
+        "suspect_confirmation": SUSPECT_CONFIRMATION,
+        "suspect_act": SUSPECT_ACT,
         # cases follow-up
         "service_kind": SERVICE_KIND,
         "referral_status": REFERRAL_STATUS,

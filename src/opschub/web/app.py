@@ -50,6 +50,9 @@ ROUTER_MODULES = (
     "opschub.cases.followup_views",
     "opschub.cases.followup_api",
     "opschub.stats.views",
+    # before cases.views, whose /cases/{case_id} would take /cases/dashboard
+    "opschub.cases.followup_views",
+    "opschub.cases.followup_api",
     "opschub.cases.views",
     "opschub.cases.api",
 )
