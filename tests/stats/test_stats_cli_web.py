@@ -97,6 +97,16 @@ def test_publishing_from_the_staff_page(app: FastAPI, database: Database) -> Non
     csv_text = statistician.get("/statistics/1/tables.csv").text
     assert csv_text.startswith("indicator,period,key,value,status")
     assert statistician.get("/statistics/1/annex").status_code == 200
+    # SDMX-ML for international bodies: one observation per published cell, withheld ones "C".
+    import io
+
+    import sdmx
+
+    message = sdmx.read_sdmx(io.BytesIO(statistician.get("/statistics/1/sdmx.xml").content))
+    observations = message.data[0].obs
+    assert len(observations) == sum(len(t["cells"]) for t in public["tables"])
+    withheld = sum(c["value"] is None for t in public["tables"] for c in t["cells"])
+    assert withheld and sum("OBS_STATUS" in o.attached_attribute for o in observations) == withheld
     # The CLI reproduces it.
     result = CliRunner().invoke(cli, ["stats", "reproduce", "1"])
     assert result.exit_code == 0 and "reproduced" in result.stdout
