@@ -180,16 +180,6 @@ AUDIT_ACTION = {
     "cases.relationship.added": N_("recorded a relationship between people in a case"),
     "cases.scope.set": N_("set a person's case scope"),
     # cases follow-up: referrals, proceedings, limitation, informing (cases-follow)
-    "cases.service.added": N_("added a service to the directory"),
-    "cases.referral.created": N_("referred a child to a service"),
-    "cases.referral.override_refused": N_("refused a referral without consent"),
-    "cases.referral.followed_up": N_("followed up a referral"),
-    "cases.referral.delivered": N_("sent a referral to the service"),
-    "cases.referral.delivery_failed": N_("could not send a referral to the service"),
-    "cases.proceeding.recorded": N_("recorded a step of the proceedings"),
-    "cases.offence.recorded": N_("recorded an offence and its limitation deadline"),
-    "cases.informed.logged": N_("logged what the child was told"),
-    "cases.followup.reviewed": N_("daily review of delays, deadlines and reminders"),
 }
 TARGET_TYPE = {
     "user": N_("person"),
@@ -219,13 +209,8 @@ TARGET_TYPE = {
     "stats_indicator": N_("statistical indicator"),
     "stats_submission": N_("regional submission"),
     "stats_publication": N_("statistics publication"),
-    "case": N_("case"),
-    "case_person": N_("person in a case"),
-    "case": N_("case"),
     "case_person": N_("person in a case"),
     # cases follow-up (cases-follow)
-    "referral_service": N_("service in the directory"),
-    "case_referral": N_("referral"),
 }
 # Takedown (opschub.takedown.models): a target's and an item's states, decisions, capture outcomes.
 TAKEDOWN_STATE = {
@@ -375,7 +360,6 @@ DETAIL_KEY = {
     "cases": N_("cases"),
     "people": N_("people"),
     # cases follow-up (cases-follow)
-    "kind": N_("kind of service"),
     "consent_by": N_("consent"),
     "delivery": N_("sent by"),
     "step": N_("step"),
@@ -388,7 +372,6 @@ DETAIL_KEY = {
     "form": N_("how"),
     "steps": N_("steps told of"),
     "org_unit": N_("region"),
-    "error": N_("error"),
     "why": N_("why"),
     "alarms": N_("stage alarms"),
     "warnings": N_("limitation warnings"),
@@ -396,20 +379,6 @@ DETAIL_KEY = {
     "overdue_referrals": N_("overdue referrals"),
     "referral_from": N_("from"),
     "referral_to": N_("to"),
-    "reports": N_("reports"),
-    "restricted": N_("restricted"),
-    "fields": N_("fields"),
-    "case": N_("case"),
-    "person_role": N_("role in the case"),
-    "protected": N_("protected track"),
-    "pending": N_("awaiting confirmation"),
-    "item": N_("evidence item"),
-    "report": N_("report"),
-    "relationship": N_("relationship"),
-    "scope": N_("case scope"),
-    "senior": N_("senior case worker"),
-    "cases": N_("cases"),
-    "people": N_("people"),
 }
 # Which code list a detail's value comes from, by key (status changes: "from", "to").
 DETAIL_VALUE_KIND = {
@@ -453,9 +422,6 @@ SERVED_LIST = {
     "form": "informed_form",
     "referral_from": "referral_status",
     "referral_to": "referral_status",
-    "person_role": "person_role",
-    "relationship": "relationship",
-    "scope": "case_scope",
 }
 
 # Background jobs (opschub.jobs), by the kind each capability's tasks.py declares.
@@ -668,13 +634,6 @@ KINDS: Mapping[str, Mapping[str, str]] = MappingProxyType(
         "limitation_state": LIMITATION_STATE,
         "informed_who": INFORMED_WHO,
         "informed_form": INFORMED_FORM,
-        "case_status": CASE_STATUS,
-        "case_priority": CASE_PRIORITY,
-        "person_role": PERSON_ROLE,
-        "vulnerability": VULNERABILITY,
-        "case_scope": CASE_SCOPE,
-        "suspect_confirmation": SUSPECT_CONFIRMATION,
-        "suspect_act": SUSPECT_ACT,
     }
 )
 

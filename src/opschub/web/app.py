@@ -46,15 +46,12 @@ ROUTER_MODULES = (
     "opschub.takedown.notice_api",
     "opschub.takedown.figures_views",
     "opschub.takedown.lists_api",
-    # before cases.views (cases-core), whose /cases/{case_id} would take /cases/dashboard
-    "opschub.cases.followup_views",
-    "opschub.cases.followup_api",
-    "opschub.stats.views",
     # before cases.views, whose /cases/{case_id} would take /cases/dashboard
     "opschub.cases.followup_views",
     "opschub.cases.followup_api",
     "opschub.cases.views",
     "opschub.cases.api",
+    "opschub.stats.views",
 )
 
 # The vendored Swagger UI (see its README.md): only the files /api/docs loads are served, not the
