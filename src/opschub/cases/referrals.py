@@ -161,7 +161,7 @@ def add_service(
         actor=actor,
         target_type="referral_service",
         target_id=row.id,
-        details={"kind": kind, "org_unit": row.org_unit_code, "delivery": delivery},
+        details={"service_kind": kind, "org_unit": row.org_unit_code, "delivery": delivery},
     )
     return _service_view(row)
 
@@ -281,7 +281,7 @@ def refer(
         target_id=row.id,
         details={
             "case": case_id,
-            "kind": service.kind,
+            "service_kind": service.kind,
             "consent_by": consent_by,
             "with_reason": consent_by == "override",
             "delivery": service.delivery if send else "none",

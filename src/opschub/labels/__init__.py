@@ -337,6 +337,7 @@ DETAIL_KEY = {
     "category": N_("national category"),
     "hashes": N_("hashes"),
     "kind": N_("kind"),
+    "service_kind": N_("kind of service"),
     "code": N_("code"),
     "active": N_("in use"),
     "at": N_("at"),
@@ -403,17 +404,11 @@ DETAIL_VALUE_KIND = {
     "decision": "takedown_decision",
     "kind": "item_kind",
     "served_list": "served_list",
-}
-
-# The lists served to online services (opschub.takedown.lists_service), by name.
-SERVED_LIST = {
-    "urls": N_("URL block list"),
-    "hashes": N_("hash list of confirmed material"),
     "person_role": "person_role",
     "relationship": "relationship",
     "scope": "case_scope",
     # cases follow-up (cases-follow)
-    "kind": "service_kind",
+    "service_kind": "service_kind",
     "consent_by": "consent_by",
     "delivery": "delivery_channel",
     "step": "proceeding_step",
@@ -422,6 +417,12 @@ SERVED_LIST = {
     "form": "informed_form",
     "referral_from": "referral_status",
     "referral_to": "referral_status",
+}
+
+# The lists served to online services (opschub.takedown.lists_service), by name.
+SERVED_LIST = {
+    "urls": N_("URL block list"),
+    "hashes": N_("hash list of confirmed material"),
 }
 
 # Background jobs (opschub.jobs), by the kind each capability's tasks.py declares.
@@ -436,6 +437,8 @@ JOB_KIND = {
     "takedown.notice_send": N_("send a notice"),
     "takedown.recheck": N_("check whether notified content is still there"),
     "takedown.capture": N_("capture a reported web address and its media"),
+    "cases.send_referral": N_("send a referral to a service"),
+    "cases.stage_alarms": N_("daily review of delays, deadlines and reminders"),
 }
 
 # Takedown notices (opschub.takedown.notice_models).
@@ -470,8 +473,6 @@ RECHECK_OUTCOME = {
     "changed": N_("changed, still there"),
     "still_there": N_("still there"),
     "error": N_("could not be checked"),
-    "cases.send_referral": N_("send a referral to a service"),
-    "cases.stage_alarms": N_("daily review of delays, deadlines and reminders"),
 }
 
 # --- cases follow-up (opschub.cases.followup_models, stages, limitation) ---
