@@ -76,9 +76,7 @@ def upgrade() -> None:
     with op.batch_alter_table("takedown_targets", schema=None) as batch_op:
         batch_op.create_index("ix_takedown_targets_confirmed", ["confirmed_at"], unique=False)
         batch_op.create_index("ix_takedown_targets_host", ["host"], unique=False)
-        batch_op.create_index(
-            "ix_takedown_targets_state", ["state", "reported_at"], unique=False
-        )
+        batch_op.create_index("ix_takedown_targets_state", ["state", "reported_at"], unique=False)
 
     op.create_table(
         "takedown_items",
@@ -122,9 +120,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_takedown_items")),
-        sa.UniqueConstraint(
-            "target_id", "sha256", name=op.f("uq_takedown_items_target_id_sha256")
-        ),
+        sa.UniqueConstraint("target_id", "sha256", name=op.f("uq_takedown_items_target_id_sha256")),
     )
     with op.batch_alter_table("takedown_items", schema=None) as batch_op:
         batch_op.create_index("ix_takedown_items_sha256", ["sha256", "state"], unique=False)
@@ -186,9 +182,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_takedown_exposures")),
     )
     with op.batch_alter_table("takedown_exposures", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_takedown_exposures_user_day", ["user_id", "day"], unique=False
-        )
+        batch_op.create_index("ix_takedown_exposures_user_day", ["user_id", "day"], unique=False)
 
 
 def downgrade() -> None:
