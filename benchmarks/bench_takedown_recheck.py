@@ -185,8 +185,9 @@ def main() -> None:
         f"{2 * args.urls} bodies downloaded, found the item {peer['found']} times"
     )
     print(
-        f"smallest gap between two requests to one host: opschub {gap_ours:.4f} s "
-        f"(limit {args.interval} s), peer {gap_peer:.4f} s"
+        f"gap between two requests to one host, smallest / mean of the busiest host: opschub "
+        f"{gap_ours['min_gap']:.4f} / {gap_ours['mean_gap']:.4f} s (limit {args.interval} s), "
+        f"peer {gap_peer['min_gap']:.4f} / {gap_peer['mean_gap']:.4f} s"
     )
     for name, figures in ours.items():
         print(f"ratio opschub {name} / peer: {figures['per_second'] / peer['per_second']:.2f}")

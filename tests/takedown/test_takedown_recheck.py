@@ -320,3 +320,26 @@ def test_two_workers_sharing_redis_get_one_turn_per_interval_per_host(private_re
     assert waited == delays[1:]
     # Another host has its own turns.
     assert second.wait("other.example") == 0
+
+
+def test_a_recipient_saying_removed_is_checked_and_pursued_again_if_it_is_still_there(
+    database: Database,
+) -> None:
+    from opschub.clock import utcnow
+    from opschub.takedown.recheck import RecheckResult
+
+    target_id = confirmed_target(database, "https://files.example/s.png")
+    with database.transaction() as session:
+        [notice] = notifying.create_notices(session, target_id)
+        notice_id = notice.id
+    with database.transaction() as session:
+        notifying.answer(session, notice_id, notifying.ack_token(notice_id), "removed")
+    # The claim schedules a re-check at once instead of being taken on trust.
+    assert any(
+        j.key.endswith(":soon") for j in jobs_like(database, f"takedown.recheck:{target_id}:")
+    )
+    with database.transaction() as session:
+        still = RecheckResult("https://files.example/s.png", "still_there", utcnow(), status=200)
+        notifying.record_recheck(session, target_id, still)
+    [after] = _notices(database, target_id)
+    assert after.state == "acknowledged"

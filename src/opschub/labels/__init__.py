@@ -117,6 +117,7 @@ AUDIT_ACTION = {
     "takedown.notice.escalated": N_("escalated a notice"),
     "takedown.notice.requeued": N_("queued a failed notice again"),
     "takedown.notice.resend": N_("sent a notice again"),
+    "takedown.notice.not_removed": N_("still there although the recipient said it was removed"),
     "takedown.partner.added": N_("added a partner hotline"),
     "takedown.partner.changed": N_("changed a partner hotline"),
     "takedown.partner.enabled": N_("enabled a partner hotline"),
