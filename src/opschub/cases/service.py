@@ -1282,7 +1282,7 @@ class CaseView:
     hidden_people: int  # protected-track people the actor may not see (shown as a count only)
 
 
-def _person_view(session: Session, p: CasePerson, units: Mapping[str, str]) -> PersonView:
+def _person_view(p: CasePerson, units: Mapping[str, str], named: set[str]) -> PersonView:
     return PersonView(
         id=p.id,
         role=p.role,
@@ -1300,23 +1300,17 @@ def _person_view(session: Session, p: CasePerson, units: Mapping[str, str]) -> P
         protected_track=p.protected_track,
         victim_person_id=p.victim_person_id,
         suspect_confirmation=p.suspect_confirmation,
-        has_real_name=_has_name(session, p.id),
+        has_real_name=p.id in named,
         version=p.version_id,
     )
 
 
-def _has_name(session: Session, person_id: str) -> bool:
-    # Whether a name is stored, without decrypting it.
-    from sqlalchemy import literal_column
-
-    return bool(
-        session.scalar(
-            select(literal_column("1"))
-            .select_from(CasePerson.__table__)
-            .where(
-                CasePerson.__table__.c.id == person_id,
-                CasePerson.__table__.c.real_name.is_not(None),
-            )
+def _named(session: Session, case_id: str) -> set[str]:
+    """Ids of the case's people with a real name stored (without decrypting any)."""
+    table = CasePerson.__table__
+    return set(
+        session.scalars(
+            select(table.c.id).where(table.c.case_id == case_id, table.c.real_name.is_not(None))
         )
     )
 
@@ -1338,6 +1332,7 @@ def get_case(session: Session, actor: CaseActor, case_id: str) -> CaseView:
         )
     )
     protected_ok = can_see_protected(actor)
+    named = _named(session, case.id)
     shown = [p for p in people_rows if protected_ok or not p.protected_track]
     shown_ids = {p.id for p in shown}
     relationships = tuple(
@@ -1398,7 +1393,7 @@ def get_case(session: Session, actor: CaseActor, case_id: str) -> CaseView:
             )
         ),
         linked_case_ids=tuple(sorted(visible_linked)),
-        people=tuple(_person_view(session, p, units) for p in shown),
+        people=tuple(_person_view(p, units, named) for p in shown),
         relationships=relationships,
         members=tuple(
             session.scalars(select(CaseMember.user_id).where(CaseMember.case_id == case.id))
