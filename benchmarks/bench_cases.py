@@ -54,7 +54,7 @@ INDEXES = {
 
 def _percentiles(samples: list[float]) -> tuple[float, float]:
     ordered = sorted(samples)
-    p95 = ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
     return statistics.median(ordered) * 1000, p95 * 1000
 
 
@@ -195,7 +195,7 @@ def run(engine_name: str, cases: int, queries: int) -> dict[str, Any]:
         result["import_s_per_10k"] = time.perf_counter() - started
         # the peer: the same queries without the cases indexes
         with database.engine.begin() as conn:
-            for table, names in INDEXES.items():
+            for names in INDEXES.values():
                 for name in names:
                     conn.execute(text(f"DROP INDEX {name}"))
             if engine_name == "postgresql":
@@ -229,7 +229,8 @@ def main() -> None:
             ours, peer = r["opschub"][what], r["peer"][what]
             print(
                 f"  {title:44s} p50 {ours[0]:8.1f} ms  p95 {ours[1]:8.1f} ms | "
-                f"without indexes p95 {peer[1]:9.1f} ms | ratio {peer[1] / max(ours[1], 1e-6):7.1f}x"
+                f"without indexes p95 {peer[1]:9.1f} ms | "
+                f"ratio {peer[1] / max(ours[1], 1e-6):7.1f}x"
             )
         print(f"  import, 10,000 rows (3,334 cases): {r['import_s_per_10k']:.2f} s")
         print(f"load average after: {os.getloadavg()[0]:.2f}")

@@ -16,9 +16,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import Session
 
 from opschub import taxonomy
@@ -243,9 +243,9 @@ def load_large(
                     }
                 )
         with database.transaction() as session:
-            session.execute(insert(Case.__table__), case_rows)
-            session.execute(insert(CaseForm.__table__), form_rows)
-            session.execute(insert(CasePerson.__table__), person_rows)
+            session.execute(insert(cast(Table, Case.__table__)), case_rows)
+            session.execute(insert(cast(Table, CaseForm.__table__)), form_rows)
+            session.execute(insert(cast(Table, CasePerson.__table__)), person_rows)
         done += batch
         people += len(person_rows)
         if progress:

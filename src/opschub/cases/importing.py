@@ -24,9 +24,9 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from opschub import taxonomy
@@ -260,7 +260,7 @@ def import_records(
             "This needs the permission %(permission)s.", permission="cases.manage"
         )
     errors = list(parse_errors)
-    units = dict(session.execute(select(OrgUnit.code, OrgUnit.id)).all())  # type: ignore[arg-type]
+    units = dict(session.execute(select(OrgUnit.code, OrgUnit.id)).all())
     now = utcnow()
     case_rows: list[dict[str, Any]] = []
     form_rows: list[dict[str, Any]] = []
@@ -364,7 +364,7 @@ def import_records(
         raise ImportInvalid(sorted(errors, key=lambda e: e.row))
     for model, rows in ((Case, case_rows), (CaseForm, form_rows), (CasePerson, person_rows)):
         for start in range(0, len(rows), CHUNK):
-            session.execute(insert(model.__table__), rows[start : start + CHUNK])
+            session.execute(insert(cast(Table, model.__table__)), rows[start : start + CHUNK])
     audit.record(
         session,
         action="cases.cases.imported",

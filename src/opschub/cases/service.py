@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from datetime import date, datetime
 from typing import Any, Protocol
 
@@ -96,7 +97,7 @@ class Importer:
 class FieldError:
     field: str
     message: str  # an English msgid; ``params`` fill its %(name)s places
-    params: Mapping[str, object] = field(default_factory=dict)
+    params: Mapping[str, object] = dc_field(default_factory=dict)
 
     def text(self, gettext: Any = None) -> str:
         message = gettext(self.message) if gettext else self.message
@@ -982,9 +983,9 @@ def update_person(
         role=person.role,
         alias=str(merged["alias"] or ""),
         sex=str(merged["sex"]),
-        nationality=merged["nationality"] or None,  # type: ignore[arg-type]
-        residence=merged["residence"] or None,  # type: ignore[arg-type]
-        vulnerabilities=list(merged["vulnerabilities"] or []),  # type: ignore[call-overload]
+        nationality=merged["nationality"] or None,
+        residence=merged["residence"] or None,
+        vulnerabilities=list(merged["vulnerabilities"] or []),
     )
     case = session.get(Case, person.case_id)
     assert case is not None
@@ -1281,7 +1282,7 @@ class CaseView:
     hidden_people: int  # protected-track people the actor may not see (shown as a count only)
 
 
-def _person_view(session: Session, p: CasePerson, units: Mapping[str, str]) -> PersonView:
+def _person_view(p: CasePerson, units: Mapping[str, str], named: set[str]) -> PersonView:
     return PersonView(
         id=p.id,
         role=p.role,
@@ -1299,23 +1300,17 @@ def _person_view(session: Session, p: CasePerson, units: Mapping[str, str]) -> P
         protected_track=p.protected_track,
         victim_person_id=p.victim_person_id,
         suspect_confirmation=p.suspect_confirmation,
-        has_real_name=_has_name(session, p.id),
+        has_real_name=p.id in named,
         version=p.version_id,
     )
 
 
-def _has_name(session: Session, person_id: str) -> bool:
-    # Whether a name is stored, without decrypting it.
-    from sqlalchemy import literal_column
-
-    return bool(
-        session.scalar(
-            select(literal_column("1"))
-            .select_from(CasePerson.__table__)
-            .where(
-                CasePerson.__table__.c.id == person_id,
-                CasePerson.__table__.c.real_name.is_not(None),
-            )
+def _named(session: Session, case_id: str) -> set[str]:
+    """Ids of the case's people with a real name stored (without decrypting any)."""
+    table = CasePerson.__table__
+    return set(
+        session.scalars(
+            select(table.c.id).where(table.c.case_id == case_id, table.c.real_name.is_not(None))
         )
     )
 
@@ -1337,6 +1332,7 @@ def get_case(session: Session, actor: CaseActor, case_id: str) -> CaseView:
         )
     )
     protected_ok = can_see_protected(actor)
+    named = _named(session, case.id)
     shown = [p for p in people_rows if protected_ok or not p.protected_track]
     shown_ids = {p.id for p in shown}
     relationships = tuple(
@@ -1397,7 +1393,7 @@ def get_case(session: Session, actor: CaseActor, case_id: str) -> CaseView:
             )
         ),
         linked_case_ids=tuple(sorted(visible_linked)),
-        people=tuple(_person_view(session, p, units) for p in shown),
+        people=tuple(_person_view(p, units, named) for p in shown),
         relationships=relationships,
         members=tuple(
             session.scalars(select(CaseMember.user_id).where(CaseMember.case_id == case.id))
@@ -1411,7 +1407,7 @@ def references(session: Session, case_ids: Sequence[str]) -> dict[str, str]:
         return {}
     return dict(
         session.execute(select(Case.id, Case.reference).where(Case.id.in_(list(case_ids)))).all()
-    )  # type: ignore[arg-type]
+    )
 
 
 @dataclass(frozen=True)
