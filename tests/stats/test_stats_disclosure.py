@@ -36,8 +36,13 @@ def two_way(values: dict[tuple[str, str], int]) -> dict[str, Any]:
                 if (r == "total" or rr == r) and (s == "total" or ss == s)
             )
             cells.append({"key": {"region": r, "sex": s}, "value": value, "status": "published"})
-    return {"indicator": "victims", "period": "2026", "dimensions": ["region", "sex"],
-            "hierarchy": {}, "cells": cells}
+    return {
+        "indicator": "victims",
+        "period": "2026",
+        "dimensions": ["region", "sex"],
+        "hierarchy": {},
+        "cells": cells,
+    }
 
 
 def internal(protected: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
@@ -56,9 +61,15 @@ def cell(table: dict[str, Any], **key: str) -> dict[str, Any]:
 
 SMALL = two_way(
     {
-        ("XA-01", "female"): 3, ("XA-01", "male"): 40, ("XA-01", "unknown"): 25,
-        ("XA-02", "female"): 30, ("XA-02", "male"): 0, ("XA-02", "unknown"): 18,
-        ("XA-03", "female"): 22, ("XA-03", "male"): 35, ("XA-03", "unknown"): 50,
+        ("XA-01", "female"): 3,
+        ("XA-01", "male"): 40,
+        ("XA-01", "unknown"): 25,
+        ("XA-02", "female"): 30,
+        ("XA-02", "male"): 0,
+        ("XA-02", "unknown"): 18,
+        ("XA-03", "female"): 22,
+        ("XA-03", "male"): 35,
+        ("XA-03", "unknown"): 50,
     }
 )
 
@@ -66,7 +77,9 @@ SMALL = two_way(
 def test_a_small_count_is_hidden_and_cannot_be_recovered_from_the_totals() -> None:
     protected = protect_table(SMALL)
     assert cell(protected, region="XA-01", sex="female") == {
-        "key": {"region": "XA-01", "sex": "female"}, "value": None, "status": "primary"
+        "key": {"region": "XA-01", "sex": "female"},
+        "value": None,
+        "status": "primary",
     }
     # a zero is never a small count to hide (it may serve as a complement)
     assert cell(protected, region="XA-02", sex="male")["status"] != "primary"
@@ -104,8 +117,11 @@ def test_an_unprotected_table_is_blocked_for_its_small_published_counts() -> Non
 
 def test_threshold_is_configurable_per_call() -> None:
     protected = protect_table(SMALL, threshold=20)
-    hidden = {c["key"]["region"] + "/" + c["key"]["sex"] for c in protected["cells"]
-              if c["status"] == "primary"}
+    hidden = {
+        c["key"]["region"] + "/" + c["key"]["sex"]
+        for c in protected["cells"]
+        if c["status"] == "primary"
+    }
     assert hidden == {"XA-01/female", "XA-02/unknown"}  # 3 and 18 are below 20; 22 is not
     assert audit_table(internal(protected, SMALL), threshold=20).ok
     assert protect_table(SMALL, threshold=1)["cells"] == [
@@ -137,11 +153,15 @@ def test_controlled_rounding_keeps_totals_additive_and_multiples_unchanged() -> 
     # additive: every district's row total equals the sum of its categories
     for c in rounded["cells"]:
         if c["key"]["d1"] == "total":
-            parts = [values[json.dumps({**c["key"], "d1": f"c{j}"}, sort_keys=True)]
-                     for j in range(1, 5)]
+            parts = [
+                values[json.dumps({**c["key"], "d1": f"c{j}"}, sort_keys=True)] for j in range(1, 5)
+            ]
             assert c["value"] == sum(parts)
     assert audit_table(rounded).ok
-    assert protect_table(raw, method="round", base=3)["disclosure"] == {"method": "round", "base": 3}
+    assert protect_table(raw, method="round", base=3)["disclosure"] == {
+        "method": "round",
+        "base": 3,
+    }
 
 
 def test_rates_on_suppressed_counts_are_suppressed() -> None:
@@ -223,7 +243,9 @@ def test_stats_audit_command_exit_codes(tmp_path: Path) -> None:
     assert bad.exit_code == 2
     assert "line 2" in bad.output
     shape = tmp_path / "shape.json"
-    shape.write_text(json.dumps({"dimensions": ["region"], "cells": [{"key": {}}]}), encoding="utf-8")
+    shape.write_text(
+        json.dumps({"dimensions": ["region"], "cells": [{"key": {}}]}), encoding="utf-8"
+    )
     wrong = runner.invoke(_cli(), ["audit", str(shape)])
     assert wrong.exit_code == 2
     assert "cells[0]" in wrong.output
