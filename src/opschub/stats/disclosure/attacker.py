@@ -1,21 +1,20 @@
 """The attacker: for each suppressed cell, the smallest and largest value consistent with every
-published cell, the table's additive relations and non-negativity (integers relaxed to bounds),
-by linear programming (scipy's HiGHS), and the check against the protection requirement.
+published cell, the table's additive relations and non-negativity (integers relaxed to bounds), by
+linear programming (scipy's HiGHS), and the check against the protection requirement.
 
 The suppressed cells fall apart into independent blocks: two suppressed cells are linked when one
 additive relation holds both, and a block's programs need only its own cells and the relations that
-touch them (every other cell in those relations is published, hence a constant). Within a block, each
-optimal solution is also a feasible point for every other cell: a requirement already met by a point
-seen earlier needs no program of its own.
+touch them (every other cell in those relations is published, hence a constant). Within a block,
+each optimal solution is also a feasible point for every other cell: a requirement already met by a
+point seen earlier needs no program of its own.
 
 Requirement (threshold t, interval p) for a *sensitive* cell (value 1..t-1) with value x: the
 attacker's integer range [ceil(low), floor(high)] must reach down to min(floor(x(1-p)), t-1) and up
 to ceil(x(1+p)). Any other suppressed cell (a complementary one) must not be recovered: its range
-holds at least two integers. A published file carries no raw values: then a cell labelled
-"primary" (or "suppressed") must meet the requirement for every value 1..t-1 it could have, which
-comes to: low reaches 0 and high reaches ceil((t-1)(1+p)). Protection guarantees that stronger,
-value-free form, so that both audits pass on what it produces.
-"""
+holds at least two integers. A published file carries no raw values: then a cell labelled "primary"
+(or "suppressed") must meet the requirement for every value 1..t-1 it could have, which comes to:
+low reaches 0 and high reaches ceil((t-1)(1+p)). Protection guarantees that stronger, value-free
+form, so that both audits pass on what it produces."""
 
 from __future__ import annotations
 
@@ -81,7 +80,7 @@ def components(relations: sp.csr_matrix, suppressed: np.ndarray) -> list[np.ndar
     sub.data = np.ones_like(sub.data)
     # cells linked when they share a row: cell-cell adjacency = sub.T @ sub
     adjacency = (sub.T @ sub).tocsr()
-    count, labels = sp.csgraph.connected_components(adjacency, directed=False)
+    _count, labels = sp.csgraph.connected_components(adjacency, directed=False)
     order = np.argsort(labels, kind="stable")
     splits = np.flatnonzero(np.diff(labels[order])) + 1
     return [cells[group] for group in np.split(order, splits)]
@@ -311,10 +310,10 @@ def audit(
     visible = np.flatnonzero(~mask)
     for cell in visible:
         x = float(table.values[cell])
-        if statuses[cell] != "rounded" and is_sensitive(x, threshold):
-            if only is None or cell in only:
-                at_risk.append(AtRisk(table.key_dict(int(cell)), x, x, x))
-                reasons.append(f"published value {x:g} is below the threshold {threshold}")
+        wanted = only is None or cell in only
+        if statuses[cell] != "rounded" and is_sensitive(x, threshold) and wanted:
+            at_risk.append(AtRisk(table.key_dict(int(cell)), x, x, x))
+            reasons.append(f"published value {x:g} is below the threshold {threshold}")
     checked = 0
     programs = 0
     failures: list[tuple[int, float, float]] = []
@@ -333,9 +332,9 @@ def audit(
             checked += n
             programs += block.programs
             failures.extend(found)
-    for cell, lo, hi in failures:
-        value = None if np.isnan(table.values[cell]) else float(table.values[cell])
-        at_risk.append(AtRisk(table.key_dict(cell), lo, hi, value))
+    for found_cell, lo, hi in failures:
+        value = None if np.isnan(table.values[found_cell]) else float(table.values[found_cell])
+        at_risk.append(AtRisk(table.key_dict(int(found_cell)), lo, hi, value))
         reasons.append(_reason(value, lo, hi, threshold, interval))
     return AuditResult(
         ok=not at_risk,

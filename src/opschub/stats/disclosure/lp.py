@@ -23,14 +23,14 @@ def _solver() -> highspy.Highs:
     which would spoil a command's JSON output)."""
     global _quiet
     if _quiet:
-        highs = highspy._Highs()
+        highs = highspy._Highs()  # type: ignore[attr-defined]
     else:
         sys.stdout.flush()
         saved = os.dup(1)
         devnull = os.open(os.devnull, os.O_WRONLY)
         try:
             os.dup2(devnull, 1)
-            highs = highspy._Highs()
+            highs = highspy._Highs()  # type: ignore[attr-defined]
         finally:
             os.dup2(saved, 1)
             os.close(saved)

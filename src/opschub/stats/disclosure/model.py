@@ -135,7 +135,9 @@ def _dimension_trees(
             for value in sorted(categories):
                 up = tree.get(value)
                 if not isinstance(up, str) or not up:
-                    raise DisclosureError(f"dimension {name}: {value!r} has no parent in the hierarchy")
+                    raise DisclosureError(
+                        f"dimension {name}: {value!r} has no parent in the hierarchy"
+                    )
                 if up not in values:
                     raise DisclosureError(
                         f"dimension {name}: {value!r} has parent {up!r}, which is not in the table"
@@ -146,7 +148,9 @@ def _dimension_trees(
                 while node in parent:
                     node, steps = parent[node], steps + 1
                     if steps > len(parent):
-                        raise DisclosureError(f"dimension {name}: the hierarchy has a cycle at {value!r}")
+                        raise DisclosureError(
+                            f"dimension {name}: the hierarchy has a cycle at {value!r}"
+                        )
         elif TOTAL in values:
             parent = {value: TOTAL for value in sorted(categories)}
         dims.append(Dimension(name, sorted(values), parent))
@@ -199,7 +203,9 @@ def parse_table(table: Any, *, need_values: bool) -> Table:
             if need_values:
                 raise DisclosureError(f"{where}: value is missing (protection needs every value)")
             if status == "not_applicable":
-                raise DisclosureError(f"{where}: a not-applicable cell cannot be protected or audited")
+                raise DisclosureError(
+                    f"{where}: a not-applicable cell cannot be protected or audited"
+                )
             suppressed[i] = True
             if status not in SUPPRESSED_STATUSES:
                 raise DisclosureError(f"{where}: value is null but status is {status!r}")
@@ -224,7 +230,7 @@ def _relations(
             up = dim.parent.get(key[d])
             if up is None:
                 continue
-            total_key = key[:d] + (up,) + key[d + 1 :]
+            total_key = (*key[:d], up, *key[d + 1 :])
             groups.setdefault((d, total_key), []).append(i)
     rows: list[int] = []
     cols: list[int] = []

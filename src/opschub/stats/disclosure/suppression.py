@@ -3,19 +3,19 @@
 Primary: every cell with a value from 1 to threshold-1 (zeros are published).
 
 Secondary, a sequential linear-programming heuristic: for each sensitive cell and each direction
-(up, down) we look for the cheapest *perturbation* y of the table (relations @ y == 0, values + y >= 0)
-that moves the cell by its required amount while every cell it touches is suppressed. Such a y is a
-certificate: once its cells are suppressed, ``values + y`` is a table the attacker cannot rule out,
-so the attacker's bound reaches at least that far. Cost per unit moved: 1 + value for a published
-cell (small cells are cheaper to hide), almost nothing for a cell already suppressed. The program is
-first solved on the cell's neighbourhood (its value, parent, siblings and children along every
-dimension, all combinations), then, if that has no solution, on the whole table. A found y also
-proves other cells' requirements (scaled as far as non-negativity allows); those need no program.
+(up, down) we look for the cheapest *perturbation* y of the table (relations @ y == 0, values + y
+>= 0) that moves the cell by its required amount while every cell it touches is suppressed. Such a
+y is a certificate: once its cells are suppressed, ``values + y`` is a table the attacker cannot
+rule out, so the attacker's bound reaches at least that far. Cost per unit moved: 1 + value for a
+published cell (small cells are cheaper to hide), almost nothing for a cell already suppressed. The
+program is first solved on the cell's neighbourhood (its value, parent, siblings and children along
+every dimension, all combinations), then, if that has no solution, on the whole table. A found y
+also proves other cells' requirements (scaled as far as non-negativity allows); those need no
+program.
 
 Then the attacker's audit runs; any cell still at risk gets a whole-table program, until the audit
 passes. Last, when the table is small enough, complementary suppressions that the audit shows to be
-unneeded are published again (largest first).
-"""
+unneeded are published again (largest first)."""
 
 from __future__ import annotations
 
@@ -167,12 +167,16 @@ class Suppressor:
                         self._force(cell, -float(self.need_down[cell]), everything)
                 else:
                     self._force(cell, 1.0, everything)
-        raise DisclosureError("secondary suppression did not converge; the table cannot be protected")
+        raise DisclosureError(
+            "secondary suppression did not converge; the table cannot be protected"
+        )
 
     def _force(self, cell: int, amount: float, cells: np.ndarray) -> None:
         y = self.perturbation(cell, amount, cells)
         if y is None:
-            raise DisclosureError(f"no suppression pattern protects cell ({self.table.describe(cell)})")
+            raise DisclosureError(
+                f"no suppression pattern protects cell ({self.table.describe(cell)})"
+            )
         self.apply(y)
 
     def drop(self) -> None:
