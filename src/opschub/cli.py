@@ -30,6 +30,7 @@ CAPABILITY_CLIS = (
     "opschub.intake.cli",
     "opschub.evidence.cli",
     "opschub.orgunits.cli",
+    "opschub.cases.cli",
     "opschub.takedown.cli",
     "opschub.stats.cli",
     "opschub.web.cli",

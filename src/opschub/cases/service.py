@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from datetime import date, datetime
 from typing import Any, Protocol
 
@@ -96,7 +97,7 @@ class Importer:
 class FieldError:
     field: str
     message: str  # an English msgid; ``params`` fill its %(name)s places
-    params: Mapping[str, object] = field(default_factory=dict)
+    params: Mapping[str, object] = dc_field(default_factory=dict)
 
     def text(self, gettext: Any = None) -> str:
         message = gettext(self.message) if gettext else self.message
@@ -283,7 +284,10 @@ def _check_code(
 
 
 def _validate_case(
-    session: Session, data: CaseIn, prefix: str = ""
+    session: Session,
+    data: CaseIn,
+    prefix: str = "",
+    units: Mapping[str, str] | None = None,
 ) -> tuple[list[FieldError], str | None]:
     errors: list[FieldError] = []
     title = _clean_text(data.title)
@@ -293,9 +297,12 @@ def _validate_case(
         errors.append(
             FieldError(f"{prefix}title", N_("At most %(n)s characters."), {"n": MAX_TITLE})
         )
-    unit_id: str | None = None
-    unit = orgunits.by_code(session, data.org_unit) if data.org_unit else None
-    if unit is None:
+    if units is not None:
+        unit_id = units.get(data.org_unit or "")
+    else:
+        found_unit = orgunits.by_code(session, data.org_unit) if data.org_unit else None
+        unit_id = found_unit.id if found_unit else None
+    if unit_id is None:
         errors.append(
             FieldError(
                 f"{prefix}org_unit",
@@ -303,8 +310,6 @@ def _validate_case(
                 {"code": repr(data.org_unit or "")},
             )
         )
-    else:
-        unit_id = unit.id
     _check_code(errors, f"{prefix}setting", data.setting, taxonomy.SETTING.values, True)
     _check_code(errors, f"{prefix}priority", data.priority, PRIORITIES, False)
     _check_code(errors, f"{prefix}status", data.status, STATUSES, False)
@@ -665,7 +670,11 @@ def band_for(age: int | None) -> str | None:
 
 
 def _validate_person(
-    session: Session, data: PersonIn, opened_on: date, prefix: str = ""
+    session: Session,
+    data: PersonIn,
+    opened_on: date,
+    prefix: str = "",
+    units: Mapping[str, str] | None = None,
 ) -> tuple[list[FieldError], str | None]:
     errors: list[FieldError] = []
     _check_code(errors, f"{prefix}role", data.role, ROLES, False)
@@ -724,8 +733,12 @@ def _validate_person(
         )
     residence_id = None
     if data.residence:
-        unit = orgunits.by_code(session, data.residence)
-        if unit is None:
+        if units is not None:
+            residence_id = units.get(data.residence)
+        else:
+            found_unit = orgunits.by_code(session, data.residence)
+            residence_id = found_unit.id if found_unit else None
+        if residence_id is None:
             errors.append(
                 FieldError(
                     f"{prefix}residence",
@@ -733,8 +746,6 @@ def _validate_person(
                     {"code": repr(data.residence)},
                 )
             )
-        else:
-            residence_id = unit.id
     for i, flag in enumerate(data.vulnerabilities):
         _check_code(errors, f"{prefix}vulnerabilities/{i}", flag, VULNERABILITIES, False)
     _check_code(
@@ -892,7 +903,7 @@ def add_person(session: Session, actor: CaseActor, case_id: str, data: PersonIn)
         target_id=person.id,
         details={
             "case": case.id,
-            "role": data.role,
+            "person_role": data.role,
             "protected": protected,
             "pending": confirmation == "pending",
         },
@@ -972,9 +983,9 @@ def update_person(
         role=person.role,
         alias=str(merged["alias"] or ""),
         sex=str(merged["sex"]),
-        nationality=merged["nationality"] or None,  # type: ignore[arg-type]
-        residence=merged["residence"] or None,  # type: ignore[arg-type]
-        vulnerabilities=list(merged["vulnerabilities"] or []),  # type: ignore[call-overload]
+        nationality=merged["nationality"] or None,
+        residence=merged["residence"] or None,
+        vulnerabilities=list(merged["vulnerabilities"] or []),
     )
     case = session.get(Case, person.case_id)
     assert case is not None
@@ -1401,7 +1412,7 @@ def references(session: Session, case_ids: Sequence[str]) -> dict[str, str]:
         return {}
     return dict(
         session.execute(select(Case.id, Case.reference).where(Case.id.in_(list(case_ids)))).all()
-    )  # type: ignore[arg-type]
+    )
 
 
 @dataclass(frozen=True)

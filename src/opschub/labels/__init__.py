@@ -107,6 +107,23 @@ AUDIT_ACTION = {
     "evidence.retention.reviewed": N_("daily review of evidence due for destruction"),
     # organisation units and cases (cases-core)
     "orgunits.loaded": N_("loaded organisation units"),
+    "cases.case.opened": N_("opened a case"),
+    "cases.case.updated": N_("changed a case"),
+    "cases.case.restricted": N_("restricted a case to named people"),
+    "cases.case.unrestricted": N_("lifted a case's restriction"),
+    "cases.case.linked": N_("linked two cases"),
+    "cases.case.exported": N_("exported a case file"),
+    "cases.cases.imported": N_("imported cases"),
+    "cases.member.added": N_("named a person on a restricted case"),
+    "cases.member.removed": N_("removed a person from a restricted case"),
+    "cases.report.linked": N_("linked a report to a case"),
+    "cases.evidence.linked": N_("linked evidence to a case"),
+    "cases.person.added": N_("added a person to a case"),
+    "cases.person.updated": N_("changed a person in a case"),
+    "cases.person.name_read": N_("read a person's real name"),
+    "cases.person.suspect_confirmed": N_("confirmed recording a child victim as a suspect"),
+    "cases.relationship.added": N_("recorded a relationship between people in a case"),
+    "cases.scope.set": N_("set a person's case scope"),
     # statistics (stats-core)
     "stats.indicator.added": N_("added a statistical indicator"),
     "stats.submission.received": N_("received regional figures"),
@@ -128,6 +145,8 @@ TARGET_TYPE = {
     "evidence_vault": N_("evidence vault"),
     # organisation units and cases (cases-core)
     "org_unit": N_("organisation unit"),
+    "case": N_("case"),
+    "case_person": N_("person in a case"),
     # statistics (stats-core)
     "stats_indicator": N_("statistical indicator"),
     "stats_submission": N_("regional submission"),
@@ -188,6 +207,20 @@ DETAIL_KEY = {
     "created": N_("new list"),
     # organisation units and cases (cases-core)
     "updated": N_("updated"),
+    "reports": N_("reports"),
+    "restricted": N_("restricted"),
+    "fields": N_("fields"),
+    "case": N_("case"),
+    "person_role": N_("role in the case"),
+    "protected": N_("protected track"),
+    "pending": N_("awaiting confirmation"),
+    "item": N_("evidence item"),
+    "report": N_("report"),
+    "relationship": N_("relationship"),
+    "scope": N_("case scope"),
+    "senior": N_("senior case worker"),
+    "cases": N_("cases"),
+    "people": N_("people"),
 }
 # Which code list a detail's value comes from, by key (status changes: "from", "to").
 DETAIL_VALUE_KIND = {
@@ -200,6 +233,9 @@ DETAIL_VALUE_KIND = {
     "permissions": "permission",
     "list": "hash_list",
     "reason": "login_failure",
+    "person_role": "person_role",
+    "relationship": "relationship",
+    "scope": "case_scope",
 }
 
 # Background jobs (opschub.jobs), by the kind each capability's tasks.py declares.
@@ -211,6 +247,47 @@ JOB_KIND = {
     "evidence.retention_review": N_("daily review of evidence due for destruction"),
     "intake.alert_on_call": N_("alert the on-call person to a new high-priority report"),
 }
+
+# Cases (cases-core).
+CASE_STATUS = {
+    "open": N_("open"),
+    "in_progress": N_("in progress"),
+    "on_hold": N_("on hold"),
+    "closed": N_("closed"),
+}
+CASE_PRIORITY = {
+    "low": N_("low"),
+    "normal": N_("normal"),
+    "high": N_("high"),
+    "urgent": N_("urgent"),
+}
+PERSON_ROLE = {
+    "victim": N_("child victim"),
+    "suspect": N_("suspect"),
+    "guardian": N_("parent or guardian"),
+    "witness": N_("witness"),
+}
+VULNERABILITY = {
+    "disability": N_("disability"),
+    "migrant": N_("migrant"),
+    "unaccompanied": N_("unaccompanied or separated"),
+    "alternative_care": N_("in alternative care"),
+    "street_connected": N_("street-connected"),
+    "out_of_school": N_("out of school"),
+    "child_labour": N_("in child labour"),
+    "other": N_("other vulnerability"),
+}
+CASE_SCOPE = {
+    "own": N_("own cases"),
+    "team": N_("the team's cases"),
+    "region": N_("cases of a region"),
+    "all": N_("all cases"),
+}
+SUSPECT_CONFIRMATION = {
+    "pending": N_("awaiting a senior's confirmation"),
+    "confirmed": N_("confirmed by a senior"),
+}
+SUSPECT_ACT = {"self_generated_images": N_("made images of themselves")}
 
 KINDS: Mapping[str, Mapping[str, str]] = MappingProxyType(
     {
@@ -230,6 +307,13 @@ KINDS: Mapping[str, Mapping[str, str]] = MappingProxyType(
         "detail_key": DETAIL_KEY,
         "role": {role.value: text for role, text in ROLE_LABELS.items()},
         "permission": PERMISSIONS,
+        "case_status": CASE_STATUS,
+        "case_priority": CASE_PRIORITY,
+        "person_role": PERSON_ROLE,
+        "vulnerability": VULNERABILITY,
+        "case_scope": CASE_SCOPE,
+        "suspect_confirmation": SUSPECT_CONFIRMATION,
+        "suspect_act": SUSPECT_ACT,
     }
 )
 

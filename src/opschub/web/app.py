@@ -39,6 +39,8 @@ ROUTER_MODULES = (
     "opschub.jobs.views",
     "opschub.hashlists.views",
     "opschub.evidence.views",
+    "opschub.cases.views",
+    "opschub.cases.api",
     "opschub.stats.views",
 )
 
