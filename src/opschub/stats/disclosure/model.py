@@ -16,6 +16,7 @@ structural zero, known to everyone. Pure: numpy and scipy only.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -65,6 +66,8 @@ class Table:
     statuses: list[str]
     relations: sp.csr_matrix
     relation_names: list[tuple[str, Key]] = field(default_factory=list)
+    _index: dict[Key, int] | None = field(default=None, repr=False)
+    _children: list[dict[str, list[str]]] | None = field(default=None, repr=False)
 
     @property
     def size(self) -> int:
@@ -75,6 +78,30 @@ class Table:
 
     def describe(self, index: int) -> str:
         return describe_key(self.key_dict(index))
+
+    def index_of(self, key: Key) -> int | None:
+        if self._index is None:
+            self._index = {k: i for i, k in enumerate(self.keys)}
+        return self._index.get(key)
+
+    def neighbourhood(self, cell: int) -> np.ndarray:
+        """The cells around ``cell``: along every dimension its value, parent, siblings and
+        children, in every combination (sorted indices)."""
+        if self._children is None:
+            self._children = [d.children() for d in self.dims]
+        key = self.keys[cell]
+        options = []
+        for d, dim in enumerate(self.dims):
+            value = key[d]
+            near = {value}
+            up = dim.parent.get(value)
+            if up is not None:
+                near.add(up)
+                near.update(self._children[d].get(up, ()))
+            near.update(self._children[d].get(value, ()))
+            options.append(sorted(near))
+        found = (self.index_of(combo) for combo in itertools.product(*options))
+        return np.array(sorted(i for i in found if i is not None), dtype=np.int64)
 
 
 def describe_key(key: Mapping[str, str]) -> str:
