@@ -40,7 +40,7 @@ def published(live_server: tuple[str, Database]) -> str:
         service.publish(
             session,
             None,
-            str(utcnow().year),
+            str(utcnow().year - 1),
             contents=[
                 {"indicator": "victims", "by": ["region", "sex"]},
                 {"indicator": "suspects", "by": ["offender_category"]},

@@ -181,6 +181,12 @@ AUDIT_ACTION = {
     "cases.relationship.added": N_("recorded a relationship between people in a case"),
     "cases.scope.set": N_("set a person's case scope"),
     # cases follow-up: referrals, proceedings, limitation, informing (cases-follow)
+    # statistics (stats-core)
+    "stats.indicator.added": N_("added a statistical indicator"),
+    "stats.submission.received": N_("received regional figures"),
+    "stats.submission.approved": N_("approved regional figures"),
+    "stats.submission.rejected": N_("rejected regional figures"),
+    "stats.publication.published": N_("published statistics"),
 }
 TARGET_TYPE = {
     "user": N_("person"),
@@ -206,6 +212,8 @@ TARGET_TYPE = {
     "referral_service": N_("service in the directory"),
     "case_referral": N_("referral"),
     "case": N_("case"),
+    "case": N_("case"),
+    "case_person": N_("person in a case"),
     # statistics (stats-core)
     "stats_indicator": N_("statistical indicator"),
     "stats_submission": N_("regional submission"),

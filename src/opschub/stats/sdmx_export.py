@@ -58,4 +58,4 @@ def to_sdmx(pub: Any) -> bytes:
                     attached_attribute=attributes,
                 )
             )
-    return sdmx.to_xml(DataMessage(data=[data]), pretty_print=True)  # type: ignore[no-any-return]
+    return sdmx.to_xml(DataMessage(data=[data]), pretty_print=True)
