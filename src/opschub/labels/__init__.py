@@ -182,11 +182,6 @@ AUDIT_ACTION = {
     "cases.scope.set": N_("set a person's case scope"),
     # cases follow-up: referrals, proceedings, limitation, informing (cases-follow)
     # statistics (stats-core)
-    "stats.indicator.added": N_("added a statistical indicator"),
-    "stats.submission.received": N_("received regional figures"),
-    "stats.submission.approved": N_("approved regional figures"),
-    "stats.submission.rejected": N_("rejected regional figures"),
-    "stats.publication.published": N_("published statistics"),
 }
 TARGET_TYPE = {
     "user": N_("person"),
@@ -212,13 +207,11 @@ TARGET_TYPE = {
     "referral_service": N_("service in the directory"),
     "case_referral": N_("referral"),
     "case": N_("case"),
-    "case": N_("case"),
     "case_person": N_("person in a case"),
     # statistics (stats-core)
     "stats_indicator": N_("statistical indicator"),
     "stats_submission": N_("regional submission"),
     "stats_publication": N_("statistics publication"),
-    "case_person": N_("person in a case"),
     # cases follow-up (cases-follow)
 }
 # Takedown (opschub.takedown.models): a target's and an item's states, decisions, capture outcomes.
