@@ -108,8 +108,11 @@ def run_opschub(urls: list[str], item: str, interval: float, threads: int) -> di
         for name in ("first look", "again (ETag)"):
             started = time.perf_counter()
             with ThreadPoolExecutor(threads) as pool:
+                seen = previous
                 done = list(
-                    pool.map(lambda u: recheck_url(fetcher, u, [item], previous.get(u)), urls)
+                    pool.map(
+                        lambda u, seen=seen: recheck_url(fetcher, u, [item], seen.get(u)), urls
+                    )
                 )
             elapsed = time.perf_counter() - started
             previous = {r.url: r.validators for r in done}
@@ -182,8 +185,9 @@ def main() -> None:
         f"{2 * args.urls} bodies downloaded, found the item {peer['found']} times"
     )
     print(
-        f"smallest gap between two requests to one host: opschub {gap_ours:.4f} s "
-        f"(limit {args.interval} s), peer {gap_peer:.4f} s"
+        f"gap between two requests to one host, smallest / mean of the busiest host: opschub "
+        f"{gap_ours['min_gap']:.4f} / {gap_ours['mean_gap']:.4f} s (limit {args.interval} s), "
+        f"peer {gap_peer['min_gap']:.4f} / {gap_peer['mean_gap']:.4f} s"
     )
     for name, figures in ours.items():
         print(f"ratio opschub {name} / peer: {figures['per_second'] / peer['per_second']:.2f}")

@@ -30,9 +30,11 @@ CAPABILITY_CLIS = (
     "opschub.intake.cli",
     "opschub.evidence.cli",
     "opschub.orgunits.cli",
+    "opschub.cases.cli",
     "opschub.takedown.cli",
     "opschub.takedown.categories_cli",
     "opschub.stats.cli",
+    "opschub.takedown.notice_cli",
     "opschub.web.cli",
     "opschub.jobs.cli",
 )

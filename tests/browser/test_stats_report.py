@@ -5,8 +5,6 @@ finding; and its PDF opens (pypdf)."""
 from __future__ import annotations
 
 import io
-import sys
-import types
 from pathlib import Path
 from typing import Any
 
@@ -32,46 +30,17 @@ def _serious(page: Any) -> list[dict[str, Any]]:
     return [v for v in violations if v["impact"] in ("serious", "critical")]
 
 
-def _disclosure(monkeypatch: pytest.MonkeyPatch) -> None:
-    """stats-protect's opschub.stats.disclosure, or (before that branch is merged) a primary
-    suppression stand-in, so that this test exercises the pages, not the method."""
-    try:
-        from opschub.stats import disclosure  # noqa: F401
-    except ImportError:
-        stand_in = types.ModuleType("opschub.stats.disclosure")
-
-        def protect_table(table: dict[str, Any], **kw: Any) -> dict[str, Any]:
-            small = [0 < (c["value"] or 0) < 10 for c in table["cells"]]
-            return {
-                **table,
-                "cells": [
-                    {**c, "value": None, "status": "primary"} if s else c
-                    for c, s in zip(table["cells"], small, strict=True)
-                ],
-            }
-
-        stand_in.protect_table = protect_table  # type: ignore[attr-defined]
-        stand_in.audit_table = lambda t, **kw: types.SimpleNamespace(  # type: ignore[attr-defined]
-            ok=True, at_risk=[]
-        )
-        monkeypatch.setitem(sys.modules, "opschub.stats.disclosure", stand_in)
-        import opschub.stats
-
-        monkeypatch.setattr(opschub.stats, "disclosure", stand_in, raising=False)
-
-
 @pytest.fixture
-def published(live_server: tuple[str, Database], monkeypatch: pytest.MonkeyPatch) -> str:
+def published(live_server: tuple[str, Database]) -> str:
     from opschub.stats import demo, service
 
-    _disclosure(monkeypatch)
     base, database = live_server
     with database.transaction() as session:
         demo.load(session)
         service.publish(
             session,
             None,
-            str(utcnow().year),
+            str(utcnow().year - 1),
             contents=[
                 {"indicator": "victims", "by": ["region", "sex"]},
                 {"indicator": "suspects", "by": ["offender_category"]},
@@ -98,7 +67,7 @@ def test_public_report_in_both_languages(
     assert charts.count() >= 3
     assert charts.first.locator("title").count() == 1 and charts.first.locator("desc").count() == 1
     # Small district counts are withheld, and say so.
-    assert page.locator("#table-victims [data-status=primary]").count() > 0
+    assert page.locator("#table-victims [data-status=suppressed]").count() > 0
     assert _serious(page) == []
     page.goto(f"{published}/statistics/1/annex?lang={lang}")
     assert _serious(page) == []

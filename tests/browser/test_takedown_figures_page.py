@@ -72,7 +72,13 @@ def test_removal_figures_fit_a_phone_and_pass_axe(
         box = charts.nth(index).bounding_box()
         assert box is not None and box["width"] <= 375
     # The tables are cards: nothing makes the page scroll sideways.
-    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    too_wide = page.evaluate(
+        """() => [...document.querySelectorAll('body *')]
+            .filter(e => e.getBoundingClientRect().right > 376)
+            .map(e => e.tagName + '.' + e.className + '#' + e.id + ' '
+                 + Math.round(e.getBoundingClientRect().right))"""
+    )
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375, too_wide
     assert _serious(page, axe) == []
     assert problems == []  # no CSP violation, no script error
     # The CSV link keeps the period.

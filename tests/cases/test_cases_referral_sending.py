@@ -151,3 +151,64 @@ def test_the_daily_review_lists_alarms_and_reminders(
         ).one()
     (alarm,) = event.details["alarms"]
     assert alarm["case"] == CASE and alarm["stage"] == "investigation_opened"
+
+
+class _Mailbox:
+    def __init__(self) -> None:
+        self.messages: list[tuple[list[str], bytes]] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append((list(envelope.rcpt_tos), bytes(envelope.content)))
+        return "250 OK"
+
+
+def test_a_referral_by_email_reaches_a_local_mail_server(
+    database: Database, cases: FakeBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    from opschub import config
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    mailbox = _Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port, loop=asyncio.new_event_loop())
+    controller.start()
+    monkeypatch.setenv("OPSCHUB_CASES_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("OPSCHUB_CASES_SMTP_PORT", str(port))
+    monkeypatch.setenv("OPSCHUB_CASES_MAIL_FROM", "cases@opschub.test")
+    config.get_settings.cache_clear()
+    try:
+        with database.transaction() as session:
+            service = referrals.add_service(
+                session,
+                WORKER,
+                org_unit_code="XA-01",
+                kind="legal_aid",
+                name="Legal aid office",
+                delivery="email",
+                email="intake@legal-aid.test",
+            )
+            referral_id = referrals.refer(
+                session,
+                WORKER,
+                case_id=CASE,
+                service_id=service.id,
+                consent_by="child",
+                note="secret note",
+            ).id
+        job = _job(database, "cases.send_referral")
+        assert run_job(database, job.id, "test-worker") == "done"
+    finally:
+        controller.stop()
+        config.get_settings.cache_clear()
+    ((recipients, content),) = mailbox.messages
+    assert recipients == ["intake@legal-aid.test"]
+    assert referral_id.encode() in content and b"secret note" not in content
+    with database.read() as session:
+        (view,) = referrals.referrals_of(session, CASE)
+    assert view.delivery_state == "delivered"

@@ -3,7 +3,6 @@ versioned, recording which data and which method made them, and reproducible."""
 
 from __future__ import annotations
 
-import sys
 import types
 from collections.abc import Iterator
 from typing import Any
@@ -19,57 +18,11 @@ from opschub.stats.models import Publication
 CONTENTS = [{"indicator": "victims", "by": ["region", "sex"]}]
 
 
-def _stand_in() -> types.ModuleType:
-    """Used only when opschub.stats.disclosure (stats-protect) is not on this branch yet: primary
-    suppression of 1..threshold-1 and an audit that checks every such cell is withheld."""
-    module = types.ModuleType("opschub.stats.disclosure")
-
-    def protect_table(
-        table: dict[str, Any],
-        *,
-        method: str,
-        threshold: int = 10,
-        interval: float = 0.3,
-        base: int = 5,
-    ) -> dict[str, Any]:
-        cells = []
-        for cell in table["cells"]:
-            small = 0 < cell["value"] < threshold
-            cells.append(
-                {
-                    **cell,
-                    "value": None if small else cell["value"],
-                    "status": "primary" if small else "published",
-                }
-            )
-        return {**table, "cells": cells}
-
-    def audit_table(table: dict[str, Any], *, threshold: int = 10, interval: float = 0.3) -> Any:
-        risky = [
-            (c["key"], 0, 0, c["value"])
-            for c in table["cells"]
-            if c["value"] is not None and 0 < c["value"] < threshold
-        ]
-        return types.SimpleNamespace(ok=not risky, at_risk=risky)
-
-    module.protect_table = protect_table  # type: ignore[attr-defined]
-    module.audit_table = audit_table  # type: ignore[attr-defined]
-    return module
-
-
 @pytest.fixture
-def disclosure(monkeypatch: pytest.MonkeyPatch) -> Iterator[types.ModuleType]:
-    try:
-        from opschub.stats import disclosure as real
-    except ImportError:
-        stand_in = _stand_in()
-        monkeypatch.setitem(sys.modules, "opschub.stats.disclosure", stand_in)
-        import opschub.stats
+def disclosure() -> types.ModuleType:
+    from opschub.stats import disclosure
 
-        monkeypatch.setattr(opschub.stats, "disclosure", stand_in, raising=False)
-        yield stand_in
-    else:
-        yield real
+    return disclosure
 
 
 @pytest.fixture
@@ -87,7 +40,7 @@ def test_a_publication_withholds_small_cells_and_is_reproducible(
         pub = service.publish(session, None, "2026", contents=CONTENTS)
     assert pub.version == 1
     (table,) = pub.tables
-    raw_small = [c for c in table["cells"] if c["status"] in ("primary", "secondary")]
+    raw_small = [c for c in table["cells"] if c["status"] == "suppressed"]
     assert raw_small and all(c["value"] is None for c in raw_small)
     assert all("raw_value" not in c for c in table["cells"])  # never in what is published
     assert pub.parameters == {"method": "suppress", "threshold": 10, "interval": 0.3, "base": 5}

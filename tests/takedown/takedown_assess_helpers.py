@@ -4,6 +4,7 @@ capture job."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import threading
 import time
@@ -41,6 +42,26 @@ def picture(seed: int = 1, size: int = 200, fmt: str = "PNG") -> bytes:
     ).astype(np.uint8)
     out = io.BytesIO()
     Image.fromarray(base).save(out, format=fmt)
+    return out.getvalue()
+
+
+def clip(frames: int = 10) -> bytes:
+    """A generated MPEG-4 video of moving gradients (PyAV), never real material."""
+    import av
+
+    out = io.BytesIO()
+    container = av.open(out, mode="w", format="mp4")
+    stream = container.add_stream("mpeg4", rate=5)
+    stream.width, stream.height, stream.pix_fmt = 160, 120, "yuv420p"
+    y, x = np.mgrid[0:120, 0:160]
+    for i in range(frames):
+        rgb = np.stack([(x * 2 + i * 5) % 256, (y * 2) % 256, (x + y + i * 10) % 256], axis=-1)
+        frame = av.VideoFrame.from_ndarray(rgb.astype(np.uint8), format="rgb24")
+        for packet in stream.encode(frame):
+            container.mux(packet)
+    for packet in stream.encode():
+        container.mux(packet)
+    container.close()
     return out.getvalue()
 
 
@@ -92,10 +113,8 @@ def declared_huge(handler: BaseHTTPRequestHandler) -> None:
 def sleeper(seconds: float) -> Route:
     def route(handler: BaseHTTPRequestHandler) -> None:
         time.sleep(seconds)
-        try:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             send(b"late", "text/plain")(handler)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
 
     return route
 

@@ -109,9 +109,7 @@ def test_four_eyes_a_second_different_analyst_confirms_and_the_notice_is_schedul
     assert "takedown.target.confirmed" in actions
 
 
-def test_the_confirmed_hashes_join_the_configured_hash_list(
-    database: Database, site: Site
-) -> None:
+def test_the_confirmed_hashes_join_the_configured_hash_list(database: Database, site: Site) -> None:
     target_id = _captured(database, site, "/p2", 12)
     (item_id,) = _items(database, target_id)
     _assess(database, ANNA, item_id, BASELINE)

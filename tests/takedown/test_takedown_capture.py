@@ -8,8 +8,9 @@ from sqlalchemy import select
 from takedown_assess_helpers import (
     ANNA,
     Site,
-    endless,
+    clip,
     declared_huge,
+    endless,
     picture,
     redirect,
     report_with,
@@ -208,8 +209,8 @@ def test_a_target_is_captured_once_even_if_its_job_runs_again(
     _serve_page(site)
     (target_id,) = _start(database, site.url("/page.html"))
     run_captures(database)
-    from opschub.takedown.capture import capture_url, make_fetcher
     from opschub.config import get_settings
+    from opschub.takedown.capture import capture_url, make_fetcher
 
     with make_fetcher(get_settings()) as fetcher:
         again = capture_url(site.url("/page.html"), fetcher)
@@ -218,3 +219,58 @@ def test_a_target_is_captured_once_even_if_its_job_runs_again(
     with database.read() as session:
         assert len(session.scalars(select(Item)).all()) == 2
         assert session.get(Target, target_id).state == "captured"  # type: ignore[union-attr]
+
+
+def test_a_video_is_an_item_hashed_by_its_first_frame_and_previewed_as_a_blurred_sheet(
+    database: Database, site: Site
+) -> None:
+    site.routes["/watch"] = send(
+        b'<html><video controls><source src="/clip.mp4" type="video/mp4"></video></html>',
+        "text/html",
+    )
+    site.routes["/clip.mp4"] = send(clip(), "video/mp4")
+    (target_id,) = _start(database, site.url("/watch"))
+    run_captures(database)
+    with database.read() as session:
+        (item,) = service.items_of(session, target_id)
+    assert item.kind == "video" and item.media_type == "video/mp4"
+    assert item.pdq is not None  # the first frame's PDQ stands for the video
+    with database.transaction() as session:
+        sheet = service.preview(session, ANNA, item.id)
+    import io
+
+    from PIL import Image
+
+    assert Image.open(io.BytesIO(sheet)).mode == "L"
+
+
+def test_a_failure_on_our_side_is_retried_then_recorded_never_left_capturing(
+    database: Database, site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from opschub.clock import utcnow
+    from opschub.jobs.runner import run_job
+    from opschub.takedown import capture
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the hashing library crashed")
+
+    monkeypatch.setattr(capture, "capture_url", broken)
+    (target_id,) = _start(database, site.url("/page.html"))
+    with database.read() as session:
+        job_id = session.scalars(select(Job.id).where(Job.kind == "takedown.capture")).one()
+    assert run_job(database, job_id, "w") == "queued"  # retried later
+    assert _target(database, target_id).state == "capturing"
+    for _ in range(2):  # the remaining attempts, made due now
+        with database.transaction() as session:
+            session.execute(
+                update(Job).where(Job.id == job_id).values(due_at=utcnow() - timedelta(1))
+            )
+        state = run_job(database, job_id, "w")
+    assert state == "done"
+    view = _target(database, target_id)
+    assert view.state == "capture_failed" and view.capture_outcome == "error"
+    assert "the hashing library crashed" in (view.capture_error or "")

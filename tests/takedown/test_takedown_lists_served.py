@@ -219,6 +219,12 @@ def test_etag_answers_304_until_the_list_changes_and_since_gives_the_changes(
         {"change": "added", "url": URL_2},
         {"change": "removed", "url": URL_1},
     ]
+    unchanged = client.get(
+        "/api/v1/lists/urls",
+        params={"since": 1},
+        headers={**headers, "If-None-Match": since.headers["etag"]},
+    )
+    assert unchanged.status_code == 304
 
 
 def test_the_api_refuses_without_the_permission_and_names_bad_queries(
@@ -238,3 +244,14 @@ def test_the_api_refuses_without_the_permission_and_names_bad_queries(
         "/api/v1/lists/urls", params={"since": 0, "format": "lines"}, headers=headers
     )
     assert csv_since.status_code == 400 and "jsonl" in csv_since.json()["detail"]
+
+
+def test_a_test_server_url_intake_would_refuse_still_goes_on_and_off_the_list(
+    database: Database,
+) -> None:
+    # Confirming a target must never fail on the list: a well-formed URL is kept as given.
+    local = "http://127.0.0.1:8080/p"
+    assert _confirm(database, local, [SHA_A]) == {"urls": 1, "hashes": 1}
+    assert _urls(database) == [local]
+    assert _gone(database, local) == {"urls": 2}
+    assert _urls(database) == []

@@ -133,6 +133,16 @@ def test_the_same_body_again_is_unchanged_by_hash(
     assert again.outcome == "unchanged"
 
 
+def test_a_medium_that_cannot_be_read_is_not_taken_for_removal(
+    fetcher: SafeFetcher, site: tuple[Site, str]
+) -> None:
+    served, base = site
+    served.resources["/a.png"] = Resource(503, b"busy", "text/plain")
+    served.resources["/p"] = Resource(200, page("/a.png"))
+    result = recheck_url(fetcher, f"{base}/p", [sha(ITEM)])
+    assert result.outcome == "error" and "could not read every medium" in (result.detail or "")
+
+
 def test_a_server_that_cannot_be_reached_concludes_nothing(fetcher: SafeFetcher) -> None:
     result = recheck_url(fetcher, f"http://127.0.0.1:{free_port()}/x", [sha(ITEM)])
     assert result.outcome == "error" and result.detail
@@ -310,3 +320,26 @@ def test_two_workers_sharing_redis_get_one_turn_per_interval_per_host(private_re
     assert waited == delays[1:]
     # Another host has its own turns.
     assert second.wait("other.example") == 0
+
+
+def test_a_recipient_saying_removed_is_checked_and_pursued_again_if_it_is_still_there(
+    database: Database,
+) -> None:
+    from opschub.clock import utcnow
+    from opschub.takedown.recheck import RecheckResult
+
+    target_id = confirmed_target(database, "https://files.example/s.png")
+    with database.transaction() as session:
+        [notice] = notifying.create_notices(session, target_id)
+        notice_id = notice.id
+    with database.transaction() as session:
+        notifying.answer(session, notice_id, notifying.ack_token(notice_id), "removed")
+    # The claim schedules a re-check at once instead of being taken on trust.
+    assert any(
+        j.key.endswith(":soon") for j in jobs_like(database, f"takedown.recheck:{target_id}:")
+    )
+    with database.transaction() as session:
+        still = RecheckResult("https://files.example/s.png", "still_there", utcnow(), status=200)
+        notifying.record_recheck(session, target_id, still)
+    [after] = _notices(database, target_id)
+    assert after.state == "acknowledged"

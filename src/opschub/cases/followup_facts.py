@@ -20,6 +20,10 @@ from opschub.cases.stages import STAGE_OF_STEP
 from opschub.orgunits.models import OrgUnit
 
 
+def _select(*columns: Any) -> Select[Any]:
+    return select(*columns)
+
+
 def _stage() -> Any:
     return case(
         *((CaseProceeding.kind == step, literal(stage)) for step, stage in STAGE_OF_STEP.items()),
@@ -31,8 +35,8 @@ def proceeding_facts() -> Select[Any]:
     """on, org_unit_code, form, stage (investigation, prosecution, conviction, acquittal,
     sentence, appeal), offender_category: one row per step per suspect and form. Charges and
     hearings count under prosecution; compensation steps are in :func:`compensation_facts`."""
-    return (
-        select(
+    query = (
+        _select(
             CaseProceeding.occurred_on.label("on"),
             OrgUnit.code.label("org_unit_code"),
             CaseForm.form.label("form"),
@@ -46,12 +50,13 @@ def proceeding_facts() -> Select[Any]:
         .outerjoin(CaseForm, CaseForm.case_id == Case.id)
         .where(CaseProceeding.kind.in_(list(STAGE_OF_STEP)))
     )
+    return query
 
 
 def referral_facts() -> Select[Any]:
     """sent_on, org_unit_code (the case's region), service_kind, status: one row per referral."""
-    return (
-        select(
+    query = (
+        _select(
             CaseReferral.sent_on.label("sent_on"),
             OrgUnit.code.label("org_unit_code"),
             ReferralService.kind.label("service_kind"),
@@ -62,6 +67,7 @@ def referral_facts() -> Select[Any]:
         .join(Case, Case.id == CaseReferral.case_id)
         .join(OrgUnit, OrgUnit.id == Case.org_unit_id)
     )
+    return query
 
 
 def compensation_facts() -> Select[Any]:
@@ -70,7 +76,7 @@ def compensation_facts() -> Select[Any]:
         (CaseProceeding.kind == "compensation_ordered", literal("ordered")), else_=literal("paid")
     )
     query = (
-        select(
+        _select(
             CaseProceeding.occurred_on.label("on"),
             OrgUnit.code.label("org_unit_code"),
             kind.label("kind"),

@@ -159,8 +159,9 @@ class CaseProceeding(IdMixin, TimestampMixin, Base):
 
 
 class CaseOffence(IdMixin, TimestampMixin, Base):
-    """An offence in a case with the limitation rule it falls under and its computed deadline
-    (recomputed when the victim's birth date or the rule changes)."""
+    """An offence in a case with the limitation rule it falls under and its deadline, computed
+    when the offence is recorded (a later change of the rule or of the victim's birth date does
+    not recompute it yet)."""
 
     __tablename__ = "case_offences"
     __table_args__ = (

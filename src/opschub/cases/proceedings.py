@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from opschub.audit import service as audit
@@ -295,17 +295,27 @@ def stage_alarms(
 
     open_cases = followup_port.open_cases_with_suspects(session, case_ids)
     by_suspect: dict[tuple[str, str], list[stages.Step]] = defaultdict(list)
-    wanted = [case.id for case in open_cases]
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
-        for row in session.execute(
-            select(
-                CaseProceeding.case_id,
-                CaseProceeding.suspect_id,
-                CaseProceeding.kind,
-                CaseProceeding.occurred_on,
-            ).where(CaseProceeding.case_id.in_(chunk))
-        ):
+    columns = select(
+        CaseProceeding.case_id,
+        CaseProceeding.suspect_id,
+        CaseProceeding.kind,
+        CaseProceeding.occurred_on,
+    )
+    if case_ids is None or isinstance(case_ids, Select):
+        # All cases, or the actor's visible cases as a subquery: one query.
+        queries = [
+            columns
+            if case_ids is None
+            else columns.where(in_cases(CaseProceeding.case_id, case_ids))
+        ]
+    else:
+        wanted = [case.id for case in open_cases]
+        queries = [
+            columns.where(CaseProceeding.case_id.in_(wanted[start : start + 500]))
+            for start in range(0, len(wanted), 500)
+        ]
+    for query in queries:
+        for row in session.execute(query):
             by_suspect[(row.case_id, row.suspect_id)].append(stages.Step(row.kind, row.occurred_on))
     found: list[StageAlarm] = []
     for case in open_cases:

@@ -161,7 +161,7 @@ def add_service(
         actor=actor,
         target_type="referral_service",
         target_id=row.id,
-        details={"kind": kind, "org_unit": row.org_unit_code, "delivery": delivery},
+        details={"service_kind": kind, "org_unit": row.org_unit_code, "delivery": delivery},
     )
     return _service_view(row)
 
@@ -281,7 +281,7 @@ def refer(
         target_id=row.id,
         details={
             "case": case_id,
-            "kind": service.kind,
+            "service_kind": service.kind,
             "consent_by": consent_by,
             "with_reason": consent_by == "override",
             "delivery": service.delivery if send else "none",
@@ -427,7 +427,7 @@ def outgoing(session: Session, referral_id: str, *, base_url: str) -> Outgoing |
         "sent_on": row.sent_on.isoformat(),
         "due_on": row.due_on.isoformat() if row.due_on else None,
         "languages": followup_port.languages_of(session, row.case_id, row.person_id),
-        "link": f"{base_url}/cases/{row.case_id}/referrals",
+        "link": f"{base_url}/cases/{row.case_id}/follow-up#referrals",
     }
     return Outgoing(
         row.id, service.delivery, service.email, service.webhook_url, service.webhook_secret, body

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from datetime import date, datetime
 from typing import Any, Protocol
 
@@ -96,7 +97,7 @@ class Importer:
 class FieldError:
     field: str
     message: str  # an English msgid; ``params`` fill its %(name)s places
-    params: Mapping[str, object] = field(default_factory=dict)
+    params: Mapping[str, object] = dc_field(default_factory=dict)
 
     def text(self, gettext: Any = None) -> str:
         message = gettext(self.message) if gettext else self.message
@@ -283,7 +284,10 @@ def _check_code(
 
 
 def _validate_case(
-    session: Session, data: CaseIn, prefix: str = ""
+    session: Session,
+    data: CaseIn,
+    prefix: str = "",
+    units: Mapping[str, str] | None = None,
 ) -> tuple[list[FieldError], str | None]:
     errors: list[FieldError] = []
     title = _clean_text(data.title)
@@ -293,9 +297,12 @@ def _validate_case(
         errors.append(
             FieldError(f"{prefix}title", N_("At most %(n)s characters."), {"n": MAX_TITLE})
         )
-    unit_id: str | None = None
-    unit = orgunits.by_code(session, data.org_unit) if data.org_unit else None
-    if unit is None:
+    if units is not None:
+        unit_id = units.get(data.org_unit or "")
+    else:
+        found_unit = orgunits.by_code(session, data.org_unit) if data.org_unit else None
+        unit_id = found_unit.id if found_unit else None
+    if unit_id is None:
         errors.append(
             FieldError(
                 f"{prefix}org_unit",
@@ -303,8 +310,6 @@ def _validate_case(
                 {"code": repr(data.org_unit or "")},
             )
         )
-    else:
-        unit_id = unit.id
     _check_code(errors, f"{prefix}setting", data.setting, taxonomy.SETTING.values, True)
     _check_code(errors, f"{prefix}priority", data.priority, PRIORITIES, False)
     _check_code(errors, f"{prefix}status", data.status, STATUSES, False)
@@ -665,7 +670,11 @@ def band_for(age: int | None) -> str | None:
 
 
 def _validate_person(
-    session: Session, data: PersonIn, opened_on: date, prefix: str = ""
+    session: Session,
+    data: PersonIn,
+    opened_on: date,
+    prefix: str = "",
+    units: Mapping[str, str] | None = None,
 ) -> tuple[list[FieldError], str | None]:
     errors: list[FieldError] = []
     _check_code(errors, f"{prefix}role", data.role, ROLES, False)
@@ -724,8 +733,12 @@ def _validate_person(
         )
     residence_id = None
     if data.residence:
-        unit = orgunits.by_code(session, data.residence)
-        if unit is None:
+        if units is not None:
+            residence_id = units.get(data.residence)
+        else:
+            found_unit = orgunits.by_code(session, data.residence)
+            residence_id = found_unit.id if found_unit else None
+        if residence_id is None:
             errors.append(
                 FieldError(
                     f"{prefix}residence",
@@ -733,8 +746,6 @@ def _validate_person(
                     {"code": repr(data.residence)},
                 )
             )
-        else:
-            residence_id = unit.id
     for i, flag in enumerate(data.vulnerabilities):
         _check_code(errors, f"{prefix}vulnerabilities/{i}", flag, VULNERABILITIES, False)
     _check_code(
@@ -892,7 +903,7 @@ def add_person(session: Session, actor: CaseActor, case_id: str, data: PersonIn)
         target_id=person.id,
         details={
             "case": case.id,
-            "role": data.role,
+            "person_role": data.role,
             "protected": protected,
             "pending": confirmation == "pending",
         },
@@ -972,9 +983,9 @@ def update_person(
         role=person.role,
         alias=str(merged["alias"] or ""),
         sex=str(merged["sex"]),
-        nationality=merged["nationality"] or None,  # type: ignore[arg-type]
-        residence=merged["residence"] or None,  # type: ignore[arg-type]
-        vulnerabilities=list(merged["vulnerabilities"] or []),  # type: ignore[call-overload]
+        nationality=merged["nationality"] or None,
+        residence=merged["residence"] or None,
+        vulnerabilities=list(merged["vulnerabilities"] or []),
     )
     case = session.get(Case, person.case_id)
     assert case is not None
@@ -1271,7 +1282,7 @@ class CaseView:
     hidden_people: int  # protected-track people the actor may not see (shown as a count only)
 
 
-def _person_view(session: Session, p: CasePerson, units: Mapping[str, str]) -> PersonView:
+def _person_view(p: CasePerson, units: Mapping[str, str], named: set[str]) -> PersonView:
     return PersonView(
         id=p.id,
         role=p.role,
@@ -1289,23 +1300,17 @@ def _person_view(session: Session, p: CasePerson, units: Mapping[str, str]) -> P
         protected_track=p.protected_track,
         victim_person_id=p.victim_person_id,
         suspect_confirmation=p.suspect_confirmation,
-        has_real_name=_has_name(session, p.id),
+        has_real_name=p.id in named,
         version=p.version_id,
     )
 
 
-def _has_name(session: Session, person_id: str) -> bool:
-    # Whether a name is stored, without decrypting it.
-    from sqlalchemy import literal_column
-
-    return bool(
-        session.scalar(
-            select(literal_column("1"))
-            .select_from(CasePerson.__table__)
-            .where(
-                CasePerson.__table__.c.id == person_id,
-                CasePerson.__table__.c.real_name.is_not(None),
-            )
+def _named(session: Session, case_id: str) -> set[str]:
+    """Ids of the case's people with a real name stored (without decrypting any)."""
+    table = CasePerson.__table__
+    return set(
+        session.scalars(
+            select(table.c.id).where(table.c.case_id == case_id, table.c.real_name.is_not(None))
         )
     )
 
@@ -1327,6 +1332,7 @@ def get_case(session: Session, actor: CaseActor, case_id: str) -> CaseView:
         )
     )
     protected_ok = can_see_protected(actor)
+    named = _named(session, case.id)
     shown = [p for p in people_rows if protected_ok or not p.protected_track]
     shown_ids = {p.id for p in shown}
     relationships = tuple(
@@ -1387,7 +1393,7 @@ def get_case(session: Session, actor: CaseActor, case_id: str) -> CaseView:
             )
         ),
         linked_case_ids=tuple(sorted(visible_linked)),
-        people=tuple(_person_view(session, p, units) for p in shown),
+        people=tuple(_person_view(p, units, named) for p in shown),
         relationships=relationships,
         members=tuple(
             session.scalars(select(CaseMember.user_id).where(CaseMember.case_id == case.id))
@@ -1401,7 +1407,7 @@ def references(session: Session, case_ids: Sequence[str]) -> dict[str, str]:
         return {}
     return dict(
         session.execute(select(Case.id, Case.reference).where(Case.id.in_(list(case_ids)))).all()
-    )  # type: ignore[arg-type]
+    )
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,10 @@ demo_app = typer.Typer(
 def load_command(
     force: bool = typer.Option(False, help="Add demo data even if real reports exist"),
     format: str = typer.Option("text", "--format", help="text or json"),
+    size: str = typer.Option(
+        "small", "--size", help="small, or large: also 1M demo cases with 3M people (benchmarks)"
+    ),
+    cases: int = typer.Option(1_000_000, "--cases", help="with --size large: how many cases"),
 ) -> None:
     """Add demo reports spread over 30 days, three demo hash lists and two demo people.
 
@@ -33,7 +37,22 @@ def load_command(
     if format not in ("text", "json"):
         typer.echo(f"opschub demo load: --format must be text or json, not {format!r}", err=True)
         raise typer.Exit(2)
+    if size not in ("small", "large"):
+        typer.echo(f"opschub demo load: --size must be small or large, not {size!r}", err=True)
+        raise typer.Exit(2)
     database = get_database()
+    # cases-core: the demo regions and cases (and, with --size large, the benchmark cases).
+    from opschub.cases import demo as cases_demo
+
+    with database.transaction() as session:
+        cases_demo.load(session)
+    if size == "large":
+        summary_large = cases_demo.load_large(database, cases=cases)
+        typer.echo(
+            f"Added {summary_large.cases} demo cases with {summary_large.people} people "
+            f"in {summary_large.seconds:.0f} s.",
+            err=format == "json",
+        )
     with database.transaction() as session:
         already = demo.loaded_reports(session)
     if already:

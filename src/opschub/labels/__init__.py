@@ -117,6 +117,7 @@ AUDIT_ACTION = {
     "takedown.notice.escalated": N_("escalated a notice"),
     "takedown.notice.requeued": N_("queued a failed notice again"),
     "takedown.notice.resend": N_("sent a notice again"),
+    "takedown.notice.not_removed": N_("still there although the recipient said it was removed"),
     "takedown.partner.added": N_("added a partner hotline"),
     "takedown.partner.changed": N_("changed a partner hotline"),
     "takedown.partner.enabled": N_("enabled a partner hotline"),
@@ -162,6 +163,25 @@ AUDIT_ACTION = {
     "stats.submission.approved": N_("approved regional figures"),
     "stats.submission.rejected": N_("rejected regional figures"),
     "stats.publication.published": N_("published statistics"),
+    "cases.case.opened": N_("opened a case"),
+    "cases.case.updated": N_("changed a case"),
+    "cases.case.restricted": N_("restricted a case to named people"),
+    "cases.case.unrestricted": N_("lifted a case's restriction"),
+    "cases.case.linked": N_("linked two cases"),
+    "cases.case.exported": N_("exported a case file"),
+    "cases.cases.imported": N_("imported cases"),
+    "cases.member.added": N_("named a person on a restricted case"),
+    "cases.member.removed": N_("removed a person from a restricted case"),
+    "cases.report.linked": N_("linked a report to a case"),
+    "cases.evidence.linked": N_("linked evidence to a case"),
+    "cases.person.added": N_("added a person to a case"),
+    "cases.person.updated": N_("changed a person in a case"),
+    "cases.person.name_read": N_("read a person's real name"),
+    "cases.person.suspect_confirmed": N_("confirmed recording a child victim as a suspect"),
+    "cases.relationship.added": N_("recorded a relationship between people in a case"),
+    "cases.scope.set": N_("set a person's case scope"),
+    # cases follow-up: referrals, proceedings, limitation, informing (cases-follow)
+    # statistics (stats-core)
 }
 TARGET_TYPE = {
     "user": N_("person"),
@@ -187,10 +207,12 @@ TARGET_TYPE = {
     "referral_service": N_("service in the directory"),
     "case_referral": N_("referral"),
     "case": N_("case"),
+    "case_person": N_("person in a case"),
     # statistics (stats-core)
     "stats_indicator": N_("statistical indicator"),
     "stats_submission": N_("regional submission"),
     "stats_publication": N_("statistics publication"),
+    # cases follow-up (cases-follow)
 }
 # Takedown (opschub.takedown.models): a target's and an item's states, decisions, capture outcomes.
 TAKEDOWN_STATE = {
@@ -317,6 +339,7 @@ DETAIL_KEY = {
     "category": N_("national category"),
     "hashes": N_("hashes"),
     "kind": N_("kind"),
+    "service_kind": N_("kind of service"),
     "code": N_("code"),
     "active": N_("in use"),
     "at": N_("at"),
@@ -325,8 +348,21 @@ DETAIL_KEY = {
     # organisation units and cases (cases-core)
     "updated": N_("updated"),
     # cases follow-up (cases-follow)
+    "reports": N_("reports"),
+    "restricted": N_("restricted"),
+    "fields": N_("fields"),
     "case": N_("case"),
-    "kind": N_("kind of service"),
+    "person_role": N_("role in the case"),
+    "protected": N_("protected track"),
+    "pending": N_("awaiting confirmation"),
+    "item": N_("evidence item"),
+    "report": N_("report"),
+    "relationship": N_("relationship"),
+    "scope": N_("case scope"),
+    "senior": N_("senior case worker"),
+    "cases": N_("cases"),
+    "people": N_("people"),
+    # cases follow-up (cases-follow)
     "consent_by": N_("consent"),
     "delivery": N_("sent by"),
     "step": N_("step"),
@@ -339,7 +375,6 @@ DETAIL_KEY = {
     "form": N_("how"),
     "steps": N_("steps told of"),
     "org_unit": N_("region"),
-    "error": N_("error"),
     "why": N_("why"),
     "alarms": N_("stage alarms"),
     "warnings": N_("limitation warnings"),
@@ -371,14 +406,11 @@ DETAIL_VALUE_KIND = {
     "decision": "takedown_decision",
     "kind": "item_kind",
     "served_list": "served_list",
-}
-
-# The lists served to online services (opschub.takedown.lists_service), by name.
-SERVED_LIST = {
-    "urls": N_("URL block list"),
-    "hashes": N_("hash list of confirmed material"),
+    "person_role": "person_role",
+    "relationship": "relationship",
+    "scope": "case_scope",
     # cases follow-up (cases-follow)
-    "kind": "service_kind",
+    "service_kind": "service_kind",
     "consent_by": "consent_by",
     "delivery": "delivery_channel",
     "step": "proceeding_step",
@@ -387,6 +419,12 @@ SERVED_LIST = {
     "form": "informed_form",
     "referral_from": "referral_status",
     "referral_to": "referral_status",
+}
+
+# The lists served to online services (opschub.takedown.lists_service), by name.
+SERVED_LIST = {
+    "urls": N_("URL block list"),
+    "hashes": N_("hash list of confirmed material"),
 }
 
 # Background jobs (opschub.jobs), by the kind each capability's tasks.py declares.
@@ -401,6 +439,8 @@ JOB_KIND = {
     "takedown.notice_send": N_("send a notice"),
     "takedown.recheck": N_("check whether notified content is still there"),
     "takedown.capture": N_("capture a reported web address and its media"),
+    "cases.send_referral": N_("send a referral to a service"),
+    "cases.stage_alarms": N_("daily review of delays, deadlines and reminders"),
 }
 
 # Takedown notices (opschub.takedown.notice_models).
@@ -435,8 +475,6 @@ RECHECK_OUTCOME = {
     "changed": N_("changed, still there"),
     "still_there": N_("still there"),
     "error": N_("could not be checked"),
-    "cases.send_referral": N_("send a referral to a service"),
-    "cases.stage_alarms": N_("daily review of delays, deadlines and reminders"),
 }
 
 # --- cases follow-up (opschub.cases.followup_models, stages, limitation) ---
@@ -509,6 +547,47 @@ INFORMED_FORM = {
     "message": N_("by message"),
 }
 
+# Cases (cases-core).
+CASE_STATUS = {
+    "open": N_("open"),
+    "in_progress": N_("in progress"),
+    "on_hold": N_("on hold"),
+    "closed": N_("closed"),
+}
+CASE_PRIORITY = {
+    "low": N_("low"),
+    "normal": N_("normal"),
+    "high": N_("high"),
+    "urgent": N_("urgent"),
+}
+PERSON_ROLE = {
+    "victim": N_("child victim"),
+    "suspect": N_("suspect"),
+    "guardian": N_("parent or guardian"),
+    "witness": N_("witness"),
+}
+VULNERABILITY = {
+    "disability": N_("disability"),
+    "migrant": N_("migrant"),
+    "unaccompanied": N_("unaccompanied or separated"),
+    "alternative_care": N_("in alternative care"),
+    "street_connected": N_("street-connected"),
+    "out_of_school": N_("out of school"),
+    "child_labour": N_("in child labour"),
+    "other": N_("other vulnerability"),
+}
+CASE_SCOPE = {
+    "own": N_("own cases"),
+    "team": N_("the team's cases"),
+    "region": N_("cases of a region"),
+    "all": N_("all cases"),
+}
+SUSPECT_CONFIRMATION = {
+    "pending": N_("awaiting a senior's confirmation"),
+    "confirmed": N_("confirmed by a senior"),
+}
+SUSPECT_ACT = {"self_generated_images": N_("made images of themselves")}
+
 KINDS: Mapping[str, Mapping[str, str]] = MappingProxyType(
     {
         "job_kind": JOB_KIND,
@@ -539,6 +618,13 @@ KINDS: Mapping[str, Mapping[str, str]] = MappingProxyType(
         "assessment_role": ASSESSMENT_ROLE,
         "capture_outcome": CAPTURE_OUTCOME,
         "item_kind": ITEM_KIND,
+        "case_status": CASE_STATUS,
+        "case_priority": CASE_PRIORITY,
+        "person_role": PERSON_ROLE,
+        "vulnerability": VULNERABILITY,
+        "case_scope": CASE_SCOPE,
+        "suspect_confirmation": SUSPECT_CONFIRMATION,
+        "suspect_act": SUSPECT_ACT,
         # cases follow-up
         "service_kind": SERVICE_KIND,
         "referral_status": REFERRAL_STATUS,

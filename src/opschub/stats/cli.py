@@ -338,6 +338,21 @@ def reproduce_command(version: Annotated[int, typer.Argument()]) -> None:
     sys.exit(1)
 
 
+@stats_app.command("export-sdmx")
+def export_sdmx_command(
+    version: Annotated[int, typer.Argument(help="A publication version.")],
+) -> None:
+    """Print a publication as SDMX-ML 2.1 (withheld cells have status C and no value)."""
+    from opschub.db import get_database
+    from opschub.stats import sdmx_export, service
+
+    with get_database().read() as session:
+        pub = service.publication(session, version)
+    if pub is None:
+        raise _fail("export-sdmx", f"no publication version {version}", 2)
+    sys.stdout.write(sdmx_export.to_sdmx(pub).decode("utf-8"))
+
+
 def register(app: typer.Typer) -> None:
     import importlib
 

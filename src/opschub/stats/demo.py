@@ -1,9 +1,11 @@
 """Demo statistics: synthetic, benign regional figures for the demo hierarchy.
 
-The South Province's three districts (``XA-03-0N``) send aggregate figures in the regional
-template, as a region that does not use opschub would; they are imported through the same checks
-as a real file and approved. Counts are small and realistic (a few children a district and year),
-so tables by district, sex and age band have cells below the threshold that need protection.
+The South Province's three districts (``XA-03-0N``) send aggregate figures for the two calendar
+years before last year's, when they did not use opschub yet (the demo cases of opschub.cases
+cover the last twelve months), in the regional template; they are imported through the same
+checks as a real file and approved. Counts are small and realistic (a few children a district
+and year), so tables by district, sex and age band have cells below the threshold that need
+protection.
 Everything is marked ``is_demo`` and :func:`remove` deletes it.
 """
 
@@ -84,7 +86,8 @@ def loaded(session: Session) -> int:
 
 
 def load(session: Session) -> int:
-    """Load the demo units (if needed) and approved regional figures for this year and last."""
+    """Load the demo units (if needed) and approved regional figures for the two years before
+    last year's (a region that did not use opschub yet)."""
     try:
         from opschub.orgunits import demo as orgunits_demo
     except ModuleNotFoundError:
@@ -94,7 +97,7 @@ def load(session: Session) -> int:
         return 0
     year = utcnow().year
     created = []
-    for y in (year - 1, year):
+    for y in (year - 2, year - 1):
         created += service.import_figures(
             session, None, figures_csv(y).encode(), f"demo-south-{y}.csv", "csv", is_demo=True
         )

@@ -42,6 +42,7 @@ STATUS_WORDS = {
     "published": N_("published"),
     "primary": N_("withheld: fewer than the threshold"),
     "secondary": N_("withheld to protect another cell"),
+    "suppressed": N_("withheld to protect children's privacy"),
     "rounded": N_("rounded"),
     "not_applicable": N_("not applicable"),
 }

@@ -790,7 +790,7 @@ def build_publication(
     cats = catalogue(session)
     names = region_names(session)
     raw_inputs = []
-    published = []
+    published_tables: list[dict[str, Any]] = []
     at_risk: list[str] = []
     for item in contents:
         indicator = cats.get(item["indicator"])
@@ -801,6 +801,12 @@ def build_publication(
         raw_inputs.append(
             {"indicator": indicator.id, "by": by, "counted": count_table, "value": value_table}
         )
+        if not by:
+            # One cell, no relation an attacker could use: withheld below the threshold.
+            published = _protect_total(count_table, method, threshold, base)
+            out = published if is_plain else _published_value_table(value_table, published)
+            published_tables.append(_finish(disclosure, out, indicator, names))
+            continue
         protected = disclosure.protect_table(
             count_table, method=method, threshold=threshold, interval=interval, base=base
         )
@@ -815,18 +821,42 @@ def build_publication(
         if not result.ok:
             at_risk.extend(f"{indicator.id} {key}" for key, *_rest in result.at_risk)
         out = protected if is_plain else _published_value_table(value_table, protected)
-        out = {
-            **out,
-            "unit": indicator.unit,
-            "name": {"en": indicator.name_en, "zh-Hans": indicator.name_zh},
-        }
-        if "region" in by:
-            out["region_names"] = {c: names[c] for c in out["hierarchy"] if c in names}
-        published.append(out)
+        published_tables.append(_finish(disclosure, out, indicator, names))
     parameters = {"method": method, "threshold": threshold, "interval": interval, "base": base}
     input_digest = canonical_digest({"period": period, "tables": raw_inputs})
-    output_digest = canonical_digest({"parameters": parameters, "tables": published})
-    return published, input_digest, output_digest, at_risk
+    output_digest = canonical_digest({"parameters": parameters, "tables": published_tables})
+    return published_tables, input_digest, output_digest, at_risk
+
+
+def _protect_total(table: dict[str, Any], method: str, threshold: int, base: int) -> dict[str, Any]:
+    (cell,) = table["cells"]
+    value = cell["value"]
+    if method == "round":
+        new = {**cell, "value": base * round(value / base), "status": "rounded"}
+    elif 0 < value < threshold:
+        new = {**cell, "value": None, "status": "primary"}
+    else:
+        new = dict(cell)
+    return {**table, "cells": [new]}
+
+
+def _finish(
+    disclosure: Any,
+    out: dict[str, Any],
+    indicator: cat.Indicator,
+    names: Mapping[str, dict[str, str]],
+) -> dict[str, Any]:
+    # What leaves: one status for every withheld cell (a reader cannot tell a small count from a
+    # complementary cell), never a raw value.
+    out = disclosure.public_table(out)
+    out = {
+        **out,
+        "unit": indicator.unit,
+        "name": {"en": indicator.name_en, "zh-Hans": indicator.name_zh},
+    }
+    if "region" in out["dimensions"]:
+        out["region_names"] = {c: names[c] for c in out["hierarchy"] if c in names}
+    return out
 
 
 @dataclass(frozen=True)

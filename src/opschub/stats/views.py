@@ -453,6 +453,22 @@ def public_csv(
     )
 
 
+@router.get("/statistics/{version}/sdmx.xml")
+def public_sdmx(
+    request: Request, version: str, principal: Annotated[Principal | None, requires(PUBLIC)]
+) -> Response:
+    from opschub.stats import sdmx_export
+
+    pub = _publication(request, version)
+    return Response(
+        sdmx_export.to_sdmx(pub),
+        media_type="application/xml",
+        headers={
+            "Content-Disposition": f'attachment; filename="opschub-statistics-{pub.version}.xml"'
+        },
+    )
+
+
 @router.get("/statistics/{version}/report.pdf")
 def public_pdf(
     request: Request, version: str, principal: Annotated[Principal | None, requires(PUBLIC)]

@@ -101,9 +101,8 @@ def _medium(result: FetchResult, store: Any) -> CapturedMedium:
         url=result.final_url, fetch=result.to_json(), body=body, media_type=media_type, kind=kind
     )
     if body is not None:
-        hash_and_match(
-            medium, store, hashlib.sha256(body).hexdigest(), hashlib.md5(body).hexdigest()
-        )
+        sha256, md5 = hashlib.sha256(body).hexdigest(), hashlib.md5(body).hexdigest()
+        hash_and_match(medium, store, sha256, md5)
     return medium
 
 

@@ -252,9 +252,6 @@ def register(app: typer.Typer) -> None:
     from opschub.matching.cli import lists_app
 
     app.add_typer(hosting_app, name="hosting")
-    from opschub.takedown import notice_cli  # `opschub takedown partners ...` (td-notify)
-
-    notice_cli.register(app)
     lists_app.command("publish")(lists_publish)
     lists_app.command("export-signed")(lists_export_signed)
     lists_app.command("public-key")(lists_public_key)

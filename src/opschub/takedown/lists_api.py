@@ -98,7 +98,7 @@ def _export(
         current = lists_service.info(session, name).version
         target = current if version is None else version
         tag = f'"{name}.v{target}.{format}' + (f".since{since}" if since is not None else "") + '"'
-        if version is None and since is None and _matches(request, tag):
+        if target <= current and _matches(request, tag):  # versions never change
             return None, tag
         try:
             export = lists_service.signed(

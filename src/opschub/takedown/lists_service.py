@@ -95,11 +95,26 @@ def _key(record: dict[str, Any]) -> str:
 
 
 def _normal_url(url: str) -> str:
+    """The URL as the list carries it: normalised as reports are; a well-formed http(s) URL
+    that intake would refuse as a report (a loopback test server, say) is kept as given, so
+    that confirming or removing a target never fails on the list."""
+    from urllib.parse import urlsplit
+
     from opschub.intake.urls import UrlError, normalise_url
 
+    if not isinstance(url, str):
+        raise ListError("url: give the URL as text")
     try:
         return normalise_url(url)
     except UrlError as exc:
+        text = url.strip()
+        try:
+            parts = urlsplit(text)
+        except ValueError:
+            parts = None
+        well_formed = parts is not None and parts.scheme in ("http", "https") and parts.hostname
+        if well_formed and not any(c.isspace() or ord(c) < 0x20 for c in text):
+            return text
         raise ListError(f"url: {exc}") from None
 
 

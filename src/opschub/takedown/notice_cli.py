@@ -12,12 +12,10 @@ from typing import Annotated, NoReturn
 
 import typer
 
-takedown_app = typer.Typer(help="Notice and takedown.", no_args_is_help=True)
 partners_app = typer.Typer(
     help="Partner hotlines abroad: content hosted in their country is forwarded to them.",
     no_args_is_help=True,
 )
-takedown_app.add_typer(partners_app, name="partners")
 
 
 def _fail(message: str, code: int = 1) -> NoReturn:
@@ -108,4 +106,12 @@ def list_command(
 
 
 def register(app: typer.Typer) -> None:
+    """Add ``partners`` to the ``opschub takedown`` group (created here if no other takedown
+    module has created it)."""
+    for group in app.registered_groups:
+        if group.name == "takedown" and group.typer_instance is not None:
+            group.typer_instance.add_typer(partners_app, name="partners")
+            return
+    takedown_app = typer.Typer(help="Notice and takedown.", no_args_is_help=True)
+    takedown_app.add_typer(partners_app, name="partners")
     app.add_typer(takedown_app, name="takedown")

@@ -645,6 +645,20 @@ def record_recheck(session: Session, target_id: str, result: Any) -> RecheckReco
             )
         _remove_from_lists(session, target.url)
         return RecheckRecorded("gone", True, [], [])
+    if result.outcome != "error":
+        # The recipient said "removed", but it is still there: pursue the notice again.
+        for notice in session.scalars(
+            select(Notice).where(Notice.target_id == target_id, Notice.state == "removed")
+        ):
+            _move(
+                session,
+                notice,
+                "acknowledged",
+                action="takedown.notice.not_removed",
+                actor=None,
+                details={"observed_at": as_utc(result.checked_at).isoformat(timespec="seconds")},
+            )
+            open_notices.append(notice)
     resent: list[str] = []
     if result.outcome != "error":
         due = now - timedelta(hours=settings.notice_resend_hours)
@@ -696,7 +710,7 @@ def escalate_if_due(
 
 def _remove_from_lists(session: Session, url: str) -> None:
     try:  # td-figures provides it; absent on a branch without the lists capability
-        from opschub.takedown import lists_service  # type: ignore[attr-defined]
+        from opschub.takedown import lists_service
     except ImportError:
         return
     lists_service.remove_gone(session, None, url=url)

@@ -106,6 +106,7 @@ def recheck_url(
         return checked
     validators: dict[str, Any] = {"page": _validators(page, page.sha256), "media": {}}
     found = page.sha256 in items
+    unreadable: list[str] = []
     if not found and _is_html(page.content_type):
         text = page.body.decode(_charset(page.content_type) or "utf-8", errors="replace")
         media_before: dict[str, Any] = previous.get("media") or {}
@@ -131,12 +132,18 @@ def recheck_url(
                 sha = medium.sha256
                 entry = _validators(medium, sha)
             else:
+                if medium.outcome != Outcome.gone:  # a medium we could not read: cannot tell
+                    unreadable.append(f"{link}: {medium.error or medium.outcome.value}")
                 continue
             validators["media"][link] = entry
             if sha in items:
                 found = True
                 break
     checked.validators = validators
+    if not found and unreadable:
+        checked.validators = dict(previous)
+        checked.detail = "could not read every medium: " + "; ".join(unreadable[:3])
+        return checked
     if not found:
         checked.outcome = GONE
         checked.detail = "none of the confirmed items is on the page any more"

@@ -16,11 +16,13 @@ an audit event in the same transaction. Nothing here imports the web layer.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import importlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from sqlalchemy import Select, event, func, select
@@ -172,7 +174,7 @@ def targets_of_report(session: Session, report_id: str) -> list[Target]:
 
 def target_facts() -> Select[Any]:
     """Read-only facts for removal figures: one row per target."""
-    return select(
+    query = select(
         Target.id.label("id"),
         Target.reported_at.label("reported_at"),
         Target.confirmed_at.label("confirmed_at"),
@@ -182,6 +184,7 @@ def target_facts() -> Select[Any]:
         Target.provider.label("provider"),
         Target.state.label("state"),
     )
+    return cast("Select[Any]", query)
 
 
 # -- state changes shared by everything ---------------------------------------------------------
@@ -840,13 +843,13 @@ def _on_confirmed(session: Session, target: Target, actor: Actor | None) -> None
         key=f"takedown.notify:{target.id}",
         payload={"target_id": target.id},
     )
-    try:  # td-figures provides it; absent on a branch without the lists capability
-        from opschub.takedown import lists_service  # type: ignore[attr-defined]
-    except ImportError:
+    try:  # the lists for online services (td-figures); absent on a branch without them
+        lists_service = importlib.import_module("opschub.takedown.lists_service")
+    except ModuleNotFoundError:
         return
     view = get_target(session, target.id)
     lists_service.add_confirmed(
-        session, actor or SYSTEM, url=target.url, sha256s=view.sha256s, pdqs=view.pdqs
+        session, actor, url=target.url, sha256s=view.sha256s, pdqs=view.pdqs, target_id=target.id
     )
 
 
@@ -897,15 +900,13 @@ def add_to_confirmed_list(entries: Sequence[Any]) -> None:
     store = hashlists.store()
     name = confirmed_list_name()
     if not store.exists(name):
-        try:
+        with contextlib.suppress(StoreError):  # created meanwhile by another worker
             store.create_list(
                 name,
                 source="opschub takedown",
                 sharing="partners",
                 description="Items confirmed by two analysts (opschub takedown)",
             )
-        except StoreError:
-            pass  # created meanwhile by another worker
     store.add_entries(name, entries)
 
 

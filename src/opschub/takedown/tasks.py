@@ -9,7 +9,7 @@ own code is retried by the worker and, after the last attempt, recorded on the t
 from __future__ import annotations
 
 from opschub.jobs.registry import task
-from opschub.jobs.runner import JobContext
+from opschub.jobs.runner import JobContext, LostClaim
 
 MAX_ATTEMPTS = 3
 
@@ -40,5 +40,15 @@ def capture(ctx: JobContext) -> None:
         if ctx.attempt < MAX_ATTEMPTS:
             raise
         captured = service.failed_capture(url, f"{type(exc).__name__}: {exc}")
-    with ctx.transaction() as session:
-        service.record_capture(session, target_id, captured)
+    try:
+        with ctx.transaction() as session:
+            service.record_capture(session, target_id, captured)
+    except LostClaim:
+        raise
+    except Exception as exc:
+        if ctx.attempt < MAX_ATTEMPTS:
+            raise
+        # The last attempt: the target says what failed instead of staying "being captured".
+        failed = service.failed_capture(url, f"recording failed: {type(exc).__name__}: {exc}")
+        with ctx.transaction() as session:
+            service.record_capture(session, target_id, failed)

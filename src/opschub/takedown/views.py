@@ -31,7 +31,9 @@ router = APIRouter(include_in_schema=False)
 
 NAV = [
     NavItem(N_("Assessment"), "/takedown", "reports.assess", order=25),
-    NavItem(N_("National categories"), "/admin/takedown/categories", "takedown.configure", order=93),
+    NavItem(
+        N_("National categories"), "/admin/takedown/categories", "takedown.configure", order=93
+    ),
 ]
 NO_STORE = {"Cache-Control": "no-store"}
 FormText = Annotated[str, Form()]
@@ -144,9 +146,7 @@ def _item_page(
     try:
         item = service.get_item(session, item_id)
     except service.NotFound:
-        return render(
-            request, "takedown/missing.html", {}, status_code=404, headers=NO_STORE
-        )
+        return render(request, "takedown/missing.html", {}, status_code=404, headers=NO_STORE)
     target = service.get_target(session, item.target_id)
     shown = None
     if item.auto_from_item_id is None and revealed is None:
@@ -231,7 +231,8 @@ def takedown_media(
 ) -> Response:
     """A revealed video's bytes (only after this analyst revealed it today; never cached)."""
     if not service.revealed_today(session, principal.id, item_id):
-        raise HTTPException(status_code=403, detail="reveal the item first")
+        # Not revealed by this analyst today: nothing to play here (not a permission matter).
+        raise HTTPException(status_code=404, detail="reveal the item first")
     item: Item = service.get_item(session, item_id)
     data = service.reveal_bytes(session, principal, item_id)
     return Response(

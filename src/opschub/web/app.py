@@ -46,9 +46,11 @@ ROUTER_MODULES = (
     "opschub.takedown.notice_api",
     "opschub.takedown.figures_views",
     "opschub.takedown.lists_api",
-    # before cases.views (cases-core), whose /cases/{case_id} would take /cases/dashboard
+    # before cases.views, whose /cases/{case_id} would take /cases/dashboard
     "opschub.cases.followup_views",
     "opschub.cases.followup_api",
+    "opschub.cases.views",
+    "opschub.cases.api",
     "opschub.stats.views",
 )
 

@@ -136,9 +136,7 @@ def rate_table(
     """Rates numerator/denominator*scale, cell by cell (same keys). A rate is suppressed when its
     numerator or its denominator is (either count could be recovered from the other and the
     rate); a zero denominator gives status "not_applicable"."""
-    by_key = {
-        _key(c, denominator.get("dimensions", [])): c for c in denominator.get("cells", [])
-    }
+    by_key = {_key(c, denominator.get("dimensions", [])): c for c in denominator.get("cells", [])}
     out = copy.deepcopy(dict(numerator))
     for i, cell in enumerate(out["cells"]):
         key = _key(cell, numerator["dimensions"])

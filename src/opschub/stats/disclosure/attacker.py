@@ -1,21 +1,20 @@
 """The attacker: for each suppressed cell, the smallest and largest value consistent with every
-published cell, the table's additive relations and non-negativity (integers relaxed to bounds),
-by linear programming (scipy's HiGHS), and the check against the protection requirement.
+published cell, the table's additive relations and non-negativity (integers relaxed to bounds), by
+linear programming (scipy's HiGHS), and the check against the protection requirement.
 
 The suppressed cells fall apart into independent blocks: two suppressed cells are linked when one
 additive relation holds both, and a block's programs need only its own cells and the relations that
-touch them (every other cell in those relations is published, hence a constant). Within a block, each
-optimal solution is also a feasible point for every other cell: a requirement already met by a point
-seen earlier needs no program of its own.
+touch them (every other cell in those relations is published, hence a constant). Within a block,
+each optimal solution is also a feasible point for every other cell: a requirement already met by a
+point seen earlier needs no program of its own.
 
 Requirement (threshold t, interval p) for a *sensitive* cell (value 1..t-1) with value x: the
 attacker's integer range [ceil(low), floor(high)] must reach down to min(floor(x(1-p)), t-1) and up
 to ceil(x(1+p)). Any other suppressed cell (a complementary one) must not be recovered: its range
-holds at least two integers. A published file carries no raw values: then a cell labelled
-"primary" (or "suppressed") must meet the requirement for every value 1..t-1 it could have, which
-comes to: low reaches 0 and high reaches ceil((t-1)(1+p)). Protection guarantees that stronger,
-value-free form, so that both audits pass on what it produces.
-"""
+holds at least two integers. A published file carries no raw values: then a cell labelled "primary"
+(or "suppressed") must meet the requirement for every value 1..t-1 it could have, which comes to:
+low reaches 0 and high reaches ceil((t-1)(1+p)). Protection guarantees that stronger, value-free
+form, so that both audits pass on what it produces."""
 
 from __future__ import annotations
 
@@ -25,8 +24,8 @@ from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.optimize import linprog
 
+from opschub.stats.disclosure.lp import Outcome, Program
 from opschub.stats.disclosure.model import DisclosureError, Table
 
 EPS = 1e-6
@@ -81,7 +80,7 @@ def components(relations: sp.csr_matrix, suppressed: np.ndarray) -> list[np.ndar
     sub.data = np.ones_like(sub.data)
     # cells linked when they share a row: cell-cell adjacency = sub.T @ sub
     adjacency = (sub.T @ sub).tocsr()
-    count, labels = sp.csgraph.connected_components(adjacency, directed=False)
+    _count, labels = sp.csgraph.connected_components(adjacency, directed=False)
     order = np.argsort(labels, kind="stable")
     splits = np.flatnonzero(np.diff(labels[order])) + 1
     return [cells[group] for group in np.split(order, splits)]
@@ -103,22 +102,24 @@ class Block:
         if np.isnan(values).any():
             raise DisclosureError("a published cell has no value")
         self.b = -(known @ values)
-        self.programs = 0
+        n = cells.size
+        self.program = Program(self.a, self.b, self.b, np.zeros(n), np.full(n, np.inf))
+
+    @property
+    def programs(self) -> int:
+        return self.program.runs
 
     def solve(self, position: int, sense: float) -> tuple[float, np.ndarray | None]:
         """Minimise (sense=1) or maximise (sense=-1) cell ``position``; (bound, point)."""
-        c = np.zeros(self.cells.size)
-        c[position] = sense
-        self.programs += 1
-        result = linprog(c, A_eq=self.a, b_eq=self.b, bounds=(0, None), method="highs")
-        if result.status == 3:  # unbounded
+        self.program.objective([position], [sense])
+        outcome, x = self.program.solve()
+        if outcome is Outcome.unbounded:
             return (math.inf if sense < 0 else -math.inf), None
-        if result.status != 0:
+        if outcome is Outcome.infeasible or x is None:
             raise DisclosureError(
-                "the published values contradict the additive relations "
-                f"(linear program status {result.status}: {result.message})"
+                "the published values contradict the additive relations (no table fits them)"
             )
-        return float(result.x[position]), np.asarray(result.x)
+        return float(x[position]), x
 
 
 def audit_block(
@@ -129,6 +130,7 @@ def audit_block(
     interval: float,
     raw: bool,
     value_free: bool = False,
+    targets: list[int] | None = None,
 ) -> tuple[list[tuple[int, float, float]], int]:
     """(failures as (cell, low, high), cells checked) for one block."""
     cells = block.cells
@@ -162,7 +164,7 @@ def audit_block(
         return float(exact_high[pos]) if not np.isnan(exact_high[pos]) else run(pos, -1.0)
 
     failures: list[tuple[int, float, float]] = []
-    for pos in range(n):
+    for pos in range(n) if targets is None else targets:
         cell = int(cells[pos])
         if raw:
             x = float(values[pos])
@@ -200,7 +202,93 @@ def audit_block(
             ok = int_hi - int_lo >= 1
         if not ok:
             failures.append((cell, lo, hi))
-    return failures, n
+    return failures, n if targets is None else len(targets)
+
+
+def _needs(value: float, threshold: int, interval: float, value_free: bool) -> tuple[float, float]:
+    if value_free:
+        return 0.0, value_free_high(threshold, interval)
+    return required_low(value, threshold, interval), required_high(value, threshold, interval)
+
+
+def _audit_raw(
+    table: Table,
+    mask: np.ndarray,
+    cells: np.ndarray,
+    *,
+    threshold: int,
+    interval: float,
+    value_free: bool,
+) -> tuple[list[tuple[int, float, float]], int]:
+    """Raw values known: first each cell's neighbourhood alone, every suppressed cell outside it
+    given to the attacker at its true value. That attacker knows more than the real one, so a
+    requirement met here is met; a point it finds is a table the real attacker cannot exclude
+    either (a witness for every cell it moves). Cells not cleared this way get the exact program
+    of their whole block."""
+    values = table.values
+    seen_low = values.copy()
+    seen_high = values.copy()
+    relations = table.relations
+    rel_csc = relations.tocsc()
+    programs = 0
+
+    def cleared(cell: int) -> tuple[bool, bool]:
+        x = float(values[cell])
+        if is_sensitive(x, threshold):
+            lo_need, hi_need = _needs(x, threshold, interval, value_free)
+            return seen_low[cell] <= lo_need + EPS, seen_high[cell] >= hi_need - EPS
+        spread = seen_high[cell] - seen_low[cell] >= 1 - EPS
+        return True, spread
+
+    pending: list[int] = []
+    for cell in (int(c) for c in cells):
+        ok_low, ok_high = cleared(cell)
+        if ok_low and ok_high:
+            continue
+        near = table.neighbourhood(cell)
+        free = near[mask[near]]
+        rows = np.unique(rel_csc[:, free].tocoo().row)
+        sub = relations[rows]
+        fixed = values.copy()
+        fixed[free] = 0.0
+        rhs = -(sub @ fixed)
+        program = Program(sub[:, free], rhs, rhs, np.zeros(free.size), np.full(free.size, np.inf))
+        position = int(np.searchsorted(free, cell))
+        for sense in (-1.0, 1.0):  # up first: a complementary cell needs either way
+            ok_low, ok_high = cleared(cell)
+            if (sense < 0 and ok_high) or (sense > 0 and ok_low) or (ok_low and ok_high):
+                continue
+            program.objective([position], [sense])
+            outcome, x = program.solve()
+            if outcome is Outcome.unbounded:
+                seen_high[cell] = math.inf
+            elif outcome is Outcome.optimal and x is not None:
+                seen_low[free] = np.minimum(seen_low[free], x)
+                seen_high[free] = np.maximum(seen_high[free], x)
+        programs += program.runs
+        ok_low, ok_high = cleared(cell)
+        if not (ok_low and ok_high):
+            pending.append(cell)
+    failures: list[tuple[int, float, float]] = []
+    if pending:
+        waiting = set(pending)
+        for block_cells in components(relations, mask):
+            targets = [p for p, c in enumerate(block_cells) if int(c) in waiting]
+            if not targets:
+                continue
+            block = Block(table, block_cells, mask)
+            found, _n = audit_block(
+                table,
+                block,
+                threshold=threshold,
+                interval=interval,
+                raw=True,
+                value_free=value_free,
+                targets=targets,
+            )
+            programs += block.programs
+            failures.extend(found)
+    return failures, programs
 
 
 def audit(
@@ -222,26 +310,32 @@ def audit(
     visible = np.flatnonzero(~mask)
     for cell in visible:
         x = float(table.values[cell])
-        if statuses[cell] != "rounded" and is_sensitive(x, threshold):
-            if only is None or cell in only:
-                at_risk.append(AtRisk(table.key_dict(int(cell)), x, x, x))
-                reasons.append(f"published value {x:g} is below the threshold {threshold}")
+        wanted = only is None or cell in only
+        if statuses[cell] != "rounded" and is_sensitive(x, threshold) and wanted:
+            at_risk.append(AtRisk(table.key_dict(int(cell)), x, x, x))
+            reasons.append(f"published value {x:g} is below the threshold {threshold}")
     checked = 0
     programs = 0
-    wanted = None if only is None else set(int(c) for c in only)
-    for cells in components(table.relations, mask):
-        if wanted is not None and not wanted.intersection(int(c) for c in cells):
-            continue
-        block = Block(table, cells, mask)
-        failures, n = audit_block(
-            table, block, threshold=threshold, interval=interval, raw=raw, value_free=value_free
+    failures: list[tuple[int, float, float]] = []
+    if raw:
+        cells = np.flatnonzero(mask)
+        if only is not None:
+            cells = np.intersect1d(cells, only)
+        failures, programs = _audit_raw(
+            table, mask, cells, threshold=threshold, interval=interval, value_free=value_free
         )
-        checked += n
-        programs += block.programs
-        for cell, lo, hi in failures:
-            value = None if np.isnan(table.values[cell]) else float(table.values[cell])
-            at_risk.append(AtRisk(table.key_dict(cell), lo, hi, value))
-            reasons.append(_reason(value, lo, hi, threshold, interval))
+        checked = int(cells.size)
+    else:
+        for block_cells in components(table.relations, mask):
+            block = Block(table, block_cells, mask)
+            found, n = audit_block(table, block, threshold=threshold, interval=interval, raw=False)
+            checked += n
+            programs += block.programs
+            failures.extend(found)
+    for found_cell, lo, hi in failures:
+        value = None if np.isnan(table.values[found_cell]) else float(table.values[found_cell])
+        at_risk.append(AtRisk(table.key_dict(int(found_cell)), lo, hi, value))
+        reasons.append(_reason(value, lo, hi, threshold, interval))
     return AuditResult(
         ok=not at_risk,
         at_risk=at_risk,

@@ -16,6 +16,7 @@ structural zero, known to everyone. Pure: numpy and scipy only.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -65,6 +66,8 @@ class Table:
     statuses: list[str]
     relations: sp.csr_matrix
     relation_names: list[tuple[str, Key]] = field(default_factory=list)
+    _index: dict[Key, int] | None = field(default=None, repr=False)
+    _children: list[dict[str, list[str]]] | None = field(default=None, repr=False)
 
     @property
     def size(self) -> int:
@@ -75,6 +78,30 @@ class Table:
 
     def describe(self, index: int) -> str:
         return describe_key(self.key_dict(index))
+
+    def index_of(self, key: Key) -> int | None:
+        if self._index is None:
+            self._index = {k: i for i, k in enumerate(self.keys)}
+        return self._index.get(key)
+
+    def neighbourhood(self, cell: int) -> np.ndarray:
+        """The cells around ``cell``: along every dimension its value, parent, siblings and
+        children, in every combination (sorted indices)."""
+        if self._children is None:
+            self._children = [d.children() for d in self.dims]
+        key = self.keys[cell]
+        options = []
+        for d, dim in enumerate(self.dims):
+            value = key[d]
+            near = {value}
+            up = dim.parent.get(value)
+            if up is not None:
+                near.add(up)
+                near.update(self._children[d].get(up, ()))
+            near.update(self._children[d].get(value, ()))
+            options.append(sorted(near))
+        found = (self.index_of(combo) for combo in itertools.product(*options))
+        return np.array(sorted(i for i in found if i is not None), dtype=np.int64)
 
 
 def describe_key(key: Mapping[str, str]) -> str:
@@ -108,7 +135,9 @@ def _dimension_trees(
             for value in sorted(categories):
                 up = tree.get(value)
                 if not isinstance(up, str) or not up:
-                    raise DisclosureError(f"dimension {name}: {value!r} has no parent in the hierarchy")
+                    raise DisclosureError(
+                        f"dimension {name}: {value!r} has no parent in the hierarchy"
+                    )
                 if up not in values:
                     raise DisclosureError(
                         f"dimension {name}: {value!r} has parent {up!r}, which is not in the table"
@@ -119,7 +148,9 @@ def _dimension_trees(
                 while node in parent:
                     node, steps = parent[node], steps + 1
                     if steps > len(parent):
-                        raise DisclosureError(f"dimension {name}: the hierarchy has a cycle at {value!r}")
+                        raise DisclosureError(
+                            f"dimension {name}: the hierarchy has a cycle at {value!r}"
+                        )
         elif TOTAL in values:
             parent = {value: TOTAL for value in sorted(categories)}
         dims.append(Dimension(name, sorted(values), parent))
@@ -172,7 +203,9 @@ def parse_table(table: Any, *, need_values: bool) -> Table:
             if need_values:
                 raise DisclosureError(f"{where}: value is missing (protection needs every value)")
             if status == "not_applicable":
-                raise DisclosureError(f"{where}: a not-applicable cell cannot be protected or audited")
+                raise DisclosureError(
+                    f"{where}: a not-applicable cell cannot be protected or audited"
+                )
             suppressed[i] = True
             if status not in SUPPRESSED_STATUSES:
                 raise DisclosureError(f"{where}: value is null but status is {status!r}")
@@ -197,7 +230,7 @@ def _relations(
             up = dim.parent.get(key[d])
             if up is None:
                 continue
-            total_key = key[:d] + (up,) + key[d + 1 :]
+            total_key = (*key[:d], up, *key[d + 1 :])
             groups.setdefault((d, total_key), []).append(i)
     rows: list[int] = []
     cols: list[int] = []

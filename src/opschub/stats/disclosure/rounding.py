@@ -1,11 +1,10 @@
 """Controlled rounding to a base (3 or 5): every cell becomes one of the two multiples of the base
 next to it (a multiple stays as it is), and every total is still the sum of its rounded children.
 
-One integer program (scipy's ``milp``, HiGHS): a binary per cell that is not a multiple (round up or
-down), the additive relations as equalities, minimising the total distance to the raw values. Two-way
-tables always have such a rounding; some tables of three or more dimensions have none, and then the
-table must be suppressed instead (the error says so).
-"""
+One integer program (scipy's ``milp``, HiGHS): a binary per cell that is not a multiple (round up
+or down), the additive relations as equalities, minimising the total distance to the raw values.
+Two-way tables always have such a rounding; some tables of three or more dimensions have none, and
+then the table must be suppressed instead (the error says so)."""
 
 from __future__ import annotations
 

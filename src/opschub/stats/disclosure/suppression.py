@@ -3,28 +3,26 @@
 Primary: every cell with a value from 1 to threshold-1 (zeros are published).
 
 Secondary, a sequential linear-programming heuristic: for each sensitive cell and each direction
-(up, down) we look for the cheapest *perturbation* y of the table (relations @ y == 0, values + y >= 0)
-that moves the cell by its required amount while every cell it touches is suppressed. Such a y is a
-certificate: once its cells are suppressed, ``values + y`` is a table the attacker cannot rule out,
-so the attacker's bound reaches at least that far. Cost per unit moved: 1 + value for a published
-cell (small cells are cheaper to hide), almost nothing for a cell already suppressed. The program is
-first solved on the cell's neighbourhood (its value, parent, siblings and children along every
-dimension, all combinations), then, if that has no solution, on the whole table. A found y also
-proves other cells' requirements (scaled as far as non-negativity allows); those need no program.
+(up, down) we look for the cheapest *perturbation* y of the table (relations @ y == 0, values + y
+>= 0) that moves the cell by its required amount while every cell it touches is suppressed. Such a
+y is a certificate: once its cells are suppressed, ``values + y`` is a table the attacker cannot
+rule out, so the attacker's bound reaches at least that far. Cost per unit moved: 1 + value for a
+published cell (small cells are cheaper to hide), almost nothing for a cell already suppressed. The
+program is first solved on the cell's neighbourhood (its value, parent, siblings and children along
+every dimension, all combinations), then, if that has no solution, on the whole table. A found y
+also proves other cells' requirements (scaled as far as non-negativity allows); those need no
+program.
 
 Then the attacker's audit runs; any cell still at risk gets a whole-table program, until the audit
 passes. Last, when the table is small enough, complementary suppressions that the audit shows to be
-unneeded are published again (largest first).
-"""
+unneeded are published again (largest first)."""
 
 from __future__ import annotations
 
-import itertools
 import math
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.optimize import linprog
 
 from opschub.stats.disclosure.attacker import (
     EPS,
@@ -34,12 +32,15 @@ from opschub.stats.disclosure.attacker import (
     is_sensitive,
     value_free_high,
 )
-from opschub.stats.disclosure.model import DisclosureError, Key, Table
+from opschub.stats.disclosure.lp import Outcome, Program
+from opschub.stats.disclosure.model import DisclosureError, Table
 
 SUPPRESSED_COST = 1e-4
 MAX_FIX_ROUNDS = 20
-# The drop pass re-runs the attacker on a block once per candidate; only for blocks this small.
+# The drop pass re-runs the attacker on a block once per candidate: only for blocks this small,
+# and it stops after this many programs (a count, not a time, so that the result is reproducible).
 DROP_BLOCK_LIMIT = 150
+DROP_PROGRAM_BUDGET = 300
 
 
 class Suppressor:
@@ -60,27 +61,11 @@ class Suppressor:
             self.need_down[i] = v
         self.done_up = self.need_up <= EPS
         self.done_down = self.need_down <= EPS
-        self.index: dict[Key, int] = {k: i for i, k in enumerate(table.keys)}
-        self.children = [d.children() for d in table.dims]
         self.rel_csc = table.relations.tocsc()
         self.programs = 0
 
-    # --- neighbourhoods --------------------------------------------------------------------
-
     def neighbourhood(self, cell: int) -> np.ndarray:
-        key = self.table.keys[cell]
-        options = []
-        for d, dim in enumerate(self.table.dims):
-            value = key[d]
-            near = {value}
-            up = dim.parent.get(value)
-            if up is not None:
-                near.add(up)
-                near.update(self.children[d].get(up, ()))
-            near.update(self.children[d].get(value, ()))
-            options.append(sorted(near))
-        found = [self.index.get(combo) for combo in itertools.product(*options)]
-        return np.array(sorted(i for i in found if i is not None), dtype=np.int64)
+        return self.table.neighbourhood(cell)
 
     # --- one perturbation ------------------------------------------------------------------
 
@@ -94,21 +79,24 @@ class Suppressor:
         values = self.values[cells]
         cost = np.where(self.suppressed[cells], SUPPRESSED_COST, 1.0 + values)
         c = np.concatenate([cost, cost])
-        a_eq = sp.hstack([a, -a]).tocsr()
-        upper_plus: list[float | None] = [None] * m
-        bounds = [(0.0, u) for u in upper_plus] + [(0.0, float(v)) for v in values]
+        a_eq = sp.hstack([a, -a]).tocsc()
+        lower = np.zeros(2 * m)
+        upper = np.concatenate([np.full(m, np.inf), values])
         if amount > 0:
-            bounds[position] = (amount, amount)
-            bounds[m + position] = (0.0, 0.0)
+            lower[position] = upper[position] = amount
+            upper[m + position] = 0.0
         else:
-            bounds[position] = (0.0, 0.0)
-            bounds[m + position] = (-amount, -amount)
+            upper[position] = 0.0
+            lower[m + position] = upper[m + position] = -amount
+        zeros = np.zeros(rows.size)
+        program = Program(a_eq, zeros, zeros, lower, upper, cost=c)
         self.programs += 1
-        result = linprog(c, A_eq=a_eq, b_eq=np.zeros(rows.size), bounds=bounds, method="highs")
-        if result.status != 0:
+        outcome, x = program.solve()
+        if outcome is not Outcome.optimal or x is None:
             return None
+        result_x = x
         y = np.zeros(self.table.size)
-        y[cells] = result.x[:m] - result.x[m:]
+        y[cells] = result_x[:m] - result_x[m:]
         y[np.abs(y) < 1e-9] = 0.0
         return y
 
@@ -168,7 +156,9 @@ class Suppressor:
                 return result
             everything = np.arange(self.table.size)
             for risk in result.at_risk:
-                cell = self.index[tuple(risk.key[d.name] for d in self.table.dims)]
+                found = self.table.index_of(tuple(risk.key[d.name] for d in self.table.dims))
+                assert found is not None
+                cell = found
                 v = float(self.values[cell])
                 if self.primary[cell]:
                     if risk.high < v + self.need_up[cell] - EPS:
@@ -177,24 +167,33 @@ class Suppressor:
                         self._force(cell, -float(self.need_down[cell]), everything)
                 else:
                     self._force(cell, 1.0, everything)
-        raise DisclosureError("secondary suppression did not converge; the table cannot be protected")
+        raise DisclosureError(
+            "secondary suppression did not converge; the table cannot be protected"
+        )
 
     def _force(self, cell: int, amount: float, cells: np.ndarray) -> None:
         y = self.perturbation(cell, amount, cells)
         if y is None:
-            raise DisclosureError(f"no suppression pattern protects cell ({self.table.describe(cell)})")
+            raise DisclosureError(
+                f"no suppression pattern protects cell ({self.table.describe(cell)})"
+            )
         self.apply(y)
 
     def drop(self) -> None:
         """Publish again complementary cells that no requirement needs (largest first)."""
+        spent = 0
         for cells in components(self.table.relations, self.suppressed):
             if cells.size > DROP_BLOCK_LIMIT:
                 continue
             secondary = [int(c) for c in cells if not self.primary[c]]
             for cell in sorted(secondary, key=lambda i: -self.values[i]):
+                if spent >= DROP_PROGRAM_BUDGET:
+                    return
                 self.suppressed[cell] = False
                 rest = cells[self.suppressed[cells]]
-                if rest.size and not self.audit(only=rest).ok:
+                result = self.audit(only=rest)
+                spent += result.programs
+                if rest.size and not result.ok:
                     self.suppressed[cell] = True
 
 

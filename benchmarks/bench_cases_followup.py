@@ -1,0 +1,248 @@
+"""Case dashboard benchmark: the four follow-up lists of the case dashboard (stage alarms,
+limitation deadlines, informing reminders, overdue referrals) for a case worker whose scope is one
+province, against the same queries without the follow-up indexes (the peer), on SQLite and
+PostgreSQL.
+
+A fresh database gets ``--cases`` generated cases (cases-core's ``demo.load_large``: three people
+each), then, for every suspect, a random prefix of the proceedings steps (investigation opened,
+charged, prosecution, hearing, conviction, sentence, compensation ordered/paid) on increasing
+dates, one offence per case with a stored limitation deadline, and a referral per case. One
+thread; the dashboard's lists are timed ``--queries`` times each.
+
+    .venv/bin/python benchmarks/bench_cases_followup.py --cases 100000
+    .venv/bin/python benchmarks/bench_cases_followup.py --cases 20000 --engines sqlite
+
+Prints p50/p95 in milliseconds and the peer/opschub ratio of p95, with the command and the load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import insert, select, text
+
+from bench_cases import _percentiles, _setup, _time
+
+STEPS = (
+    "investigation_opened",
+    "charged",
+    "prosecution",
+    "hearing",
+    "conviction",
+    "sentence",
+    "compensation_ordered",
+    "compensation_paid",
+)
+INDEXES = (
+    "ix_case_proceedings_case",
+    "ix_case_proceedings_on",
+    "ix_case_offences_case",
+    "ix_case_offences_falls",
+    "ix_case_informed_log_case",
+    "ix_case_referrals_case",
+    "ix_case_referrals_due",
+)
+
+
+def _fill(database: Any, rng: random.Random) -> int:
+    from opschub.cases.followup_models import (
+        CaseOffence,
+        CaseProceeding,
+        CaseReferral,
+        ReferralService,
+    )
+    from opschub.cases.models import Case, CasePerson
+    from opschub.ids import new_id
+
+    with database.transaction() as session:
+        service_id = new_id()
+        session.execute(
+            insert(ReferralService),
+            [
+                {
+                    "id": service_id,
+                    "org_unit_code": "XA",
+                    "kind": "one_stop_centre",
+                    "name": "Centre",
+                    "languages": ["zh"],
+                    "delivery": "none",
+                    "active": True,
+                }
+            ],
+        )
+    with database.read() as session:
+        suspects = session.execute(
+            select(CasePerson.id, CasePerson.case_id, Case.opened_on)
+            .join(Case, Case.id == CasePerson.case_id)
+            .where(CasePerson.role == "suspect", CasePerson.protected_track.is_(False))
+        ).all()
+        case_rows = session.execute(select(Case.id, Case.opened_on)).all()
+    steps: list[dict[str, Any]] = []
+    for person_id, case_id, opened in suspects:
+        day = opened
+        for kind in STEPS[: rng.randrange(len(STEPS) + 1)]:
+            day = day + timedelta(days=rng.randrange(1, 120))
+            if day > date.today():
+                break
+            steps.append(
+                {
+                    "id": new_id(),
+                    "case_id": case_id,
+                    "suspect_id": person_id,
+                    "kind": kind,
+                    "occurred_on": day,
+                    "amount": 1000 if kind.startswith("compensation") else None,
+                }
+            )
+    offences = [
+        {
+            "id": new_id(),
+            "case_id": case_id,
+            "offence_code": "grooming",
+            "committed_on": opened,
+            "rule": "10y",
+            "starts_on": opened,
+            "falls_on": opened + timedelta(days=rng.randrange(365, 20 * 365)),
+            "exact": True,
+        }
+        for case_id, opened in case_rows
+    ]
+    refs = [
+        {
+            "id": new_id(),
+            "case_id": case_id,
+            "service_id": service_id,
+            "status": rng.choice(("sent", "accepted", "closed")),
+            "sent_on": opened,
+            "due_on": opened + timedelta(days=30),
+            "consent_by": "guardian",
+            "delivery_state": "not_sent",
+            "version_id": 1,
+        }
+        for case_id, opened in case_rows
+    ]
+    for table, rows in ((CaseProceeding, steps), (CaseOffence, offences), (CaseReferral, refs)):
+        for start in range(0, len(rows), 5000):
+            with database.transaction() as session:
+                session.execute(insert(table), rows[start : start + 5000])
+    return len(steps)
+
+
+def run(engine_name: str, cases: int, queries: int) -> dict[str, Any]:
+    from opschub.accounts.permissions import Role, permissions_of
+    from opschub.accounts.principal import Principal
+    from opschub.cases import demo, followup_port, informing, proceedings, referrals
+    from opschub.cases.models import CaseScope
+    from opschub.config import get_settings
+
+    folder = Path(tempfile.mkdtemp(prefix="bench-followup-"))
+    os.environ.setdefault("OPSCHUB_DATA_DIR", str(folder / "var"))
+    os.environ.setdefault("OPSCHUB_SECRET_KEY", "bench-secret-key-0123456789abcdef0123456789abcdef")
+    database, cleanup = _setup(engine_name, folder)
+    result: dict[str, Any] = {"engine": engine_name, "cases": cases}
+    settings = get_settings()
+    try:
+        database.create_all()
+        demo.load_large(database, cases=cases)
+        result["steps"] = _fill(database, random.Random(3))
+        with database.transaction() as session:
+            from opschub.accounts import service as accounts
+
+            user, _ = accounts.create_user(
+                session, username="bench", role=Role.CASE_WORKER, password="Quiet-Harbour-4821-lamp"
+            )
+            province = session.scalar(text("SELECT id FROM org_units WHERE code = 'XA-01'"))
+            session.add(CaseScope(user_id=user.id, scope="region", org_unit_id=province))
+        if engine_name == "postgresql":
+            with database.engine.connect() as conn:
+                conn.execute(text("ANALYZE"))
+                conn.commit()
+        actor = Principal(
+            "user", user.id, "bench", Role.CASE_WORKER, permissions_of(Role.CASE_WORKER)
+        )
+        today = date.today()
+
+        def measure(label: str) -> None:
+            with database.read() as session:
+                visible = followup_port.visible_case_ids(session, actor)
+                timings = {
+                    "alarms": _time(
+                        lambda: proceedings.stage_alarms(
+                            session,
+                            today=today,
+                            targets=settings.cases_stage_targets,
+                            case_ids=visible,
+                        ),
+                        queries,
+                    ),
+                    "limitation": _time(
+                        lambda: proceedings.limitation_warnings(
+                            session, today=today, warn_days=730, case_ids=visible
+                        ),
+                        queries,
+                    ),
+                    "reminders": _time(
+                        lambda: informing.reminders(
+                            session, today=today, within_days=7, case_ids=visible
+                        ),
+                        queries,
+                    ),
+                    "overdue": _time(
+                        lambda: referrals.overdue(session, today=today, case_ids=visible),
+                        queries,
+                    ),
+                }
+            result[label] = {k: _percentiles(v) for k, v in timings.items()}
+
+        measure("opschub")
+        with database.engine.begin() as conn:
+            for name in INDEXES:
+                conn.execute(text(f"DROP INDEX {name}"))
+            if engine_name == "postgresql":
+                conn.execute(text("ANALYZE"))
+        measure("peer")
+    finally:
+        cleanup()
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cases", type=int, default=100_000)
+    parser.add_argument("--queries", type=int, default=20)
+    parser.add_argument("--engines", default="sqlite,postgresql")
+    args = parser.parse_args()
+    print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
+    print(f"load average before: {os.getloadavg()[0]:.2f} (cpus: {os.cpu_count()})")
+    for engine_name in args.engines.split(","):
+        started = time.perf_counter()
+        r = run(engine_name, args.cases, args.queries)
+        print(
+            f"\n[{engine_name}] {r['cases']:,} cases, {r['steps']:,} proceedings steps "
+            f"(set-up {time.perf_counter() - started:.0f} s)"
+        )
+        for what, title in (
+            ("alarms", "stage alarms (scope: a province)"),
+            ("limitation", "limitation deadlines within 2 years"),
+            ("reminders", "informing reminders"),
+            ("overdue", "overdue referrals"),
+        ):
+            ours, peer = r["opschub"][what], r["peer"][what]
+            print(
+                f"  {title:38s} p50 {ours[0]:8.1f} ms  p95 {ours[1]:8.1f} ms | "
+                f"without indexes p95 {peer[1]:9.1f} ms | "
+                f"ratio {peer[1] / max(ours[1], 1e-6):6.1f}x"
+            )
+        print(f"load average after: {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,265 @@
+"""JSON API ``/api/v1/cases``: the same rules as the pages (scopes, restricted cases, the
+protected track), for police and court systems with API tokens (``cases.read`` /
+``cases.manage``).
+
+Errors: 422 ``{"errors": [{"field", "message"}]}`` naming every bad field, 403 ``{"error"}`` for
+a refused rule, 404 for a case the caller may not see (the same as one that does not exist),
+409 ``{"error", "version", "changed"}`` for a stale edit (nothing saved).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from opschub.cases import export, service
+from opschub.web.auth import Principal, requires
+from opschub.web.deps import DbSession
+
+router = APIRouter(prefix="/api/v1", tags=["cases"])
+
+
+class FormIn(BaseModel):
+    form: str
+    participation: str = "committed"
+
+
+class CaseBody(BaseModel):
+    title: str = Field(max_length=1000)
+    org_unit: str = Field(description="organisation unit code, e.g. XA-01-02")
+    setting: str | None = None
+    priority: str = "normal"
+    status: str = "open"
+    team: str | None = None
+    restricted: bool = False
+    forms: list[FormIn] = Field(default_factory=list, max_length=20)
+    report_ids: list[str] = Field(default_factory=list, max_length=100)
+
+
+class CasePatch(BaseModel):
+    version: int = Field(description="the version the change is based on (optimistic locking)")
+    changes: dict[str, Any]
+    seen: dict[str, Any] | None = Field(
+        default=None, description="the values the editor was shown, to say what changed since"
+    )
+
+
+class PersonBody(BaseModel):
+    role: str
+    alias: str | None = None
+    real_name: str | None = None
+    sex: str = "unknown"
+    birth_date: date | None = None
+    birth_month: str | None = None
+    estimated_age: int | None = None
+    nationality: str | None = None
+    residence: str | None = None
+    vulnerabilities: list[str] = Field(default_factory=list, max_length=20)
+    offender_category: str | None = None
+    victim_person_id: str | None = None
+    reason: str | None = None
+    acts: list[str] = Field(default_factory=list, max_length=20)
+
+
+class LinkBody(BaseModel):
+    report_id: str | None = None
+    evidence_item_id: str | None = None
+    case_id: str | None = None
+
+
+def _errors(exc: service.CaseInvalid) -> JSONResponse:
+    return JSONResponse({"errors": [e.to_json() for e in exc.errors]}, status_code=422)
+
+
+def _failure(exc: service.CasesError) -> JSONResponse:
+    if isinstance(exc, service.CaseInvalid):
+        return _errors(exc)
+    if isinstance(exc, service.NotFound):
+        return JSONResponse({"error": "no such case or person"}, status_code=404)
+    if isinstance(exc, service.StaleEdit):
+        return JSONResponse(
+            {"error": str(exc), "version": exc.current_version, "changed": exc.changed},
+            status_code=409,
+        )
+    if isinstance(exc, service.Refused):
+        return JSONResponse({"error": exc.text()}, status_code=403)
+    return JSONResponse({"error": str(exc)}, status_code=400)
+
+
+def _row(row: service.CaseRow) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "reference": row.reference,
+        "title": row.title,
+        "status": row.status,
+        "priority": row.priority,
+        "setting": row.setting,
+        "org_unit": row.org_unit_code,
+        "opened_at": row.opened_at.isoformat(),
+        "restricted": row.restricted,
+    }
+
+
+@router.get("/cases")
+def list_cases(
+    principal: Annotated[Principal, requires("cases.read")],
+    session: DbSession,
+    status: str | None = None,
+    org_unit: str | None = None,
+    form: str | None = None,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    before: Annotated[
+        str | None, Query(description="the 'next' value of the previous page")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = service.PAGE_SIZE,
+) -> JSONResponse:
+    """The cases the caller may see, newest first, a page at a time."""
+    cursor = None
+    if before:
+        at, _, last_id = before.partition("_")
+        try:
+            cursor = (datetime.fromisoformat(at), last_id)
+        except ValueError:
+            return JSONResponse(
+                {"errors": [{"field": "before", "message": "not a page cursor"}]}, status_code=422
+            )
+    rows = service.list_cases(
+        session,
+        principal,
+        service.CaseFilter(status=status, org_unit=org_unit, form=form, text=q),
+        before=cursor,
+        limit=limit,
+    )
+    following = f"{rows[-1].opened_at.isoformat()}_{rows[-1].id}" if len(rows) == limit else None
+    return JSONResponse({"cases": [_row(r) for r in rows], "next": following})
+
+
+@router.post("/cases", status_code=201)
+def open_case(
+    body: CaseBody, principal: Annotated[Principal, requires("cases.manage")], session: DbSession
+) -> JSONResponse:
+    """Open a case, from reports (``report_ids``) or directly."""
+    data = service.CaseIn(
+        title=body.title,
+        org_unit=body.org_unit,
+        setting=body.setting,
+        priority=body.priority,
+        status=body.status,
+        team=body.team,
+        restricted=body.restricted,
+        forms=[(f.form, f.participation) for f in body.forms],
+        report_ids=body.report_ids,
+    )
+    try:
+        case = service.open_case(session, principal, data)
+    except service.CasesError as exc:
+        return _failure(exc)
+    return JSONResponse(
+        {"id": case.id, "reference": case.reference, "version": case.version_id}, status_code=201
+    )
+
+
+@router.get("/cases/{case_id}")
+def get_case(
+    case_id: str, principal: Annotated[Principal, requires("cases.read")], session: DbSession
+) -> JSONResponse:
+    """A case as the caller may see it (no real names; protected-track people only with
+    ``cases.protected``)."""
+    try:
+        view = service.get_case(session, principal, case_id)
+    except service.CasesError as exc:
+        return _failure(exc)
+    return JSONResponse(export.case_json(view))
+
+
+@router.patch("/cases/{case_id}")
+def update_case(
+    case_id: str,
+    body: CasePatch,
+    principal: Annotated[Principal, requires("cases.manage")],
+    session: DbSession,
+) -> JSONResponse:
+    """Change fields of a case; a stale ``version`` is refused (409) with what changed."""
+    try:
+        case = service.update_case(
+            session, principal, case_id, version=body.version, changes=body.changes, seen=body.seen
+        )
+    except service.CasesError as exc:
+        return _failure(exc)
+    return JSONResponse({"id": case.id, "version": case.version_id})
+
+
+@router.post("/cases/{case_id}/people", status_code=201)
+def add_person(
+    case_id: str,
+    body: PersonBody,
+    principal: Annotated[Principal, requires("cases.manage")],
+    session: DbSession,
+) -> JSONResponse:
+    """Add a victim, suspect, guardian or witness under a pseudonymous alias."""
+    try:
+        person = service.add_person(
+            session, principal, case_id, service.PersonIn(**body.model_dump())
+        )
+    except service.CasesError as exc:
+        return _failure(exc)
+    body_out: dict[str, Any] = {"id": person.id, "alias": person.alias}
+    if person.suspect_confirmation:
+        body_out["suspect_confirmation"] = person.suspect_confirmation
+    return JSONResponse(body_out, status_code=201)
+
+
+@router.post("/cases/{case_id}/links")
+def add_link(
+    case_id: str,
+    body: LinkBody,
+    principal: Annotated[Principal, requires("cases.manage")],
+    session: DbSession,
+) -> JSONResponse:
+    """Link a report, an evidence item (a reference, never the material) or another case."""
+    try:
+        if body.report_id:
+            service.link_report(session, principal, case_id, body.report_id)
+        if body.evidence_item_id:
+            service.link_evidence(session, principal, case_id, body.evidence_item_id)
+        if body.case_id:
+            service.link_cases(session, principal, case_id, body.case_id)
+    except service.CasesError as exc:
+        return _failure(exc)
+    return JSONResponse({"ok": True})
+
+
+@router.post("/cases/people/{person_id}/real-name")
+def read_real_name(
+    person_id: str,
+    principal: Annotated[Principal, requires("cases.identify")],
+    session: DbSession,
+) -> JSONResponse:
+    """A person's real name (a POST: every read is recorded in the audit log)."""
+    try:
+        name = service.read_real_name(session, principal, person_id)
+    except service.CasesError as exc:
+        return _failure(exc)
+    return JSONResponse({"real_name": name})
+
+
+@router.get("/cases/{case_id}/export.json")
+def export_json(
+    case_id: str, principal: Annotated[Principal, requires("cases.read")], session: DbSession
+) -> JSONResponse:
+    """The case file for a court or a transfer: evidence references, never material; no child
+    suspect (the protected track is never exported)."""
+    try:
+        document = export.export_document(session, principal, case_id)
+    except service.CasesError as exc:
+        return _failure(exc)
+    return JSONResponse(
+        document,
+        headers={
+            "Content-Disposition": f'attachment; filename="{document["case"]["reference"]}.json"'
+        },
+    )

@@ -1,0 +1,552 @@
+"""Case pages: the list (filters), opening a case, the case page (people, forms, links, edit with
+optimistic locking), the case file as PDF, and the administrator's page of regions and scopes."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from opschub import taxonomy
+from opschub.cases import export, service
+from opschub.cases.models import PRIORITIES, ROLES, SCOPES, STATUSES, VULNERABILITIES
+from opschub.orgunits import service as orgunits
+from opschub.web.auth import Principal, requires
+from opschub.web.deps import DbSession
+from opschub.web.nav import NavItem
+from opschub.web.templating import link, render
+
+router = APIRouter(include_in_schema=False)
+
+NAV = [
+    NavItem("Cases", "/cases", "cases.read", order=70),
+    NavItem("Regions and case scopes", "/admin/orgunits", "users.manage", order=95),
+]
+FormText = Annotated[str, Form()]
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def _choices() -> dict[str, Any]:
+    return {
+        "statuses": STATUSES,
+        "priorities": PRIORITIES,
+        "roles": ROLES,
+        "vulnerabilities": VULNERABILITIES,
+        "scopes": SCOPES,
+        "settings": taxonomy.SETTING.values,
+        "forms": taxonomy.FORM_OF_EXPLOITATION.values,
+        "participations": taxonomy.PARTICIPATION.values,
+        "sexes": taxonomy.SEX.values,
+        "offender_categories": taxonomy.OFFENDER_CATEGORY.values,
+        "relationships": taxonomy.RELATIONSHIP.values,
+    }
+
+
+def _units(session: DbSession, lang: str) -> list[tuple[str, str]]:
+    return [
+        (
+            u.code,
+            ("\u3000" * (u.level - 1) if lang.startswith("zh") else "\u00a0\u00a0" * (u.level - 1))
+            + u.name(lang),
+        )
+        for u in orgunits.units(session)
+        if u.active
+    ]
+
+
+def _unit_names(session: DbSession, lang: str) -> dict[str, str]:
+    return {u.code: u.name(lang) for u in orgunits.units(session)}
+
+
+def _errors(request: Request, errors: list[service.FieldError]) -> dict[str, str]:
+    gettext = request.state.gettext
+    return {e.field: e.text(gettext) for e in errors}
+
+
+@router.get("/cases", response_class=HTMLResponse)
+def case_list(
+    request: Request,
+    principal: Annotated[Principal, requires("cases.read")],
+    session: DbSession,
+    status: str = "",
+    org_unit: str = "",
+    form: str = "",
+    q: str = "",
+    mine: str = "",
+    before: str = "",
+) -> HTMLResponse:
+    cursor = None
+    if before:
+        at, _, last = before.partition("_")
+        try:
+            cursor = (datetime.fromisoformat(at), last)
+        except ValueError:
+            cursor = None
+    filters = service.CaseFilter(
+        status=status if status in STATUSES else None,
+        org_unit=org_unit or None,
+        form=form if form in taxonomy.FORM_OF_EXPLOITATION else None,
+        assigned_to_me=bool(mine),
+        text=q[:100] or None,
+    )
+    rows = service.list_cases(session, principal, filters, before=cursor)
+    following = None
+    if len(rows) == service.PAGE_SIZE:
+        following = link(
+            request,
+            "/cases",
+            status=status,
+            org_unit=org_unit,
+            form=form,
+            q=q,
+            mine=mine,
+            before=f"{rows[-1].opened_at.isoformat()}_{rows[-1].id}",
+        )
+    lang = request.state.lang
+    return render(
+        request,
+        "cases/list.html",
+        {
+            "rows": rows,
+            "filters": {"status": status, "org_unit": org_unit, "form": form, "q": q, "mine": mine},
+            "units": _units(session, lang),
+            "unit_names": _unit_names(session, lang),
+            "next_page": following,
+            "scope": service.scope_of(session, principal),
+            **_choices(),
+        },
+        headers=NO_STORE,
+    )
+
+
+def _new_page(
+    request: Request,
+    session: DbSession,
+    *,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    return render(
+        request,
+        "cases/new.html",
+        {
+            "values": values or {"priority": "normal", "participation": "committed"},
+            "errors": errors or {},
+            "units": _units(session, request.state.lang),
+            **_choices(),
+        },
+        status_code=status_code,
+        headers=NO_STORE,
+    )
+
+
+@router.get("/cases/new", response_class=HTMLResponse)
+def case_new(
+    request: Request,
+    principal: Annotated[Principal, requires("cases.manage")],
+    session: DbSession,
+    report: str = "",
+) -> HTMLResponse:
+    return _new_page(
+        request,
+        session,
+        values={"priority": "normal", "participation": "committed", "report_ids": report},
+    )
+
+
+@router.post("/cases/new", response_class=HTMLResponse, response_model=None)
+async def case_create(
+    request: Request,
+    principal: Annotated[Principal, requires("cases.manage")],
+    session: DbSession,
+) -> Response:
+    form_data = await request.form()
+    values = {k: str(v) for k, v in form_data.items() if k != "forms"}
+    chosen = [str(v) for v in form_data.getlist("forms")]
+    values["forms"] = chosen  # type: ignore[assignment]
+    participation = values.get("participation", "committed")
+    data = service.CaseIn(
+        title=values.get("title", ""),
+        org_unit=values.get("org_unit", ""),
+        setting=values.get("setting") or None,
+        priority=values.get("priority", "normal"),
+        team=values.get("team") or None,
+        restricted=values.get("restricted") == "1",
+        forms=[(f, participation) for f in chosen],
+        report_ids=[r.strip() for r in values.get("report_ids", "").split(",") if r.strip()],
+    )
+    try:
+        with session.begin_nested():
+            case = service.open_case(session, principal, data)
+    except service.CaseInvalid as exc:
+        return _new_page(
+            request, session, values=values, errors=_errors(request, exc.errors), status_code=400
+        )
+    return RedirectResponse(link(request, f"/cases/{case.id}"), status_code=303)
+
+
+def _case_page(
+    request: Request,
+    session: DbSession,
+    principal: Principal,
+    case_id: str,
+    *,
+    errors: dict[str, str] | None = None,
+    message: str | None = None,
+    stale: dict[str, object] | None = None,
+    person_values: dict[str, Any] | None = None,
+    revealed: dict[str, str | None] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    try:
+        view = service.get_case(session, principal, case_id)
+    except service.NotFound:
+        return render(request, "cases/missing.html", {}, status_code=404, headers=NO_STORE)
+    lang = request.state.lang
+    aliases = {p.id: p.alias for p in view.people}
+    hints = {p.id: service.duplicate_hints(session, principal, p.id, limit=5) for p in view.people}
+    return render(
+        request,
+        "cases/case.html",
+        {
+            "case": view,
+            "aliases": aliases,
+            "hints": hints,
+            "linked": service.references(session, list(view.linked_case_ids)),
+            "unit_names": _unit_names(session, lang),
+            "units": _units(session, lang),
+            "errors": errors or {},
+            "message": message,
+            "stale": stale,
+            "person_values": person_values or {"sex": "unknown"},
+            "revealed": revealed or {},
+            "can_manage": principal.can("cases.manage"),
+            "can_identify": principal.can("cases.identify"),
+            "can_confirm": principal.can("cases.protected")
+            and service.scope_of(session, principal).senior,
+            **_choices(),
+        },
+        status_code=status_code,
+        headers=NO_STORE,
+    )
+
+
+@router.get("/cases/{case_id}", response_class=HTMLResponse)
+def case_page(
+    request: Request,
+    case_id: str,
+    principal: Annotated[Principal, requires("cases.read")],
+    session: DbSession,
+) -> HTMLResponse:
+    return _case_page(request, session, principal, case_id)
+
+
+@router.post("/cases/{case_id}/edit", response_class=HTMLResponse, response_model=None)
+def case_edit(
+    request: Request,
+    case_id: str,
+    principal: Annotated[Principal, requires("cases.manage")],
+    session: DbSession,
+    version: FormText = "0",
+    status: FormText = "",
+    priority: FormText = "",
+    team: FormText = "",
+    seen_status: FormText = "",
+    seen_priority: FormText = "",
+    seen_team: FormText = "",
+) -> Response:
+    gettext = request.state.gettext
+    try:
+        number = int(version)
+    except ValueError:
+        number = 0
+    try:
+        with session.begin_nested():
+            service.update_case(
+                session,
+                principal,
+                case_id,
+                version=number,
+                changes={"status": status, "priority": priority, "team": team or None},
+                seen={"status": seen_status, "priority": seen_priority, "team": seen_team or None},
+            )
+    except service.StaleEdit as exc:
+        return _case_page(request, session, principal, case_id, stale=exc.changed, status_code=409)
+    except service.CaseInvalid as exc:
+        return _case_page(
+            request,
+            session,
+            principal,
+            case_id,
+            errors=_errors(request, exc.errors),
+            status_code=400,
+        )
+    except service.NotFound:
+        return _case_page(request, session, principal, case_id)
+    return _case_page(request, session, principal, case_id, message=gettext("Saved."))
+
+
+def _optional_int(value: str) -> int | None:
+    try:
+        return int(value) if value.strip() else None
+    except ValueError:
+        return -1  # reported by the service as out of range
+
+
+def _optional_date(value: str) -> date | None:
+    try:
+        return date.fromisoformat(value) if value.strip() else None
+    except ValueError:
+        return date(1, 1, 1)  # reported by the service as before 1900
+
+
+@router.post("/cases/{case_id}/people", response_class=HTMLResponse, response_model=None)
+async def person_add(
+    request: Request,
+    case_id: str,
+    principal: Annotated[Principal, requires("cases.manage")],
+    session: DbSession,
+) -> Response:
+    form_data = await request.form()
+    values = {k: str(v) for k, v in form_data.items() if k not in ("vulnerabilities", "acts")}
+    flags = [str(v) for v in form_data.getlist("vulnerabilities")]
+    acts = [str(v) for v in form_data.getlist("acts")]
+    data = service.PersonIn(
+        role=values.get("role", ""),
+        alias=values.get("alias") or None,
+        real_name=values.get("real_name") or None,
+        sex=values.get("sex") or "unknown",
+        birth_date=_optional_date(values.get("birth_date", "")),
+        birth_month=values.get("birth_month") or None,
+        estimated_age=_optional_int(values.get("estimated_age", "")),
+        nationality=(values.get("nationality") or "").upper() or None,
+        residence=values.get("residence") or None,
+        vulnerabilities=flags,
+        offender_category=values.get("offender_category") or None,
+        victim_person_id=values.get("victim_person_id") or None,
+        reason=values.get("reason") or None,
+        acts=acts,
+    )
+    values.pop("real_name", None)  # never echoed back into the page
+    try:
+        with session.begin_nested():
+            service.add_person(session, principal, case_id, data)
+    except service.CaseInvalid as exc:
+        return _case_page(
+            request,
+            session,
+            principal,
+            case_id,
+            errors=_errors(request, exc.errors),
+            person_values=values,
+            status_code=400,
+        )
+    except service.Refused as exc:
+        return _case_page(
+            request,
+            session,
+            principal,
+            case_id,
+            errors={"acts": exc.text(request.state.gettext)},
+            person_values=values,
+            status_code=400,
+        )
+    except service.NotFound:
+        return _case_page(request, session, principal, case_id)
+    return RedirectResponse(link(request, f"/cases/{case_id}") + "#people", status_code=303)
+
+
+@router.post("/cases/{case_id}/people/{person_id}/name", response_class=HTMLResponse)
+def person_name(
+    request: Request,
+    case_id: str,
+    person_id: str,
+    principal: Annotated[Principal, requires("cases.identify")],
+    session: DbSession,
+) -> HTMLResponse:
+    """Show a real name once (the read is audited)."""
+    try:
+        name = service.read_real_name(session, principal, person_id)
+    except service.NotFound:
+        return _case_page(request, session, principal, case_id)
+    return _case_page(request, session, principal, case_id, revealed={person_id: name})
+
+
+@router.post("/cases/{case_id}/people/{person_id}/confirm", response_class=HTMLResponse)
+def person_confirm(
+    request: Request,
+    case_id: str,
+    person_id: str,
+    principal: Annotated[Principal, requires("cases.manage")],
+    session: DbSession,
+) -> HTMLResponse:
+    gettext = request.state.gettext
+    try:
+        with session.begin_nested():
+            service.confirm_suspect(session, principal, person_id)
+    except service.Refused as exc:
+        return _case_page(
+            request,
+            session,
+            principal,
+            case_id,
+            errors={"confirm": exc.text(gettext)},
+            status_code=403,
+        )
+    except service.NotFound:
+        return _case_page(request, session, principal, case_id)
+    return _case_page(request, session, principal, case_id, message=gettext("Confirmed."))
+
+
+def _pdf_words(gettext: Any) -> dict[str, str]:
+    words = {
+        "case_file": gettext("Case file"),
+        "field": gettext("Field"),
+        "value": gettext("Value"),
+        "status": gettext("Status"),
+        "priority": gettext("Priority"),
+        "setting": gettext("Setting"),
+        "region": gettext("Region"),
+        "opened": gettext("Opened (UTC)"),
+        "closed": gettext("Closed (UTC)"),
+        "exported": gettext("Exported"),
+        "forms": gettext("Forms of exploitation"),
+        "form": gettext("Form"),
+        "participation": gettext("Participation"),
+        "people": gettext("People"),
+        "alias": gettext("Alias"),
+        "role": gettext("Role"),
+        "sex": gettext("Sex"),
+        "age_at_opening": gettext("Age when the case opened"),
+        "residence": gettext("Residence"),
+        "reports": gettext("Reports"),
+        "reference": gettext("Reference"),
+        "received": gettext("Received (UTC)"),
+        "evidence": gettext("Evidence references"),
+        "size": gettext("Size (bytes)"),
+        "media_type": gettext("Type"),
+        "evidence_note": gettext(
+            "Evidence is referenced by hash; the material stays in the evidence vault."
+        ),
+    }
+    return words
+
+
+def _labelled(document: dict[str, Any], request: Request) -> dict[str, Any]:
+    """Codes in the PDF as the reader's words."""
+    from opschub import labels
+
+    gettext, lang = request.state.gettext, request.state.lang
+    case = document["case"]
+
+    def lab(kind: str, code: str | None) -> str | None:
+        return None if code is None else labels.label(kind, code, gettext, lang)
+
+    case["status"] = lab("case_status", case["status"])
+    case["priority"] = lab("case_priority", case["priority"])
+    case["setting"] = lab("setting", case["setting"])
+    case["forms"] = [
+        {
+            "form": lab("form_of_exploitation", f["form"]),
+            "participation": lab("participation", f["participation"]),
+        }
+        for f in case["forms"]
+    ]
+    for p in case["people"]:
+        p["role"] = lab("person_role", p["role"])
+        p["sex"] = lab("sex", p["sex"])
+    return document
+
+
+@router.get("/cases/{case_id}/export.pdf", response_model=None)
+def case_pdf(
+    request: Request,
+    case_id: str,
+    principal: Annotated[Principal, requires("cases.read")],
+    session: DbSession,
+) -> Response:
+    try:
+        document = export.export_document(session, principal, case_id)
+    except service.NotFound:
+        return render(request, "cases/missing.html", {}, status_code=404, headers=NO_STORE)
+    pdf = export.export_pdf(_labelled(document, request), labels=_pdf_words(request.state.gettext))
+    reference = document["case"]["reference"]
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{reference}.pdf"', **NO_STORE},
+    )
+
+
+@router.get("/admin/orgunits", response_class=HTMLResponse)
+def orgunits_page(
+    request: Request,
+    principal: Annotated[Principal, requires("users.manage")],
+    session: DbSession,
+) -> HTMLResponse:
+    return _orgunits_page(request, session)
+
+
+def _orgunits_page(
+    request: Request,
+    session: DbSession,
+    *,
+    errors: dict[str, str] | None = None,
+    message: str | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    lang = request.state.lang
+    return render(
+        request,
+        "cases/orgunits.html",
+        {
+            "units": orgunits.units(session),
+            "unit_choices": _units(session, lang),
+            "errors": errors or {},
+            "message": message,
+            "lang": lang,
+            **_choices(),
+        },
+        status_code=status_code,
+        headers=NO_STORE,
+    )
+
+
+@router.post("/admin/case-scopes", response_class=HTMLResponse)
+def set_scope(
+    request: Request,
+    principal: Annotated[Principal, requires("users.manage")],
+    session: DbSession,
+    username: FormText = "",
+    scope: FormText = "own",
+    team: FormText = "",
+    org_unit: FormText = "",
+    senior: FormText = "",
+) -> HTMLResponse:
+    from opschub.accounts import service as accounts
+
+    gettext = request.state.gettext
+    user = accounts.find_user(session, username.strip()) if username.strip() else None
+    if user is None:
+        return _orgunits_page(
+            request, session, errors={"username": gettext("No such person.")}, status_code=400
+        )
+    try:
+        with session.begin_nested():
+            service.set_scope(
+                session,
+                principal,
+                user.id,
+                scope=scope,
+                team=team or None,
+                org_unit=org_unit or None,
+                senior=senior == "1",
+            )
+    except service.CaseInvalid as exc:
+        return _orgunits_page(
+            request, session, errors=_errors(request, exc.errors), status_code=400
+        )
+    return _orgunits_page(request, session, message=gettext("Saved."))
