@@ -32,6 +32,9 @@ def test_demo_load_twice_says_it_is_there_and_exits_0(database: Database) -> Non
     assert code == 0, first
     loaded = json.loads(first)
     assert loaded["loaded"] is True and loaded["reports"] == 24
+    # the demo cases and the regional statistics come with it (what they contain is tested in
+    # tests/cases and tests/stats)
+    assert loaded["cases"] > 0 and loaded["regional_submissions"] > 0
     code, again = _load()
     assert code == 0
     assert "already loaded" in again and "nothing added" in again

@@ -45,7 +45,7 @@ def load_command(
     from opschub.cases import demo as cases_demo
 
     with database.transaction() as session:
-        cases_demo.load(session)
+        demo_cases = cases_demo.load(session)
     if size == "large":
         summary_large = cases_demo.load_large(database, cases=cases)
         typer.echo(
@@ -71,7 +71,7 @@ def load_command(
             # Statistics: approved regional figures for the demo region hierarchy.
             from opschub.stats import demo as stats_demo
 
-            stats_demo.load(session)
+            demo_figures = stats_demo.load(session)
             people = [(p.username, p.role, p.one_time_password) for p in summary.people]
     except demo.DemoError as exc:
         typer.echo(f"opschub demo load: {exc}", err=True)
@@ -84,6 +84,8 @@ def load_command(
                     "reports": summary.reports,
                     "lists": list(summary.lists),
                     "list_entries": summary.list_entries,
+                    "cases": demo_cases,
+                    "regional_submissions": demo_figures,
                     "people": [
                         {"username": u, "role": r, "one_time_password": pw} for u, r, pw in people
                     ],
@@ -94,6 +96,10 @@ def load_command(
     typer.echo(
         f"Loaded {summary.reports} demo reports (spread over the last {demo.SPREAD_DAYS} days) "
         f"and the hash lists {', '.join(summary.lists)} ({summary.list_entries} entries)."
+    )
+    typer.echo(
+        f"Added {demo_cases} demo cases across the demo regions and {demo_figures} approved "
+        "regional submissions of statistics."
     )
     typer.echo("Demo people (each password works once and must be changed at first login):")
     for username, role, one_time in people:
