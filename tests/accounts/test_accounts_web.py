@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from factories import PASSWORD, create_user, csrf_token, logged_in_client, login, totp_code
 from opschub import clock, config
 from opschub.accounts import service
-from opschub.accounts.permissions import Role
+from opschub.accounts.permissions import Role, permissions_of
 from opschub.db import Database
 from opschub.web.auth import SESSION_COOKIE
 
@@ -280,7 +280,9 @@ def test_first_login_forces_a_password_change(client: TestClient, database: Data
     done = change("A good new password 1")
     assert done.headers["location"] == "/account?done=password"
     assert "Your password has been changed." in client.get("/account?done=password").text
-    assert client.get("/api/v1/me").json()["permissions"] == ["cases.manage", "cases.read"]
+    assert client.get("/api/v1/me").json()["permissions"] == sorted(
+        permissions_of(Role.CASE_WORKER)
+    )
 
 
 # --- administrators' pages ----------------------------------------------------------------------

@@ -116,3 +116,12 @@ def test_steps_and_told_entries_through_the_forms_reach_the_dashboard(setup) -> 
 def test_the_api_refuses_an_unknown_case_with_404(setup) -> None:  # type: ignore[no-untyped-def]
     client, _case_id, _suspect = setup
     assert client.get("/api/v1/cases/" + "0" * 32 + "/proceedings").status_code == 404
+
+
+def test_the_services_directory_names_an_unknown_region_instead_of_failing(setup) -> None:  # type: ignore[no-untyped-def]
+    # found by the API fuzzing in tests/security: an unknown region answered 500
+    client, _case_id, _suspect = setup
+    answer = client.get("/api/v1/referral-services", params={"region": "nowhere"})
+    assert answer.status_code == 400
+    assert answer.json()["errors"][0]["field"] == "/region"
+    assert client.get("/api/v1/referral-services", params={"region": "XA-01-01"}).status_code == 200

@@ -31,6 +31,32 @@ EXPECTED_OPERATIONS = {
     "GET /api/v1/audit/verify",
     "POST /api/v1/reports",
     "GET /api/v1/reports/{report_id}",
+    # takedown: lists for online services, notices and their acknowledgement
+    "GET /api/v1/lists",
+    "GET /api/v1/lists/{name}",
+    "GET /api/v1/lists/{name}/signature",
+    "GET /api/v1/takedown/targets/{target_id}/notices",
+    "POST /api/v1/notices/{notice_id}/ack",
+    # cases and what follows them
+    "GET /api/v1/cases",
+    "POST /api/v1/cases",
+    "GET /api/v1/cases/{case_id}",
+    "PATCH /api/v1/cases/{case_id}",
+    "GET /api/v1/cases/{case_id}/export.json",
+    "POST /api/v1/cases/{case_id}/links",
+    "POST /api/v1/cases/{case_id}/people",
+    "POST /api/v1/cases/people/{person_id}/real-name",
+    "GET /api/v1/cases/{case_id}/informed",
+    "POST /api/v1/cases/{case_id}/informed",
+    "POST /api/v1/cases/{case_id}/offences",
+    "GET /api/v1/cases/{case_id}/proceedings",
+    "POST /api/v1/cases/{case_id}/proceedings",
+    "POST /api/v1/cases/{case_id}/proceedings/check",
+    "GET /api/v1/cases/{case_id}/referrals",
+    "POST /api/v1/cases/{case_id}/referrals",
+    "POST /api/v1/cases/{case_id}/referrals/{referral_id}/follow-ups",
+    "GET /api/v1/referral-services",
+    "POST /api/v1/referral-services",
 }
 
 
@@ -51,11 +77,31 @@ def _credentials(database: Database) -> dict[str, dict[str, dict[str, str]]]:
             actor=None,
             partner=True,
         )
+    with database.transaction() as session:
+        # a court or police system writing to cases: the new routes are fuzzed past the check
+        _token, cases_raw = accounts.create_token(
+            session,
+            name="fuzz court system",
+            permissions=("cases.read", "cases.manage"),
+            expires_in_days=1,
+            actor=None,
+            role=Role.CASE_WORKER,
+        )
+        _token, lists_raw = accounts.create_token(
+            session,
+            name="fuzz list recipient",
+            permissions=("lists.read",),
+            expires_in_days=1,
+            actor=None,
+            partner=True,
+        )
     auditor, _password = create_user(database, Role.AUDITOR)
     with database.transaction() as session:
         cookie, _row = accounts.start_session(session, auditor, totp_verified=True)
     return {
         "partner token": {"headers": {"Authorization": f"Bearer {raw}"}},
+        "case system token": {"headers": {"Authorization": f"Bearer {cases_raw}"}},
+        "list recipient token": {"headers": {"Authorization": f"Bearer {lists_raw}"}},
         "staff session": {"cookies": {SESSION_COOKIE: cookie}},
     }
 

@@ -92,20 +92,27 @@ def _service_out(view: referrals.ServiceView) -> ServiceOut:
     )
 
 
-@router.get("/referral-services", response_model=list[ServiceOut])
+@router.get(
+    "/referral-services",
+    response_model=list[ServiceOut],
+    responses={400: {"description": "an unknown region"}},
+)
 def list_services(
     request: Request,
     principal: Annotated[Principal, requires("cases.read")],
     region: str | None = None,
     kind: str | None = None,
-) -> list[ServiceOut]:
+) -> list[ServiceOut] | JSONResponse:
     """Services in ``region`` and the regions above it (all without ``region``)."""
+    from opschub.orgunits import service as orgunits
+
     with get_db(request).read() as session:
         codes = None
         if region:
-            from opschub.orgunits import service as orgunits
-
-            codes = orgunits.ancestors(session, region)
+            try:
+                codes = orgunits.ancestors(session, region)
+            except orgunits.UnknownUnit:
+                return _invalid([FieldError("region", "is not a known region", "unknown")])
         return [
             _service_out(v) for v in referrals.services(session, org_unit_codes=codes, kind=kind)
         ]
