@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from opschub.stats.disclosure import audit_table, protect_table
-from opschub.stats.disclosure.model import check_additive, parse_table
+from opschub.stats.disclosure.model import DisclosureError, check_additive, parse_table
 from opschub.stats.disclosure.synthetic import random_table
 
 tables = st.builds(
@@ -44,7 +44,9 @@ def _internal(protected: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=6, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(raw=tables)
 def test_protected_random_tables_survive_the_attacker(raw: dict[str, Any]) -> None:
     protected = protect_table(raw)
@@ -60,16 +62,25 @@ def test_protected_random_tables_survive_the_attacker(raw: dict[str, Any]) -> No
     assert audit_table(protected).ok  # also with the published values alone
 
 
-@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=6, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(raw=tables)
 def test_controlled_rounding_of_random_tables_adds_up(raw: dict[str, Any]) -> None:
-    rounded = protect_table(raw, method="round", base=5)
+    try:
+        rounded = protect_table(raw, method="round", base=5)
+    except DisclosureError as exc:
+        # A two-way table always has a controlled rounding; three or more dimensions may have
+        # none (a known property of controlled rounding), and then the method says so.
+        assert len(raw["dimensions"]) >= 3, exc
+        assert "protect it by suppression instead" in str(exc)
+        return
     for c, r in zip(rounded["cells"], raw["cells"], strict=True):
         assert c["value"] % 5 == 0 and abs(c["value"] - r["value"]) < 5
     check_additive(parse_table(rounded, need_values=True))
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=20, deadline=None, derandomize=True)
 @given(raw=tables, pick=st.integers(0, 10**6))
 def test_the_attacker_catches_a_cell_hidden_alone(raw: dict[str, Any], pick: int) -> None:
     leaky = json.loads(json.dumps(raw))
