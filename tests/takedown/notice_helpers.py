@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import socket
 import ssl
 import threading
 from collections.abc import Iterator
@@ -20,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
-from takedown_helpers import self_signed
 
+from loopback import free_port, self_signed
 from opschub.clock import utcnow
 from opschub.db import Database
 from opschub.ids import new_id
@@ -157,12 +156,6 @@ def make_due(database: Database, key: str) -> None:
         row = session.scalar(select(Job).where(Job.key == key))
         assert row is not None
         row.due_at = utcnow()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 # -- SMTP -------------------------------------------------------------------------------------
