@@ -8,7 +8,6 @@ import contextlib
 import io
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 
 import numpy as np
@@ -16,6 +15,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import select
 
+from factories import Person
 from loopback import Route, Site, send
 from opschub import config
 from opschub.db import Database
@@ -120,26 +120,11 @@ def site(monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
         yield server
 
 
-@dataclass(frozen=True)
-class Analyst:
-    """A logged-in person as the service sees one (Principal's shape)."""
-
-    name: str
-    permissions: frozenset[str] = frozenset({"reports.read", "reports.assess"})
-    kind: str = "user"
-
-    @property
-    def id(self) -> str:
-        return self.name.ljust(32, "0")[:32]
-
-    def can(self, permission: str) -> bool:
-        return permission in self.permissions
-
-
-ANNA = Analyst("anna")
-BORIS = Analyst("boris")
-SENIOR = Analyst("senior", frozenset({"reports.read", "reports.assess", "takedown.decide"}))
-ADMIN = Analyst("admin", frozenset({"takedown.configure"}))
+ASSESS = frozenset({"reports.read", "reports.assess"})
+ANNA = Person("anna", ASSESS)
+BORIS = Person("boris", ASSESS)
+SENIOR = Person("senior", ASSESS | {"takedown.decide"})
+ADMIN = Person("admin", frozenset({"takedown.configure"}))
 
 
 def ensure_notify_task() -> None:
