@@ -152,9 +152,9 @@ def main() -> None:
         {
             "OPSCHUB_DATA_DIR": str(folder / "var"),
             "OPSCHUB_SECRET_KEY": "benchmark-secret-key-0123456789abcdef0123456789",
-            "OPSCHUB_NOTICE_SMTP_HOST": "127.0.0.1",
-            "OPSCHUB_NOTICE_SMTP_REQUIRE_TLS": "true",
-            "OPSCHUB_NOTICE_SMTP_CA_FILE": str(cert),
+            "OPSCHUB_SMTP_HOST": "127.0.0.1",
+            "OPSCHUB_SMTP_REQUIRE_TLS": "true",
+            "OPSCHUB_SMTP_CA_FILE": str(cert),
         }
     )
     from aiosmtpd.controller import Controller
@@ -175,7 +175,7 @@ def main() -> None:
         loop=asyncio.new_event_loop(),
     )
     controller.start()
-    os.environ["OPSCHUB_NOTICE_SMTP_PORT"] = str(port)
+    os.environ["OPSCHUB_SMTP_PORT"] = str(port)
     config.get_settings.cache_clear()
     config.get_settings().ensure_data_dir()
     database = Database(f"sqlite:///{folder / 'bench.sqlite3'}")

@@ -180,9 +180,9 @@ def test_still_there_is_notified_again_after_24_hours_escalated_after_72_then_re
     with smtp_server(tmp_path, mailbox) as (port, cert):
         configure(
             monkeypatch,
-            notice_smtp_host="127.0.0.1",
-            notice_smtp_port=port,
-            notice_smtp_ca_file=cert,
+            smtp_host="127.0.0.1",
+            smtp_port=port,
+            smtp_ca_file=cert,
             notice_police_address="cyber@police.example",
             fetch_allowed_addresses="127.0.0.1",
             recheck_host_interval_seconds=0,
