@@ -17,7 +17,6 @@ import argparse
 import asyncio
 import datetime as dt
 import hashlib
-import ipaddress
 import os
 import smtplib
 import ssl
@@ -28,49 +27,9 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-
-def self_signed(folder: Path) -> tuple[Path, Path]:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(hours=2))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+# The self-signed certificate and the free port are the tests' (tests/loopback.py).
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from loopback import free_port, self_signed
 
 
 class Counter:
@@ -193,9 +152,9 @@ def main() -> None:
         {
             "OPSCHUB_DATA_DIR": str(folder / "var"),
             "OPSCHUB_SECRET_KEY": "benchmark-secret-key-0123456789abcdef0123456789",
-            "OPSCHUB_NOTICE_SMTP_HOST": "127.0.0.1",
-            "OPSCHUB_NOTICE_SMTP_REQUIRE_TLS": "true",
-            "OPSCHUB_NOTICE_SMTP_CA_FILE": str(cert),
+            "OPSCHUB_SMTP_HOST": "127.0.0.1",
+            "OPSCHUB_SMTP_REQUIRE_TLS": "true",
+            "OPSCHUB_SMTP_CA_FILE": str(cert),
         }
     )
     from aiosmtpd.controller import Controller
@@ -216,7 +175,7 @@ def main() -> None:
         loop=asyncio.new_event_loop(),
     )
     controller.start()
-    os.environ["OPSCHUB_NOTICE_SMTP_PORT"] = str(port)
+    os.environ["OPSCHUB_SMTP_PORT"] = str(port)
     config.get_settings.cache_clear()
     config.get_settings().ensure_data_dir()
     database = Database(f"sqlite:///{folder / 'bench.sqlite3'}")

@@ -11,11 +11,12 @@ import ipaddress
 import os
 import secrets
 import stat
+import warnings
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 SUPPORTED_LANGUAGES = ("zh-Hans", "en")
@@ -44,6 +45,26 @@ def _default_stage_targets() -> dict[str, int]:
 
 class SettingsError(Exception):
     """A setting has a wrong value; the message is one line naming the variable."""
+
+
+class DeprecatedSetting(FutureWarning):
+    """A setting is read under an old name; the message names the one to set instead.
+    (A FutureWarning, so that an operator sees it without asking.)"""
+
+
+# Old setting -> the one that replaced it. The old names are still read, with a warning.
+# Notices (takedown) and referrals (cases) each had their own mail server; the installation has
+# one outgoing mail server (OPSCHUB_SMTP_*).
+DEPRECATED_SETTINGS = {
+    "notice_smtp_host": "smtp_host",
+    "notice_smtp_port": "smtp_port",
+    "notice_smtp_username": "smtp_username",
+    "notice_smtp_password": "smtp_password",
+    "notice_smtp_require_tls": "smtp_require_tls",
+    "notice_smtp_ca_file": "smtp_ca_file",
+    "cases_smtp_host": "smtp_host",
+    "cases_smtp_port": "smtp_port",
+}
 
 
 class Settings(BaseSettings):
@@ -112,6 +133,13 @@ class Settings(BaseSettings):
     # The on-call alert: a signed webhook when an urgent or high report arrives (docs/analysts.md).
     oncall_webhook_url: str = Field(default="", description="https:// URL of the on-call alert")
     oncall_webhook_secret: str = Field(default="", description="HMAC secret shared with it")
+    # The installation's outgoing mail server: notices (takedown), referrals (cases).
+    smtp_host: str = Field(default="", description="outgoing mail server (SMTP relay)")
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_username: str = Field(default="")
+    smtp_password: str = Field(default="")
+    smtp_require_tls: bool = Field(default=False, description="refuse without STARTTLS")
+    smtp_ca_file: Path | None = Field(default=None, description="CA for the relay's cert")
     # takedown: the fetcher (docs/takedown.md)
     fetch_allowed_addresses: Annotated[tuple[str, ...], NoDecode] = Field(
         default=(), description="Non-public addresses/networks the fetcher may reach (tests)"
@@ -127,12 +155,6 @@ class Settings(BaseSettings):
     notice_sender_email: str = Field(default="notices@hotline.example")
     notice_sender_domain: str = Field(default="hotline.example", description="Message-ID domain")
     notice_sender_address: str = Field(default="", description="postal address in the body")
-    notice_smtp_host: str = Field(default="", description="SMTP relay for notices by email")
-    notice_smtp_port: int = Field(default=25, ge=1, le=65535)
-    notice_smtp_username: str = Field(default="")
-    notice_smtp_password: str = Field(default="")
-    notice_smtp_require_tls: bool = Field(default=False, description="refuse without STARTTLS")
-    notice_smtp_ca_file: Path | None = Field(default=None, description="CA for the relay's cert")
     notice_webhook_secret: str = Field(default="", description="HMAC secret, providers' webhooks")
     notice_police_name: str = Field(default="", description="the police unit told of each target")
     notice_police_channel: str = Field(default="email", pattern="^(email|webhook)$")
@@ -176,10 +198,60 @@ class Settings(BaseSettings):
         default_factory=lambda: _default_stage_targets()
     )
     cases_inform_within_days: int = Field(default=7, ge=0, le=365)
-    # Referrals sent by email: the SMTP relay and the sender address.
-    cases_smtp_host: str = Field(default="", description="SMTP relay for referral emails")
-    cases_smtp_port: int = Field(default=25, ge=1, le=65535)
+    # Referrals sent by email (through the installation's mail server, smtp_*): the sender.
     cases_mail_from: str = Field(default="", description="sender address of referral emails")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _deprecated_names(cls, data: Any) -> Any:
+        """Read the old names of settings (given as keywords or in the environment) into the
+        new ones, with a warning; a new name that is set wins. Two old names that disagree
+        about one new setting stop start-up."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        given_by: dict[str, str] = {}
+        for old, new in DEPRECATED_SETTINGS.items():
+            variable = f"OPSCHUB_{old.upper()}"
+            value = data.pop(old, None)
+            if value is None:
+                value = os.environ.get(variable)
+            if value is None:
+                continue
+            replacement = f"OPSCHUB_{new.upper()}"
+            if new in data and new not in given_by:
+                warnings.warn(
+                    f"{variable} is no longer used and is ignored: {replacement} is set",
+                    DeprecatedSetting,
+                    stacklevel=2,
+                )
+                continue
+            warnings.warn(
+                f"{variable} is deprecated: set {replacement} instead (the installation's "
+                "outgoing mail server)",
+                DeprecatedSetting,
+                stacklevel=2,
+            )
+            if new in given_by:
+                if str(data[new]) != str(value):
+                    raise SettingsError(
+                        f"{given_by[new]} and {variable} differ: set {replacement} "
+                        "(one outgoing mail server) and remove both"
+                    )
+                continue
+            data[new] = value
+            given_by[new] = variable
+        return data
+
+    @property
+    def cases_smtp_host(self) -> str:
+        """Deprecated: :attr:`smtp_host` (kept while cases still asks for it)."""
+        return self.smtp_host
+
+    @property
+    def cases_smtp_port(self) -> int:
+        """Deprecated: :attr:`smtp_port` (kept while cases still asks for it)."""
+        return self.smtp_port
 
     # Every list setting is written comma-separated in the environment.
     @field_validator(

@@ -32,6 +32,7 @@ from sqlalchemy import select
 from test_intake_public_pages import _axe_source, _serious
 
 from factories import browser_login, create_user
+from loopback import Resource, Site
 from opschub import config
 from opschub.accounts.permissions import Role
 from opschub.clock import frozen
@@ -45,12 +46,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "takedown"))
 from notice_helpers import (
     Inbox,
     Mailbox,
-    Resource,
-    Site,
     job,
     run,
     smtp_server,
-    web_server,
     webhook_receiver,
 )
 from takedown_assess_helpers import picture, report_with, run_captures
@@ -98,11 +96,11 @@ def content(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Site, str]]:
         return real("127.0.0.1" if host == HOST else host, *args, **kwargs)
 
     monkeypatch.setattr(socket, "getaddrinfo", resolve)
-    site = Site()
-    site.resources["/page"] = Resource(200, PAGE)
-    site.resources["/pic.png"] = Resource(200, picture(7, 240), "image/png")
-    with web_server(site) as base:
-        yield site, base.replace("127.0.0.1", HOST)
+    site = Site(HOST)
+    site.routes["/page"] = Resource(200, PAGE)
+    site.routes["/pic.png"] = Resource(200, picture(7, 240), "image/png")
+    with site:
+        yield site, site.url()
 
 
 @pytest.fixture
@@ -121,10 +119,10 @@ def settings(
         "RECHECK_HOST_INTERVAL_SECONDS": "0",
         "RECHECK_INTERVAL_MINUTES": "60",
         "NOTICE_RESEND_HOURS": "24",
-        "NOTICE_SMTP_HOST": "127.0.0.1",
-        "NOTICE_SMTP_PORT": str(port),
-        "NOTICE_SMTP_REQUIRE_TLS": "true",
-        "NOTICE_SMTP_CA_FILE": str(cert),
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(port),
+        "SMTP_REQUIRE_TLS": "true",
+        "SMTP_CA_FILE": str(cert),
         "NOTICE_HOME_COUNTRY": "FR",
         "TAKEDOWN_FOUR_EYES": "true",
     }
@@ -296,7 +294,7 @@ def test_takedown_from_report_to_removal_figures(
     assert _target_state(database, target_id).state == "notified"
 
     # 7. the page is removed; the next re-check sees it gone.
-    site.resources["/page"] = Resource(404, b"not found", "text/plain")
+    site.routes["/page"] = Resource(404, b"not found", "text/plain")
     with frozen(day_later + timedelta(hours=2)):
         assert run(database, f"takedown.recheck:{target_id}:3") == "done"
     removed = _target_state(database, target_id)

@@ -5,36 +5,20 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
+from factories import Person
 from intruder import tampering as tampering
 from opschub.db import Database
 from opschub.evidence import service
 from opschub.evidence.vault import Vault, vault_from_settings
 
-
-@dataclass(frozen=True)
-class Person:
-    """A logged-in person as the service sees one (Principal's shape)."""
-
-    name: str
-    permissions: frozenset[str] = frozenset({"evidence.view", "evidence.manage"})
-    kind: str = "user"
-
-    @property
-    def id(self) -> str:
-        return self.name.ljust(32, "0")[:32]
-
-    def can(self, permission: str) -> bool:
-        return permission in self.permissions
-
-
-OFFICER = Person("officer")
-SECOND = Person("second")
+MANAGE = frozenset({"evidence.view", "evidence.manage"})
+OFFICER = Person("officer", MANAGE)
+SECOND = Person("second", MANAGE)
 VIEWER = Person("viewer", frozenset({"evidence.view"}))
 NOBODY = Person("nobody", frozenset())
 

@@ -1,14 +1,13 @@
 """Helpers for the notice and re-check tests: a confirmed target (rows written directly: the
 capture and assessment steps are td-assess's and tested there), running one job by key, a real
-SMTP server with STARTTLS, a webhook receiver that verifies signatures, and a small web server
-whose answers a test changes."""
+SMTP server with STARTTLS and a webhook receiver that verifies signatures (the web server whose
+answers a test changes is tests/loopback.py's ``Site``)."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
 import json
-import socket
 import ssl
 import threading
 from collections.abc import Iterator
@@ -20,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
-from takedown_helpers import self_signed
 
+from loopback import free_port, self_signed
 from opschub.clock import utcnow
 from opschub.db import Database
 from opschub.ids import new_id
@@ -159,12 +158,6 @@ def make_due(database: Database, key: str) -> None:
         row.due_at = utcnow()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 # -- SMTP -------------------------------------------------------------------------------------
 
 
@@ -258,72 +251,6 @@ def webhook_receiver(inbox: Inbox) -> Iterator[str]:
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     try:
         yield f"http://127.0.0.1:{httpd.server_address[1]}/notices"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-
-
-# -- a web server whose answers the test sets -----------------------------------------------------
-
-
-@dataclass
-class Resource:
-    status: int = 200
-    body: bytes = b""
-    content_type: str = "text/html; charset=utf-8"
-    etag: str | None = None
-    last_modified: str | None = None
-
-
-@dataclass
-class Site:
-    resources: dict[str, Resource] = field(default_factory=dict)
-    requests: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)  # (path, answer)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-
-@contextmanager
-def web_server(site: Site) -> Iterator[str]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-        def do_GET(self) -> None:
-            resource = site.resources.get(self.path) or Resource(404, b"not found", "text/plain")
-            headers = dict(self.headers.items())
-            etag_match = resource.etag and headers.get("If-None-Match") == resource.etag
-            date_match = (
-                resource.last_modified
-                and headers.get("If-Modified-Since") == resource.last_modified
-            )
-            if etag_match or (date_match and not headers.get("If-None-Match")):
-                with site.lock:
-                    site.requests.append((self.path, "304", headers))
-                self.send_response(304)
-                if resource.etag:
-                    self.send_header("ETag", resource.etag)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                return
-            with site.lock:
-                site.requests.append((self.path, str(resource.status), headers))
-            self.send_response(resource.status)
-            self.send_header("Content-Type", resource.content_type)
-            self.send_header("Content-Length", str(len(resource.body)))
-            if resource.etag:
-                self.send_header("ETag", resource.etag)
-            if resource.last_modified:
-                self.send_header("Last-Modified", resource.last_modified)
-            self.end_headers()
-            self.wfile.write(resource.body)
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
     finally:
         httpd.shutdown()
         httpd.server_close()

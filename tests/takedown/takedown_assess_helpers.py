@@ -1,22 +1,22 @@
-"""Helpers of the takedown capture and assessment tests: a local web site on 127.0.0.1 serving
-generated pictures (never real material), analysts as the service sees them, and a run of the
-capture job."""
+"""Helpers of the takedown capture and assessment tests: the local web site on 127.0.0.1
+(tests/loopback.py) with routes serving generated pictures (never real material), analysts as the
+service sees them, and a run of the capture job."""
 
 from __future__ import annotations
 
 import contextlib
 import io
-import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler
 
 import numpy as np
 import pytest
 from PIL import Image
 from sqlalchemy import select
 
+from factories import Person
+from loopback import Route, Site, send
 from opschub import config
 from opschub.db import Database
 from opschub.intake import service as intake
@@ -65,21 +65,6 @@ def clip(frames: int = 10) -> bytes:
     return out.getvalue()
 
 
-Route = Callable[[BaseHTTPRequestHandler], None]
-
-
-def send(body: bytes, content_type: str, status: int = 200) -> Route:
-    def route(handler: BaseHTTPRequestHandler) -> None:
-        handler.send_response(status)
-        handler.send_header("Content-Type", content_type)
-        handler.send_header("Content-Length", str(len(body)))
-        handler.send_header("X-Served-By", "takedown-test-site")
-        handler.end_headers()
-        handler.wfile.write(body)
-
-    return route
-
-
 def redirect(location: str, status: int = 302) -> Route:
     def route(handler: BaseHTTPRequestHandler) -> None:
         handler.send_response(status)
@@ -119,35 +104,6 @@ def sleeper(seconds: float) -> Route:
     return route
 
 
-class Site:
-    def __init__(self) -> None:
-        self.routes: dict[str, Route] = {}
-        routes = self.routes
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                route = routes.get(self.path)
-                if route is None:
-                    send(b"not here", "text/plain", 404)(self)
-                else:
-                    route(self)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def url(self, path: str) -> str:
-        return f"http://{HOST}:{self.port}{path}"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
 def site(monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
     """The local site, allow-listed for the fetcher, with small limits."""
@@ -160,32 +116,15 @@ def site(monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
     monkeypatch.setenv("OPSCHUB_FETCH_MAX_MEDIA_BYTES", str(256 * 1024))
     config.get_settings.cache_clear()
     monkeypatch.setattr(capture, "RESOLVER", lambda host, port: ["127.0.0.1"])
-    server = Site()
-    server.thread.start()
-    yield server
-    server.close()
+    with Site(HOST) as server:
+        yield server
 
 
-@dataclass(frozen=True)
-class Analyst:
-    """A logged-in person as the service sees one (Principal's shape)."""
-
-    name: str
-    permissions: frozenset[str] = frozenset({"reports.read", "reports.assess"})
-    kind: str = "user"
-
-    @property
-    def id(self) -> str:
-        return self.name.ljust(32, "0")[:32]
-
-    def can(self, permission: str) -> bool:
-        return permission in self.permissions
-
-
-ANNA = Analyst("anna")
-BORIS = Analyst("boris")
-SENIOR = Analyst("senior", frozenset({"reports.read", "reports.assess", "takedown.decide"}))
-ADMIN = Analyst("admin", frozenset({"takedown.configure"}))
+ASSESS = frozenset({"reports.read", "reports.assess"})
+ANNA = Person("anna", ASSESS)
+BORIS = Person("boris", ASSESS)
+SENIOR = Person("senior", ASSESS | {"takedown.decide"})
+ADMIN = Person("admin", frozenset({"takedown.configure"}))
 
 
 def ensure_notify_task() -> None:

@@ -11,15 +11,14 @@ from takedown_assess_helpers import (
     ANNA,
     BORIS,
     SENIOR,
-    Site,
     ensure_notify_task,
     picture,
     report_with,
     run_captures,
-    send,
     site,
 )
 
+from loopback import Site, send
 from opschub.audit.models import AuditEvent
 from opschub.db import Database
 from opschub.evidence.models import CustodyEvent, EvidenceItem

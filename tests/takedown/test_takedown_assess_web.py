@@ -15,16 +15,15 @@ from fastapi import FastAPI
 from PIL import Image
 from sqlalchemy import select
 from takedown_assess_helpers import (
-    Site,
     ensure_notify_task,
     picture,
     report_with,
     run_captures,
-    send,
     site,
 )
 
 from factories import logged_in_client
+from loopback import Site, send
 from opschub.accounts.permissions import Role
 from opschub.db import Database
 from opschub.takedown import service

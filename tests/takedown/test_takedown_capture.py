@@ -7,7 +7,6 @@ import pytest
 from sqlalchemy import select
 from takedown_assess_helpers import (
     ANNA,
-    Site,
     clip,
     declared_huge,
     endless,
@@ -15,11 +14,11 @@ from takedown_assess_helpers import (
     redirect,
     report_with,
     run_captures,
-    send,
     site,
     sleeper,
 )
 
+from loopback import Site, send
 from opschub.audit.models import AuditEvent
 from opschub.db import Database
 from opschub.evidence.models import EvidenceAcquisition, EvidenceItem

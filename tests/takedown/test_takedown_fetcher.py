@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from takedown_helpers import self_signed
 
+from loopback import self_signed
 from opschub.takedown.fetcher import (
     FetchPolicy,
     HostRateLimiter,

@@ -51,10 +51,10 @@ def configure(monkeypatch: pytest.MonkeyPatch, **values: object) -> config.Setti
 def relay(monkeypatch: pytest.MonkeyPatch, port: int, cert: Path, **values: object) -> None:
     configure(
         monkeypatch,
-        notice_smtp_host="127.0.0.1",
-        notice_smtp_port=port,
-        notice_smtp_require_tls="true",
-        notice_smtp_ca_file=cert,
+        smtp_host="127.0.0.1",
+        smtp_port=port,
+        smtp_require_tls="true",
+        smtp_ca_file=cert,
         **values,
     )
 

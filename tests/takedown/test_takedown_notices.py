@@ -9,7 +9,6 @@ import base64
 import datetime as dt
 import hashlib
 import json
-import socket
 import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -20,8 +19,8 @@ from typing import Any
 
 import pytest
 import xarf
-from takedown_helpers import self_signed
 
+from loopback import free_port, self_signed
 from opschub.takedown.notices import (
     Notice,
     NoticeError,
@@ -200,12 +199,6 @@ class Received:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.messages.append((session.ssl is not None, list(envelope.rcpt_tos), envelope.content))
         return "250 Message accepted for delivery"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture

@@ -18,18 +18,16 @@ from notice_helpers import (
     ITEM2,
     T0,
     Mailbox,
-    Resource,
-    Site,
     confirmed_target,
     free_port,
     jobs_like,
     run,
     sha,
     smtp_server,
-    web_server,
 )
 from sqlalchemy import select
 
+from loopback import Resource, Site
 from opschub import config
 from opschub.clock import as_utc, frozen
 from opschub.db import Database
@@ -59,14 +57,13 @@ def _loopback() -> config.Settings:
 
 @pytest.fixture
 def site() -> Iterator[tuple[Site, str]]:
-    site = Site()
-    with web_server(site) as base:
-        yield site, base
+    with Site() as site:
+        yield site, site.url()
 
 
 def test_404_and_410_are_gone(fetcher: SafeFetcher, site: tuple[Site, str]) -> None:
     served, base = site
-    served.resources["/gone"] = Resource(410, b"gone", "text/plain")
+    served.routes["/gone"] = Resource(410, b"gone", "text/plain")
     assert recheck_url(fetcher, f"{base}/missing", [sha(ITEM)]).outcome == "gone"
     result = recheck_url(fetcher, f"{base}/gone", [sha(ITEM)])
     assert (result.outcome, result.status) == ("gone", 410)
@@ -76,12 +73,12 @@ def test_a_page_without_the_items_hash_is_gone_and_with_it_still_there(
     fetcher: SafeFetcher, site: tuple[Site, str]
 ) -> None:
     served, base = site
-    served.resources["/a.png"] = Resource(200, ITEM, "image/png")
-    served.resources["/b.png"] = Resource(200, ITEM2, "image/png")
-    served.resources["/p"] = Resource(200, page("/b.png", "/a.png"))
+    served.routes["/a.png"] = Resource(200, ITEM, "image/png")
+    served.routes["/b.png"] = Resource(200, ITEM2, "image/png")
+    served.routes["/p"] = Resource(200, page("/b.png", "/a.png"))
     first = recheck_url(fetcher, f"{base}/p", [sha(ITEM)])
     assert first.outcome == "still_there"
-    served.resources["/p"] = Resource(200, page("/b.png"))
+    served.routes["/p"] = Resource(200, page("/b.png"))
     later = recheck_url(fetcher, f"{base}/p", [sha(ITEM)], first.validators)
     assert later.outcome == "gone" and "none of the confirmed items" in (later.detail or "")
 
@@ -90,10 +87,10 @@ def test_a_changed_page_that_still_carries_the_item_is_changed(
     fetcher: SafeFetcher, site: tuple[Site, str]
 ) -> None:
     served, base = site
-    served.resources["/a.png"] = Resource(200, ITEM, "image/png", etag='"img-1"')
-    served.resources["/p"] = Resource(200, page("/a.png"))
+    served.routes["/a.png"] = Resource(200, ITEM, "image/png", etag='"img-1"')
+    served.routes["/p"] = Resource(200, page("/a.png"))
     first = recheck_url(fetcher, f"{base}/p", [sha(ITEM)])
-    served.resources["/p"] = Resource(200, page("/a.png") + b"<p>new comment</p>")
+    served.routes["/p"] = Resource(200, page("/a.png") + b"<p>new comment</p>")
     served.requests.clear()
     later = recheck_url(fetcher, f"{base}/p", [sha(ITEM)], first.validators)
     assert later.outcome == "changed"
@@ -109,8 +106,8 @@ def test_an_etag_or_last_modified_answered_304_downloads_nothing(
     fetcher: SafeFetcher, site: tuple[Site, str]
 ) -> None:
     served, base = site
-    served.resources["/e.png"] = Resource(200, ITEM, "image/png", etag='"v1"')
-    served.resources["/m.png"] = Resource(
+    served.routes["/e.png"] = Resource(200, ITEM, "image/png", etag='"v1"')
+    served.routes["/m.png"] = Resource(
         200, ITEM, "image/png", last_modified="Tue, 01 Dec 2026 08:00:00 GMT"
     )
     for path, header in (("/e.png", "If-None-Match"), ("/m.png", "If-Modified-Since")):
@@ -127,7 +124,7 @@ def test_the_same_body_again_is_unchanged_by_hash(
     fetcher: SafeFetcher, site: tuple[Site, str]
 ) -> None:
     served, base = site
-    served.resources["/n.png"] = Resource(200, ITEM, "image/png")
+    served.routes["/n.png"] = Resource(200, ITEM, "image/png")
     first = recheck_url(fetcher, f"{base}/n.png", [sha(ITEM)])
     again = recheck_url(fetcher, f"{base}/n.png", [sha(ITEM)], first.validators)
     assert again.outcome == "unchanged"
@@ -137,8 +134,8 @@ def test_a_medium_that_cannot_be_read_is_not_taken_for_removal(
     fetcher: SafeFetcher, site: tuple[Site, str]
 ) -> None:
     served, base = site
-    served.resources["/a.png"] = Resource(503, b"busy", "text/plain")
-    served.resources["/p"] = Resource(200, page("/a.png"))
+    served.routes["/a.png"] = Resource(503, b"busy", "text/plain")
+    served.routes["/p"] = Resource(200, page("/a.png"))
     result = recheck_url(fetcher, f"{base}/p", [sha(ITEM)])
     assert result.outcome == "error" and "could not read every medium" in (result.detail or "")
 
@@ -177,15 +174,15 @@ def test_still_there_is_notified_again_after_24_hours_escalated_after_72_then_re
     database: Database, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, site: tuple[Site, str]
 ) -> None:
     served, base = site
-    served.resources["/a.png"] = Resource(200, ITEM, "image/png", etag='"a"')
-    served.resources["/p"] = Resource(200, page("/a.png"), etag='"p1"')
+    served.routes["/a.png"] = Resource(200, ITEM, "image/png", etag='"a"')
+    served.routes["/p"] = Resource(200, page("/a.png"), etag='"p1"')
     mailbox = Mailbox()
     with smtp_server(tmp_path, mailbox) as (port, cert):
         configure(
             monkeypatch,
-            notice_smtp_host="127.0.0.1",
-            notice_smtp_port=port,
-            notice_smtp_ca_file=cert,
+            smtp_host="127.0.0.1",
+            smtp_port=port,
+            smtp_ca_file=cert,
             notice_police_address="cyber@police.example",
             fetch_allowed_addresses="127.0.0.1",
             recheck_host_interval_seconds=0,
@@ -224,7 +221,7 @@ def test_still_there_is_notified_again_after_24_hours_escalated_after_72_then_re
             f"takedown.notice_send:{police.id}:3",
         ]
         # The item disappears from the page: removal recorded at the observed time.
-        served.resources["/p"] = Resource(200, page(), etag='"p2"')
+        served.routes["/p"] = Resource(200, page(), etag='"p2"')
         observed = T0 + timedelta(hours=80)
         with frozen(observed):
             assert run(database, _due_recheck(database, target_id)) == "done"

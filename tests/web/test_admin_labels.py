@@ -11,7 +11,12 @@ import pytest
 from opschub import labels
 from opschub.accounts.permissions import PERMISSIONS, Role
 from opschub.audit.models import ACTOR_KINDS, OUTCOMES
-from opschub.intake.models import CHANNELS, MEDIA_KINDS, STATUSES
+from opschub.evidence.models import CATEGORIES, CUSTODY_ACTIONS, PURPOSES, SOURCES
+from opschub.evidence.models import STATES as EVIDENCE_STATES
+from opschub.intake import service as intake_service
+from opschub.intake import states as intake_states
+from opschub.intake import triage
+from opschub.intake.models import CHANNELS, MEDIA_KINDS, STATED_AGE_BANDS, STATUSES
 from opschub.web.i18n import translations
 
 SRC = Path(labels.__file__).resolve().parents[1]
@@ -54,6 +59,18 @@ def test_every_audit_action_written_has_a_label() -> None:
         ("outcome", OUTCOMES),
         ("role", tuple(role.value for role in Role)),
         ("permission", tuple(PERMISSIONS)),
+        # intake's and evidence's codes: labelled here, not in their own packages
+        ("priority_reason", (*triage.WEIGHTS, "matching_unavailable", intake_service.UNREADABLE)),
+        ("priority_level", intake_states.LEVELS),
+        ("queue_sort", intake_service.SORTS),
+        ("public_status", tuple(set(intake_states.PUBLIC_STATUS.values()))),
+        ("stated_age_band", STATED_AGE_BANDS),
+        ("evidence_purpose", PURPOSES),
+        ("custody_action", CUSTODY_ACTIONS),
+        ("evidence_state", EVIDENCE_STATES),
+        ("evidence_source", SOURCES),
+        ("evidence_category", CATEGORIES),
+        ("purpose", PURPOSES),
     ],
 )
 def test_every_allowed_code_has_a_chinese_label(kind: str, codes: tuple[str, ...]) -> None:
@@ -62,6 +79,17 @@ def test_every_allowed_code_has_a_chinese_label(kind: str, codes: tuple[str, ...
         assert labels.has(kind, code), f"{kind} {code!r} has no label"
         text = labels.label(kind, code, gettext, "zh-Hans")
         assert re.search(r"[\u4e00-\u9fff]", text), f"{kind} {code!r} reads {text!r} in Chinese"
+
+
+def test_a_purpose_in_audit_details_reads_the_same_for_notices_and_evidence() -> None:
+    # details.purpose is a notice's (takedown) or an evidence access's: one kind, no code shared.
+    assert not set(labels.NOTICE_PURPOSE) & set(labels.EVIDENCE_PURPOSE)
+    gettext = translations("zh-Hans").gettext
+    english = translations("en").gettext
+    assert labels.details({"purpose": "initial"}, english, "en") == [("purpose", "first notice")]
+    for code in ("initial", "investigation"):
+        text = labels.detail_value("purpose", code, gettext, "zh-Hans")
+        assert re.search(r"[\u4e00-\u9fff]", text), (code, text)
 
 
 def test_taxonomy_lists_are_reached_through_the_same_function() -> None:

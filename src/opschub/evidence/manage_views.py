@@ -216,7 +216,6 @@ def retention(
             "error": i18n.MANAGE_ERRORS.get(error),
             "error_item": item,
             "categories": CATEGORIES,
-            "category_labels": i18n.CATEGORY_LABELS,
         },
         headers=NO_STORE,
     )

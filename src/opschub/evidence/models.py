@@ -43,7 +43,7 @@ CUSTODY_ACTIONS = (
     "approve",
     "destroy",
 )
-# Why a person touches evidence; the labels are in opschub.evidence.purposes.
+# Why a person touches evidence; the labels are in opschub.labels (evidence_purpose).
 PURPOSES = (
     "assessment",
     "investigation",

@@ -32,14 +32,8 @@ VIEW_PURPOSES = tuple(p for p in PURPOSES if p not in ("intake", "retention"))
 
 
 def _labels() -> dict[str, object]:
-    return {
-        "purpose_labels": i18n.PURPOSE_LABELS,
-        "action_labels": i18n.ACTION_LABELS,
-        "state_labels": i18n.STATE_LABELS,
-        "source_labels": i18n.SOURCE_LABELS,
-        "category_labels": i18n.CATEGORY_LABELS,
-        "view_purposes": VIEW_PURPOSES,
-    }
+    # The codes' words come from opschub.labels through the templates' label().
+    return {"view_purposes": VIEW_PURPOSES}
 
 
 @router.get("/evidence", response_class=HTMLResponse)

@@ -24,12 +24,6 @@ from opschub.accounts.permissions import permissions_of
 from opschub.clock import utcnow
 from opschub.intake import service, states
 from opschub.intake.models import CHANNELS, STATUSES, Report, report_reference
-from opschub.intake.views import (
-    AGE_BAND_LABELS,
-    CHANNEL_LABELS,
-    REASON_LABELS,
-    STATUS_SHORT,
-)
 from opschub.text import N_
 from opschub.web.auth import Principal, requires
 from opschub.web.deps import get_db
@@ -39,23 +33,6 @@ router: APIRouter = APIRouter(include_in_schema=False)
 PER_PAGE = 50
 MAX_BULK = 200
 
-LEVEL_LABELS = {
-    "urgent": N_("urgent"),
-    "high": N_("high"),
-    "normal": N_("normal"),
-    "low": N_("low"),
-}
-SORT_LABELS = {
-    "priority": N_("Priority, then oldest"),
-    "oldest": N_("Oldest first"),
-    "newest": N_("Newest first"),
-}
-MEDIA_LABELS = labels.MEDIA_KIND
-SETTING_LABELS = {
-    "online": N_("online"),
-    "offline": N_("offline"),
-    "both": N_("online and offline"),
-}
 DONE = {
     "claimed": N_("Claimed: %(count)s."),
     "assigned": N_("Assigned: %(count)s."),
@@ -116,19 +93,20 @@ def _labels(request: Request) -> dict[str, Any]:
     _ = request.state.gettext
     lang = request.state.lang
     return {
-        "status_labels": {k: _(v) for k, v in STATUS_SHORT.items()},
-        "channel_labels": {k: _(v) for k, v in CHANNEL_LABELS.items()},
-        "reason_labels": {k: _(v) for k, v in REASON_LABELS.items()},
-        "level_labels": {k: _(v) for k, v in LEVEL_LABELS.items()},
-        "sort_labels": {k: _(v) for k, v in SORT_LABELS.items()},
-        "media_labels": {k: _(v) for k, v in MEDIA_LABELS.items()},
-        "setting_labels": {k: _(v) for k, v in SETTING_LABELS.items()},
+        # The words for the codes are opschub.labels' (and the taxonomy's), as on every page.
+        "status_labels": {k: _(v) for k, v in labels.REPORT_STATUS.items()},
+        "channel_labels": {k: _(v) for k, v in labels.CHANNEL.items()},
+        "reason_labels": {k: _(v) for k, v in labels.PRIORITY_REASON.items()},
+        "level_labels": {k: _(v) for k, v in labels.PRIORITY_LEVEL.items()},
+        "sort_labels": {k: _(v) for k, v in labels.QUEUE_SORT.items()},
+        "media_labels": {k: _(v) for k, v in labels.MEDIA_KIND.items()},
+        "setting_labels": {c.code: c.label(lang) for c in taxonomy.SETTING},
         "type_labels": {
             c.code: c.label(lang)
             for cl in (taxonomy.FORM_OF_EXPLOITATION, taxonomy.EXPLOITATION_CONTEXT)
             for c in cl
         },
-        "age_labels": {k: _(v) for k, v in AGE_BAND_LABELS.items()},
+        "age_labels": {k: _(v) for k, v in labels.STATED_AGE_BAND.items()},
         "level_of": states.level_of,
         "what_of": what_of,
         "waited": lambda since: waited(request, since),
@@ -261,7 +239,7 @@ def queue_poll(
                 {
                     "reference": item.reference,
                     "level": item.level,
-                    "level_label": _(LEVEL_LABELS[item.level]),
+                    "level_label": _(labels.PRIORITY_LEVEL[item.level]),
                     "url": link(request, f"/queue/{item.id}"),
                 }
                 for item in fresh

@@ -43,37 +43,6 @@ PUBLIC_BURST = 10
 PUBLIC_RATE = 1 / 6
 MAX_FORM_URLS = 20
 
-# Keyed by the coarse public status (opschub.intake.states.PUBLIC_STATUS), never the staff one.
-STATUS_LABELS = {
-    "received": N_("Received: we have your report and will look at it."),
-    "assessing": N_("Being checked: someone is looking at your report now."),
-    "action_taken": N_("Action taken: we did something about what you reported."),
-    "checked": N_("Checked: we have looked at what you reported and finished our part."),
-    "closed": N_("Closed: we have finished working on your report."),
-}
-# The short words for a report's status: the one table in opschub.labels.
-STATUS_SHORT = labels.REPORT_STATUS
-AGE_BAND_LABELS = {
-    "0-9": N_("9 or younger"),
-    "10-12": N_("10 to 12"),
-    "13-14": N_("13 or 14"),
-    "15-17": N_("15, 16 or 17"),
-}
-CHANNEL_LABELS = {
-    "public": N_("public"),
-    "self_report": N_("self-report"),
-    "partner": N_("partner"),
-}
-REASON_LABELS = {
-    "known_match": N_("known match"),
-    "self_report": N_("self-report"),
-    "under_13": N_("stated age under 13"),
-    "live_harm": N_("live harm"),
-    "matching_unavailable": N_("matching was unavailable"),
-    "self_report_match": N_("matches an earlier self-report (unverified)"),
-    "unreadable": N_("partly unreadable: see the server log"),
-}
-
 
 # -- helpers -----------------------------------------------------------------------------------
 
@@ -279,7 +248,7 @@ async def report_submit(
 
 def _age_choices(request: Request) -> list[tuple[str, str]]:
     _ = request.state.gettext
-    return [(band, _(AGE_BAND_LABELS[band])) for band in STATED_AGE_BANDS]
+    return [(band, _(labels.STATED_AGE_BAND[band])) for band in STATED_AGE_BANDS]
 
 
 @router.get("/report/me", response_class=HTMLResponse)
@@ -399,7 +368,7 @@ async def status_lookup(
         )
     coarse = states.PUBLIC_STATUS[status]
     return _page(
-        request, "status.html", {"status": coarse, "status_text": _(STATUS_LABELS[coarse])}
+        request, "status.html", {"status": coarse, "status_text": _(labels.PUBLIC_STATUS[coarse])}
     )
 
 

@@ -327,16 +327,7 @@ def retry(session: Session, job_id: str, actor: Actor | None) -> Job:
     now = utcnow()
     job.state, job.attempts, job.due_at, job.enqueued_at = "queued", 0, now, None
     job.finished_at, job.updated_at = None, now
-    audit.record(
-        session,
-        action="jobs.retry",
-        actor=actor,
-        actor_kind=None if actor else "system",
-        actor_label=None if actor else "command line",
-        target_type="job",
-        target_id=job.id,
-        details={"kind": job.kind, "from": previous},
-    )
+    _audit_change(session, job, "jobs.retry", actor, previous)
     return job
 
 
@@ -348,9 +339,17 @@ def cancel(session: Session, job_id: str, actor: Actor | None) -> Job:
     previous = job.state
     now = utcnow()
     job.state, job.locked_by, job.finished_at, job.updated_at = "cancelled", None, now, now
+    _audit_change(session, job, "jobs.cancel", actor, previous)
+    return job
+
+
+def _audit_change(
+    session: Session, job: Job, action: str, actor: Actor | None, previous: str
+) -> None:
+    """The audit event of a person's (or, without one, the command line's) change to a job."""
     audit.record(
         session,
-        action="jobs.cancel",
+        action=action,
         actor=actor,
         actor_kind=None if actor else "system",
         actor_label=None if actor else "command line",
@@ -358,7 +357,6 @@ def cancel(session: Session, job_id: str, actor: Actor | None) -> Job:
         target_id=job.id,
         details={"kind": job.kind, "from": previous},
     )
-    return job
 
 
 # --- leases, workers, housekeeping --------------------------------------------------------------

@@ -47,6 +47,37 @@ PRIORITY_REASON = {
     "under_13": N_("stated age under 13"),
     "live_harm": N_("harm happening now"),
     "matching_unavailable": N_("matching was unavailable"),
+    "self_report_match": N_("matches an earlier self-report (unverified)"),
+    "unreadable": N_("partly unreadable: see the server log"),
+}
+# A report's priority level (opschub.intake.states.level_of) and the queue's orders.
+PRIORITY_LEVEL = {
+    "urgent": N_("urgent"),
+    "high": N_("high"),
+    "normal": N_("normal"),
+    "low": N_("low"),
+}
+QUEUE_SORT = {
+    "priority": N_("Priority, then oldest"),
+    "oldest": N_("Oldest first"),
+    "newest": N_("Newest first"),
+}
+# What the public status page says, keyed by the coarse public status
+# (opschub.intake.states.PUBLIC_STATUS), never the staff one.
+PUBLIC_STATUS = {
+    "received": N_("Received: we have your report and will look at it."),
+    "assessing": N_("Being checked: someone is looking at your report now."),
+    "action_taken": N_("Action taken: we did something about what you reported."),
+    "checked": N_("Checked: we have looked at what you reported and finished our part."),
+    "closed": N_("Closed: we have finished working on your report."),
+}
+# The age a reporter states (opschub.intake.models.STATED_AGE_BANDS; nested in the statistical
+# bands of the taxonomy's age_band).
+STATED_AGE_BAND = {
+    "0-9": N_("9 or younger"),
+    "10-12": N_("10 to 12"),
+    "13-14": N_("13 or 14"),
+    "15-17": N_("15, 16 or 17"),
 }
 ACTOR_KIND = {
     "user": N_("person"),
@@ -397,7 +428,7 @@ DETAIL_VALUE_KIND = {
     "notice_from": "notice_state",
     "notice_to": "notice_state",
     "recipient": "notice_recipient",
-    "purpose": "notice_purpose",
+    "purpose": "purpose",  # a notice's (takedown) or an access's (evidence)
     "by": "actor_name",
     "state_from": "takedown_state",
     "state_to": "takedown_state",
@@ -547,6 +578,44 @@ INFORMED_FORM = {
     "message": N_("by message"),
 }
 
+# The evidence vault (opschub.evidence.models): purposes of access, custody actions, states,
+# sources of acquisition, categories.
+EVIDENCE_PURPOSE = {
+    "assessment": N_("Assessment of the material"),
+    "investigation": N_("Criminal investigation"),
+    "legal_proceedings": N_("Legal proceedings"),
+    "victim_identification": N_("Identifying a victim"),
+    "transfer_to_police": N_("Transfer to the police"),
+    "quality_review": N_("Quality review"),
+    "audit": N_("Audit"),
+    "retention": N_("Retention and destruction"),
+    "intake": N_("Intake"),
+}
+CUSTODY_ACTION = {
+    "acquire": N_("acquired"),
+    "view": N_("viewed"),
+    "download": N_("downloaded"),
+    "export": N_("exported"),
+    "transfer": N_("transferred"),
+    "hold": N_("legal hold placed"),
+    "release": N_("legal hold released"),
+    "approve": N_("approved"),
+    "destroy": N_("destroyed"),
+}
+EVIDENCE_STATE = {"stored": N_("stored"), "destroyed": N_("destroyed")}
+EVIDENCE_SOURCE = {
+    "report": N_("report"),
+    "url_capture": N_("capture of a reported page"),
+    "seizure": N_("seizure"),
+    "upload": N_("upload by an officer"),
+    "transfer": N_("transfer from another authority"),
+}
+EVIDENCE_CATEGORY = {
+    "unassessed": N_("not yet assessed"),
+    "illegal": N_("illegal"),
+    "not_illegal": N_("not illegal"),
+}
+
 # Cases (cases-core).
 CASE_STATUS = {
     "open": N_("open"),
@@ -595,6 +664,10 @@ KINDS: Mapping[str, Mapping[str, str]] = MappingProxyType(
         "media_kind": MEDIA_KIND,
         "report_status": REPORT_STATUS,
         "priority_reason": PRIORITY_REASON,
+        "priority_level": PRIORITY_LEVEL,
+        "queue_sort": QUEUE_SORT,
+        "public_status": PUBLIC_STATUS,
+        "stated_age_band": STATED_AGE_BAND,
         "actor_kind": ACTOR_KIND,
         "outcome": OUTCOME,
         "audit_action": AUDIT_ACTION,
@@ -618,6 +691,13 @@ KINDS: Mapping[str, Mapping[str, str]] = MappingProxyType(
         "assessment_role": ASSESSMENT_ROLE,
         "capture_outcome": CAPTURE_OUTCOME,
         "item_kind": ITEM_KIND,
+        "evidence_purpose": EVIDENCE_PURPOSE,
+        # details.purpose of an audit event: a notice's or an evidence access's (codes differ)
+        "purpose": {**NOTICE_PURPOSE, **EVIDENCE_PURPOSE},
+        "custody_action": CUSTODY_ACTION,
+        "evidence_state": EVIDENCE_STATE,
+        "evidence_source": EVIDENCE_SOURCE,
+        "evidence_category": EVIDENCE_CATEGORY,
         "case_status": CASE_STATUS,
         "case_priority": CASE_PRIORITY,
         "person_role": PERSON_ROLE,

@@ -260,39 +260,10 @@ def figures_csv(figures: Figures) -> str:
                 ]
             )
     r = figures.recidivism
-    writer.writerow(
-        ["recidivism", "items_seen_again", r.items_seen_again, "", "", "", "", "", "", "", "", ""]
-    )
-    writer.writerow(
-        [
-            "recidivism",
-            "targets_with_repeat",
-            r.targets_with_repeat,
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-        ]
-    )
-    writer.writerow(
-        [
-            "recidivism",
-            "share_of_confirmed_targets",
-            _number(r.share),
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-        ]
-    )
+    for name, value in (
+        ("items_seen_again", r.items_seen_again),
+        ("targets_with_repeat", r.targets_with_repeat),
+        ("share_of_confirmed_targets", _number(r.share)),
+    ):
+        writer.writerow(["recidivism", name, value] + [""] * (len(CSV_COLUMNS) - 3))
     return out.getvalue()

@@ -48,15 +48,15 @@ class SmtpRelay:
 
     @classmethod
     def from_settings(cls, settings: Any) -> SmtpRelay:
-        if not settings.notice_smtp_host:
-            raise SendFailed("OPSCHUB_NOTICE_SMTP_HOST is not set: notices by email cannot go out")
+        if not settings.smtp_host:
+            raise SendFailed("OPSCHUB_SMTP_HOST is not set: notices by email cannot go out")
         return cls(
-            host=settings.notice_smtp_host,
-            port=settings.notice_smtp_port,
-            username=settings.notice_smtp_username,
-            password=settings.notice_smtp_password,
-            require_tls=settings.notice_smtp_require_tls,
-            ca_file=str(settings.notice_smtp_ca_file) if settings.notice_smtp_ca_file else None,
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            username=settings.smtp_username,
+            password=settings.smtp_password,
+            require_tls=settings.smtp_require_tls,
+            ca_file=str(settings.smtp_ca_file) if settings.smtp_ca_file else None,
         )
 
     def ssl_context(self) -> ssl.SSLContext:

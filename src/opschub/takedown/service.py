@@ -942,24 +942,33 @@ def _viewable(session: Session, actor: Actor, item_id: str) -> Item:
     return item
 
 
-def preview(session: Session, actor: Actor, item_id: str, *, vault: Any = None) -> bytes:
-    """The blurred greyscale rendition (a contact sheet for video)."""
-    from opschub.evidence import rendition
+def _item_bytes(
+    session: Session, actor: Actor, item_id: str, vault: Any, rendition: str
+) -> tuple[Item, bytes]:
+    """A viewable item and its bytes from the vault, read for assessment (a custody event
+    naming the ``rendition`` it is read for)."""
     from opschub.evidence import service as evidence
     from opschub.evidence.vault import vault_from_settings
 
     item = _viewable(session, actor, item_id)
-    vault = vault or vault_from_settings()
     data = b"".join(
         evidence.open_for(
             session,
-            vault,
+            vault or vault_from_settings(),
             item.evidence_item_id,
             actor=_OnBehalf(actor),
             purpose="assessment",
-            details={"rendition": "blurred", "takedown_item": item.id},
+            details={"rendition": rendition, "takedown_item": item.id},
         )
     )
+    return item, data
+
+
+def preview(session: Session, actor: Actor, item_id: str, *, vault: Any = None) -> bytes:
+    """The blurred greyscale rendition (a contact sheet for video)."""
+    from opschub.evidence import rendition
+
+    item, data = _item_bytes(session, actor, item_id, vault, "blurred")
     if item.kind == "video":
         return rendition.contact_sheet(data)
     return rendition.blurred(data)
@@ -968,21 +977,8 @@ def preview(session: Session, actor: Actor, item_id: str, *, vault: Any = None) 
 def reveal(session: Session, actor: Actor, item_id: str, *, vault: Any = None) -> bytes:
     """The item shown as it is (a deliberate act): counted in the analyst's exposure today."""
     from opschub.evidence import rendition
-    from opschub.evidence import service as evidence
-    from opschub.evidence.vault import vault_from_settings
 
-    item = _viewable(session, actor, item_id)
-    vault = vault or vault_from_settings()
-    data = b"".join(
-        evidence.open_for(
-            session,
-            vault,
-            item.evidence_item_id,
-            actor=_OnBehalf(actor),
-            purpose="assessment",
-            details={"rendition": "full", "takedown_item": item.id},
-        )
-    )
+    item, data = _item_bytes(session, actor, item_id, vault, "full")
     now = utcnow()
     session.add(Exposure(user_id=actor.id[:32], item_id=item.id, day=now.date(), revealed_at=now))
     audit.record(
@@ -1003,20 +999,7 @@ def reveal(session: Session, actor: Actor, item_id: str, *, vault: Any = None) -
 
 def reveal_bytes(session: Session, actor: Actor, item_id: str, *, vault: Any = None) -> bytes:
     """A revealed video's bytes for the player (a custody event; counted once, at reveal)."""
-    from opschub.evidence import service as evidence
-    from opschub.evidence.vault import vault_from_settings
-
-    item = _viewable(session, actor, item_id)
-    return b"".join(
-        evidence.open_for(
-            session,
-            vault or vault_from_settings(),
-            item.evidence_item_id,
-            actor=_OnBehalf(actor),
-            purpose="assessment",
-            details={"rendition": "video", "takedown_item": item.id},
-        )
-    )
+    return _item_bytes(session, actor, item_id, vault, "video")[1]
 
 
 def recent_targets(session: Session, limit: int = 50) -> list[Target]:
