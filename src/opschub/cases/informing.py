@@ -147,7 +147,7 @@ def log_of(session: Session, case_id: str) -> list[InformedView]:
     return [_view(row) for row in rows]
 
 
-def _untold(case_ids: CaseIds) -> Select[Any]:
+def _untold(case_ids: CaseIds) -> Select[*tuple[Any, ...]]:
     query = select(
         CaseProceeding.id, CaseProceeding.case_id, CaseProceeding.kind, CaseProceeding.occurred_on
     ).where(CaseProceeding.told == false())

@@ -18,7 +18,7 @@ from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, and_, func, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from opschub.audit import service as audit
@@ -288,9 +288,9 @@ def limitation_warnings(
 
 def _overdue_by_stage(
     *, today: date, targets: Mapping[str, int], case_ids: CaseIds
-) -> list[tuple[str, int, Select[Any]]]:
-    """One query per watched stage: its waits older than the target, oldest first (an ordered
-    walk of ``ix_case_stage_waits_stage``). A stage without a target is not watched."""
+) -> list[tuple[str, int, Select[*tuple[Any, ...]]]]:
+    """One query per watched stage: its waits older than the target (an ordered walk of
+    ``ix_case_stage_waits_stage``). A stage without a target is not watched."""
     queries = []
     for stage in stages.WAITING_STAGES:
         target = targets.get(stage)
@@ -321,21 +321,35 @@ def stage_alarms(
 ) -> list[StageAlarm]:
     """Every suspect's proceedings (and every open case with a suspect and no step yet) that
     waited longer than its stage's target, longest over first (then by case, suspect), from the
-    state kept by :mod:`opschub.cases.stages_state`; ``limit`` of them after ``offset``."""
+    state kept by :mod:`opschub.cases.stages_state`; ``limit`` of them after ``offset``.
+
+    One statement: per watched stage the first ``offset + limit`` overdue waits, oldest first,
+    put together with UNION ALL; they are merged here by how long over the target each is."""
     wanted = offset + limit
-    found: list[StageAlarm] = []
-    for _stage, target, query in _overdue_by_stage(today=today, targets=targets, case_ids=case_ids):
-        rows = session.execute(
-            query.order_by(
-                CaseStageWait.since, CaseStageWait.case_id, CaseStageWait.suspect_id
-            ).limit(wanted)
+    parts = _overdue_by_stage(today=today, targets=targets, case_ids=case_ids)
+    if not parts or wanted <= 0:
+        return []
+    pages = [
+        select(page)
+        for page in (
+            query.order_by(CaseStageWait.since, CaseStageWait.case_id, CaseStageWait.suspect_id)
+            .limit(wanted)
+            .subquery()
+            for _stage, _target, query in parts
         )
-        found.extend(
-            StageAlarm(
-                row.case_id, row.suspect_id, row.stage, row.since, (today - row.since).days, target
-            )
-            for row in rows
+    ]
+    statement = pages[0] if len(pages) == 1 else union_all(*pages)
+    found = [
+        StageAlarm(
+            row.case_id,
+            row.suspect_id,
+            row.stage,
+            row.since,
+            (today - row.since).days,
+            targets[row.stage],
         )
+        for row in session.execute(statement)
+    ]
     found.sort(key=lambda a: (a.target - a.days, a.case_id, a.suspect_id or "", a.stage))
     return found[offset:wanted]
 
@@ -349,20 +363,21 @@ def count_stage_alarms(
     cap: int = 1000,
 ) -> int:
     """How many alarms :func:`stage_alarms` has in all, counted up to ``cap + 1`` (a page says
-    "more than ``cap``" rather than counting a million rows)."""
-    total = 0
-    for _stage, _target, query in _overdue_by_stage(
-        today=today, targets=targets, case_ids=case_ids
-    ):
-        total += (
-            session.scalar(
-                select(func.count()).select_from(query.limit(cap + 1 - total).subquery())
-            )
-            or 0
+    "more than ``cap``" rather than counting a million rows). One statement."""
+    watched = [
+        and_(
+            CaseStageWait.stage == stage,
+            CaseStageWait.since < today - timedelta(days=targets[stage]),
         )
-        if total > cap:
-            break
-    return total
+        for stage in stages.WAITING_STAGES
+        if stage in targets
+    ]
+    if not watched:
+        return 0
+    query = stages_state.scoped(
+        select(CaseStageWait.suspect_id).where(or_(*watched)), CaseStageWait.case_id, case_ids
+    )
+    return session.scalar(select(func.count()).select_from(query.limit(cap + 1).subquery())) or 0
 
 
 def get_step(session: Session, step_id: str) -> StepView:

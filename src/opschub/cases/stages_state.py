@@ -30,7 +30,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Select, delete, insert, select, update
 from sqlalchemy.orm import Session
@@ -69,16 +69,20 @@ def waits_of(steps: Sequence[stages.Step], *, opened_on: date) -> list[Wait]:
     return found
 
 
-def scoped(query: Select[Any], column: Any, case_ids: CaseIds) -> Select[Any]:
-    """``query`` limited to the given cases: None all, a list of ids, or a Select of ids (the
-    actor's visible cases), which becomes a correlated EXISTS so that an ordered index walk
-    stops after the first page instead of building the whole set of visible cases."""
+_Query = TypeVar("_Query")
+
+
+def scoped(query: _Query, column: Any, case_ids: CaseIds) -> _Query:
+    """``query`` (a Select) limited to the given cases: None all, a list of ids, or a Select of
+    ids (the actor's visible cases), which becomes a correlated EXISTS so that an ordered index
+    walk stops after the first page instead of building the whole set of visible cases."""
     if case_ids is None:
         return query
+    statement: Any = query
     if isinstance(case_ids, Select):
         first = case_ids.selected_columns[0]
-        return query.where(case_ids.where(first == column).exists())
-    return query.where(column.in_(list(case_ids)))
+        return cast(_Query, statement.where(case_ids.where(first == column).exists()))
+    return cast(_Query, statement.where(column.in_(list(case_ids))))
 
 
 def _chunks(ids: Sequence[str]) -> Iterable[list[str]]:
