@@ -1,13 +1,17 @@
 """Case dashboard benchmark: the four follow-up lists of the case dashboard (stage alarms,
 limitation deadlines, informing reminders, overdue referrals) for a case worker whose scope is one
-province, against the same queries without the follow-up indexes (the peer), on SQLite and
-PostgreSQL.
+province, as the dashboard asks for them (the first page of 50 and the count, capped at 1,000),
+against the same queries without the follow-up indexes (the peer), on SQLite and PostgreSQL; and
+the alarms and reminders worked out in Python from every step as before the state was stored
+(``before``, only up to ``--before-max`` cases: it takes seconds).
 
 A fresh database gets ``--cases`` generated cases (cases-core's ``demo.load_large``: three people
 each), then, for every suspect, a random prefix of the proceedings steps (investigation opened,
 charged, prosecution, hearing, conviction, sentence, compensation ordered/paid) on increasing
-dates, one offence per case with a stored limitation deadline, and a referral per case. One
-thread; the dashboard's lists are timed ``--queries`` times each.
+dates, an informed-log entry for a third of the cases, one offence per case with a stored
+limitation deadline, and a referral per case; the follow-up state is filled by
+``stages_state.refresh`` (timed). One thread; the dashboard's lists are timed ``--queries`` times
+each.
 
     .venv/bin/python benchmarks/bench_cases_followup.py --cases 100000
     .venv/bin/python benchmarks/bench_cases_followup.py --cases 20000 --engines sqlite
@@ -42,6 +46,9 @@ STEPS = (
     "compensation_paid",
 )
 INDEXES = (
+    "ix_case_stage_waits_stage",
+    "ix_case_stage_waits_case",
+    "ix_case_proceedings_untold",
     "ix_case_proceedings_case",
     "ix_case_proceedings_on",
     "ix_case_offences_case",
@@ -52,8 +59,15 @@ INDEXES = (
 )
 
 
-def _fill(database: Any, rng: random.Random) -> int:
+PAGE = 50
+CAP = 1000
+
+
+def _fill(database: Any, rng: random.Random) -> tuple[int, int, float]:
+    """The generated follow-up rows; returns steps, stored waits and the refresh's seconds."""
+    from opschub.cases import stages_state
     from opschub.cases.followup_models import (
+        CaseInformed,
         CaseOffence,
         CaseProceeding,
         CaseReferral,
@@ -129,14 +143,104 @@ def _fill(database: Any, rng: random.Random) -> int:
         }
         for case_id, opened in case_rows
     ]
-    for table, rows in ((CaseProceeding, steps), (CaseOffence, offences), (CaseReferral, refs)):
+    told = [
+        {
+            "id": new_id(),
+            "case_id": case_id,
+            "told_on": opened + timedelta(days=rng.randrange(30, 400)),
+            "who": "guardian",
+            "language": "zh",
+            "form": "phone",
+            "what": "Told of the steps so far.",
+            "steps": [],
+        }
+        for case_id, opened in case_rows
+        if rng.random() < 1 / 3
+    ]
+    for table, rows in (
+        (CaseProceeding, steps),
+        (CaseOffence, offences),
+        (CaseReferral, refs),
+        (CaseInformed, told),
+    ):
         for start in range(0, len(rows), 5000):
             with database.transaction() as session:
                 session.execute(insert(table), rows[start : start + 5000])
-    return len(steps)
+    started = time.perf_counter()
+    with database.transaction() as session:
+        waits = stages_state.refresh(session)
+    return len(steps), waits, time.perf_counter() - started
 
 
-def run(engine_name: str, cases: int, queries: int) -> dict[str, Any]:
+def _before_alarms(session: Any, *, today: date, targets: Any, case_ids: Any) -> list[Any]:
+    """The stage alarms as they were worked out before the state was stored (every step of
+    every visible case read and run through stages.alarms)."""
+    from collections import defaultdict
+
+    from opschub.cases import followup_port, stages
+    from opschub.cases.followup_common import in_cases
+    from opschub.cases.followup_models import CaseProceeding
+
+    open_cases = followup_port.open_cases_with_suspects(session, case_ids)
+    by_suspect: dict[tuple[str, str], list[Any]] = defaultdict(list)
+    query = select(
+        CaseProceeding.case_id,
+        CaseProceeding.suspect_id,
+        CaseProceeding.kind,
+        CaseProceeding.occurred_on,
+    ).where(in_cases(CaseProceeding.case_id, case_ids))
+    for row in session.execute(query):
+        by_suspect[(row.case_id, row.suspect_id)].append(stages.Step(row.kind, row.occurred_on))
+    found = [
+        (case.id, wait)
+        for case in open_cases
+        for suspect_id in case.suspect_ids
+        for wait in stages.alarms(
+            by_suspect.get((case.id, suspect_id), []),
+            opened_on=case.opened_on,
+            today=today,
+            targets=targets,
+        )
+    ]
+    return sorted(found, key=lambda a: (a[1].target - a[1].days, a[0]))
+
+
+def _before_reminders(session: Any, *, today: date, case_ids: Any) -> list[Any]:
+    """The informing reminders as they were worked out before the told mark was stored."""
+    from collections import defaultdict
+
+    from opschub.cases import informing_rules, stages
+    from opschub.cases.followup_common import in_cases
+    from opschub.cases.followup_models import CaseInformed, CaseProceeding
+
+    happened: dict[str, list[Any]] = defaultdict(list)
+    for row in session.execute(
+        select(
+            CaseProceeding.id,
+            CaseProceeding.case_id,
+            CaseProceeding.kind,
+            CaseProceeding.occurred_on,
+        ).where(
+            CaseProceeding.kind.in_(stages.MUST_TELL), in_cases(CaseProceeding.case_id, case_ids)
+        )
+    ):
+        happened[row.case_id].append(informing_rules.Happened(row.id, row.kind, row.occurred_on))
+    told: dict[str, list[Any]] = defaultdict(list)
+    for entry in session.execute(
+        select(CaseInformed.case_id, CaseInformed.told_on, CaseInformed.steps).where(
+            in_cases(CaseInformed.case_id, case_ids)
+        )
+    ):
+        told[entry.case_id].append(informing_rules.Told(entry.told_on, tuple(entry.steps or ())))
+    found = [
+        r
+        for case_id, steps in happened.items()
+        for r in informing_rules.reminders(steps, told.get(case_id, []), today=today, within_days=7)
+    ]
+    return sorted(found, key=lambda r: r.on)
+
+
+def run(engine_name: str, cases: int, queries: int, before_max: int) -> dict[str, Any]:
     from opschub.accounts.permissions import Role, permissions_of
     from opschub.accounts.principal import Principal
     from opschub.cases import demo, followup_port, informing, proceedings, referrals
@@ -152,7 +256,7 @@ def run(engine_name: str, cases: int, queries: int) -> dict[str, Any]:
     try:
         database.create_all()
         demo.load_large(database, cases=cases)
-        result["steps"] = _fill(database, random.Random(3))
+        result["steps"], result["waits"], result["refresh"] = _fill(database, random.Random(3))
         with database.transaction() as session:
             from opschub.accounts import service as accounts
 
@@ -170,16 +274,31 @@ def run(engine_name: str, cases: int, queries: int) -> dict[str, Any]:
         )
         today = date.today()
 
+        targets = settings.cases_stage_targets
+
         def measure(label: str) -> None:
             with database.read() as session:
                 visible = followup_port.visible_case_ids(session, actor)
+                result["alarms_listed"] = len(
+                    proceedings.stage_alarms(
+                        session, today=today, targets=targets, case_ids=visible, limit=PAGE
+                    )
+                )
+                result["alarms_total"] = proceedings.count_stage_alarms(
+                    session, today=today, targets=targets, case_ids=visible, cap=CAP
+                )
+                result["reminders_total"] = informing.count_reminders(
+                    session, case_ids=visible, cap=CAP
+                )
                 timings = {
                     "alarms": _time(
-                        lambda: proceedings.stage_alarms(
-                            session,
-                            today=today,
-                            targets=settings.cases_stage_targets,
-                            case_ids=visible,
+                        lambda: (
+                            proceedings.stage_alarms(
+                                session, today=today, targets=targets, case_ids=visible, limit=PAGE
+                            ),
+                            proceedings.count_stage_alarms(
+                                session, today=today, targets=targets, case_ids=visible, cap=CAP
+                            ),
                         ),
                         queries,
                     ),
@@ -190,8 +309,15 @@ def run(engine_name: str, cases: int, queries: int) -> dict[str, Any]:
                         queries,
                     ),
                     "reminders": _time(
-                        lambda: informing.reminders(
-                            session, today=today, within_days=7, case_ids=visible
+                        lambda: (
+                            informing.reminders(
+                                session,
+                                today=today,
+                                within_days=7,
+                                case_ids=visible,
+                                limit=PAGE,
+                            ),
+                            informing.count_reminders(session, case_ids=visible, cap=CAP),
                         ),
                         queries,
                     ),
@@ -200,6 +326,17 @@ def run(engine_name: str, cases: int, queries: int) -> dict[str, Any]:
                         queries,
                     ),
                 }
+                if label == "opschub" and cases <= before_max:
+                    timings["alarms_before"] = _time(
+                        lambda: _before_alarms(
+                            session, today=today, targets=targets, case_ids=visible
+                        ),
+                        max(3, queries // 4),
+                    )
+                    timings["reminders_before"] = _time(
+                        lambda: _before_reminders(session, today=today, case_ids=visible),
+                        max(3, queries // 4),
+                    )
             result[label] = {k: _percentiles(v) for k, v in timings.items()}
 
         measure("opschub")
@@ -219,20 +356,26 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=20)
     parser.add_argument("--engines", default="sqlite,postgresql")
+    parser.add_argument("--before-max", type=int, default=50_000)
     args = parser.parse_args()
     print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
     print(f"load average before: {os.getloadavg()[0]:.2f} (cpus: {os.cpu_count()})")
     for engine_name in args.engines.split(","):
         started = time.perf_counter()
-        r = run(engine_name, args.cases, args.queries)
+        r = run(engine_name, args.cases, args.queries, args.before_max)
         print(
-            f"\n[{engine_name}] {r['cases']:,} cases, {r['steps']:,} proceedings steps "
-            f"(set-up {time.perf_counter() - started:.0f} s)"
+            f"\n[{engine_name}] {r['cases']:,} cases, {r['steps']:,} proceedings steps, "
+            f"{r['waits']:,} stored waits (stages_state.refresh {r['refresh']:.1f} s; "
+            f"set-up {time.perf_counter() - started:.0f} s)"
+        )
+        print(
+            f"  in scope: {r['alarms_total']:,} alarms, {r['reminders_total']:,} reminders "
+            f"(counted up to {CAP + 1:,}); first page {r['alarms_listed']} alarms"
         )
         for what, title in (
-            ("alarms", "stage alarms (scope: a province)"),
+            ("alarms", "stage alarms, page + count"),
             ("limitation", "limitation deadlines within 2 years"),
-            ("reminders", "informing reminders"),
+            ("reminders", "informing reminders, page + count"),
             ("overdue", "overdue referrals"),
         ):
             ours, peer = r["opschub"][what], r["peer"][what]
@@ -241,6 +384,13 @@ def main() -> None:
                 f"without indexes p95 {peer[1]:9.1f} ms | "
                 f"ratio {peer[1] / max(ours[1], 1e-6):6.1f}x"
             )
+        for what, title in (
+            ("alarms_before", "stage alarms, before (from every step)"),
+            ("reminders_before", "informing reminders, before"),
+        ):
+            if what in r["opschub"]:
+                before = r["opschub"][what]
+                print(f"  {title:38s} p50 {before[0]:8.1f} ms  p95 {before[1]:8.1f} ms")
         print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 

@@ -134,6 +134,11 @@ def store_case_rows(database: Any, case: FakeCase) -> None:
             session.add(
                 CasePerson(id=person.id, case_id=case.id, role=person.role, alias=person.alias)
             )
+        session.flush()
+        # cases-core keeps the follow-up state of the cases it writes (stages_state).
+        from opschub.cases import stages_state
+
+        stages_state.refresh(session, [case.id])
 
 
 def case_with_people(backend: FakeBackend, case_id: str = "c" * 32, **kwargs: Any) -> FakeCase:

@@ -47,6 +47,8 @@ EXPECTED_OPERATIONS = {
     "POST /api/v1/cases/{case_id}/people",
     "POST /api/v1/cases/people/{person_id}/real-name",
     "GET /api/v1/cases/{case_id}/informed",
+    "GET /api/v1/case-follow-up/alarms",
+    "GET /api/v1/case-follow-up/reminders",
     "POST /api/v1/cases/{case_id}/informed",
     "POST /api/v1/cases/{case_id}/offences",
     "GET /api/v1/cases/{case_id}/proceedings",

@@ -446,3 +446,130 @@ def log_informed(
     except (FollowupInvalid, FollowupNotFound, FollowupRefused) as exc:
         return _errors(exc)
     return _informed_out(view)
+
+
+# --- the dashboard's lists: stage alarms and informing reminders, paged -------------------------
+
+COUNT_CAP = 1000
+
+
+class AlarmOut(BaseModel):
+    case_id: str
+    suspect_id: str | None
+    stage: str
+    since: date
+    days: int
+    target: int
+
+
+class AlarmsOut(BaseModel):
+    total: int = Field(description=f"how many in all, counted up to {COUNT_CAP + 1}")
+    more_than_counted: bool
+    items: list[AlarmOut]
+
+
+class ReminderOut(BaseModel):
+    case_id: str
+    step_id: str
+    kind: str
+    on: date
+    days: int
+    overdue: bool
+
+
+class RemindersOut(BaseModel):
+    total: int = Field(description=f"how many in all, counted up to {COUNT_CAP + 1}")
+    more_than_counted: bool
+    items: list[ReminderOut]
+
+
+def _page(offset: int, limit: int) -> JSONResponse | None:
+    errors = []
+    if not 0 <= offset <= 100_000:
+        errors.append(FieldError("offset", "must be 0 to 100000"))
+    if not 1 <= limit <= 500:
+        errors.append(FieldError("limit", "must be 1 to 500"))
+    return _invalid(errors) if errors else None
+
+
+@router.get("/case-follow-up/alarms", response_model=AlarmsOut)
+def list_alarms(
+    request: Request,
+    principal: Annotated[Principal, requires("cases.read")],
+    offset: int = 0,
+    limit: int = 50,
+) -> AlarmsOut | JSONResponse:
+    """Proceedings waiting longer than their target in the cases the caller may see, longest
+    over first (the dashboard's list)."""
+    from opschub.clock import utcnow
+
+    refused = _page(offset, limit)
+    if refused is not None:
+        return refused
+    targets = request.app.state.settings.cases_stage_targets
+    today = utcnow().date()
+    with get_db(request).read() as session:
+        visible = followup_port.visible_case_ids(session, principal)
+        items = proceedings.stage_alarms(
+            session, today=today, targets=targets, case_ids=visible, limit=limit, offset=offset
+        )
+        total = proceedings.count_stage_alarms(
+            session, today=today, targets=targets, case_ids=visible, cap=COUNT_CAP
+        )
+    return AlarmsOut(
+        total=total,
+        more_than_counted=total > COUNT_CAP,
+        items=[
+            AlarmOut(
+                case_id=a.case_id,
+                suspect_id=a.suspect_id,
+                stage=a.stage,
+                since=a.since,
+                days=a.days,
+                target=a.target,
+            )
+            for a in items
+        ],
+    )
+
+
+@router.get("/case-follow-up/reminders", response_model=RemindersOut)
+def list_reminders(
+    request: Request,
+    principal: Annotated[Principal, requires("cases.read")],
+    offset: int = 0,
+    limit: int = 50,
+) -> RemindersOut | JSONResponse:
+    """Steps that must be told and were not, in the cases the caller may see, oldest first."""
+    from opschub.clock import utcnow
+
+    refused = _page(offset, limit)
+    if refused is not None:
+        return refused
+    within = request.app.state.settings.cases_inform_within_days
+    with get_db(request).read() as session:
+        visible = followup_port.visible_case_ids(session, principal)
+        items = informing.reminders(
+            session,
+            today=utcnow().date(),
+            within_days=within,
+            case_ids=visible,
+            limit=limit,
+            offset=offset,
+        )
+        total = informing.count_reminders(session, case_ids=visible, cap=COUNT_CAP)
+    return RemindersOut(
+        total=total,
+        more_than_counted=total > COUNT_CAP,
+        items=[
+            ReminderOut(
+                case_id=r.case_id,
+                step_id=r.step_id,
+                kind=r.kind,
+                on=r.on,
+                days=r.days,
+                overdue=r.overdue,
+            )
+            for r in items
+        ],
+    )

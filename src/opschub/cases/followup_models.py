@@ -31,7 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from opschub.cases.stages import STEPS
+from opschub.cases.stages import STEPS, WAITING_STAGES
 from opschub.clock import utcnow
 from opschub.crypto import EncryptedText
 from opschub.db import Base, IdMixin, TimestampMixin
@@ -145,6 +145,8 @@ class CaseProceeding(IdMixin, TimestampMixin, Base):
         CheckConstraint("amount IS NULL OR amount >= 0", name="amount"),
         Index("ix_case_proceedings_case", "case_id", "suspect_id", "occurred_on"),
         Index("ix_case_proceedings_on", "occurred_on"),
+        # The informing reminders (opschub.cases.stages_state): untold steps, oldest first.
+        Index("ix_case_proceedings_untold", "told", "occurred_on", "case_id", "id"),
     )
 
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), nullable=False)
@@ -156,6 +158,34 @@ class CaseProceeding(IdMixin, TimestampMixin, Base):
     outcome: Mapped[str | None] = mapped_column(EncryptedText("case_proceedings.outcome"))
     amount: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
     created_by_id: Mapped[str | None] = mapped_column(String(32))
+    # Steps the child must be told of (stages.MUST_TELL): whether the informed log says they were
+    # (the rule of opschub.cases.informing_rules.is_told); None for the other steps. Kept by
+    # opschub.cases.stages_state.
+    told: Mapped[bool | None] = mapped_column(Boolean)
+
+
+class CaseStageWait(Base):
+    """Where one suspect's proceedings wait now and since when (:func:`opschub.cases.stages.waiting`
+    stored at write time): one row for the main track unless it is finished, one for compensation
+    ordered and not paid. Only suspects of open cases off the protected track have rows. Written
+    only by :mod:`opschub.cases.stages_state`; the alarms compare ``since`` with the stage targets
+    at query time, so a change of the targets needs no rewrite."""
+
+    __tablename__ = "case_stage_waits"
+    __table_args__ = (
+        CheckConstraint("track IN ('main', 'compensation')", name="track"),
+        CheckConstraint(_in("stage", WAITING_STAGES), name="stage"),
+        Index("ix_case_stage_waits_stage", "stage", "since", "case_id", "suspect_id"),
+        Index("ix_case_stage_waits_case", "case_id"),
+    )
+
+    suspect_id: Mapped[str] = mapped_column(
+        ForeignKey("case_people.id", ondelete="CASCADE"), primary_key=True
+    )
+    track: Mapped[str] = mapped_column(String(16), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), nullable=False)
+    stage: Mapped[str] = mapped_column(String(32), nullable=False)
+    since: Mapped[date] = mapped_column(Date, nullable=False)
 
 
 class CaseOffence(IdMixin, TimestampMixin, Base):

@@ -116,20 +116,49 @@ def _date(value: str) -> date | None:
 # --- dashboard ----------------------------------------------------------------------------------
 
 
+PAGE = 50  # rows of a dashboard list at a time
+COUNT_CAP = 1000  # a list longer than this says "more than 1,000"
+
+
+def _from(value: str | None) -> int:
+    try:
+        start = int(value or 0)
+    except ValueError:
+        return 0
+    return max(0, min(start, 100_000)) // PAGE * PAGE
+
+
 @router.get("/cases/dashboard", response_class=HTMLResponse)
 def dashboard(
-    request: Request, principal: Annotated[Principal, requires("cases.read")], session: DbSession
+    request: Request,
+    principal: Annotated[Principal, requires("cases.read")],
+    session: DbSession,
+    alarms_from: str | None = None,
+    reminders_from: str | None = None,
 ) -> HTMLResponse:
     settings = request.app.state.settings
     today = utcnow().date()
     visible = followup_port.visible_case_ids(session, principal)
+    targets = settings.cases_stage_targets
+    first_alarm, first_reminder = _from(alarms_from), _from(reminders_from)
     return render(
         request,
         "cases/followup_dashboard.html",
         {
             "today": today,
+            "page": PAGE,
+            "count_cap": COUNT_CAP,
             "alarms": proceedings.stage_alarms(
-                session, today=today, targets=settings.cases_stage_targets, case_ids=visible
+                session,
+                today=today,
+                targets=targets,
+                case_ids=visible,
+                limit=PAGE,
+                offset=first_alarm,
+            ),
+            "alarms_from": first_alarm,
+            "alarms_total": proceedings.count_stage_alarms(
+                session, today=today, targets=targets, case_ids=visible, cap=COUNT_CAP
             ),
             "warnings": proceedings.limitation_warnings(
                 session,
@@ -142,7 +171,11 @@ def dashboard(
                 today=today,
                 within_days=settings.cases_inform_within_days,
                 case_ids=visible,
+                limit=PAGE,
+                offset=first_reminder,
             ),
+            "reminders_from": first_reminder,
+            "reminders_total": informing.count_reminders(session, case_ids=visible, cap=COUNT_CAP),
             "overdue": referrals.overdue(session, today=today, case_ids=visible),
         },
     )

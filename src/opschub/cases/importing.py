@@ -365,6 +365,9 @@ def import_records(
     for model, rows in ((Case, case_rows), (CaseForm, form_rows), (CasePerson, person_rows)):
         for start in range(0, len(rows), CHUNK):
             session.execute(insert(cast(Table, model.__table__)), rows[start : start + CHUNK])
+    from opschub.cases import stages_state
+
+    stages_state.refresh(session, [str(row["id"]) for row in case_rows])
     audit.record(
         session,
         action="cases.cases.imported",

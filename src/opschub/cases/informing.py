@@ -1,6 +1,7 @@
 """Keeping the child informed (para 92): the log of what the child and the guardian were told,
 and the reminders for steps that must be told and were not (rules in
-:mod:`opschub.cases.informing_rules`).
+:mod:`opschub.cases.informing_rules`, kept as a mark on each step by
+:mod:`opschub.cases.stages_state`).
 
 The only writer of ``case_informed_log``; every entry is audited in the same transaction (the
 audit event says that something was told, not what: that is encrypted in the log).
@@ -8,22 +9,21 @@ audit event says that something was told, not what: that is encrypted in the log
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, false, func, select
 from sqlalchemy.orm import Session
 
 from opschub.audit import service as audit
-from opschub.cases import informing_rules
+from opschub.cases import stages_state
 from opschub.cases.followup_common import (
     CaseIds,
     FieldError,
     FollowupActor,
     FollowupInvalid,
-    in_cases,
 )
 from opschub.cases.followup_models import (
     INFORMED_FORMS,
@@ -31,7 +31,6 @@ from opschub.cases.followup_models import (
     CaseInformed,
     CaseProceeding,
 )
-from opschub.cases.stages import MUST_TELL
 from opschub.clock import utcnow
 
 
@@ -127,6 +126,7 @@ def log_told(
     )
     session.add(row)
     session.flush()
+    stages_state.refresh(session, [case_id])
     audit.record(
         session,
         action="cases.informed.logged",
@@ -147,6 +147,13 @@ def log_of(session: Session, case_id: str) -> list[InformedView]:
     return [_view(row) for row in rows]
 
 
+def _untold(case_ids: CaseIds) -> Select[*tuple[Any, ...]]:
+    query = select(
+        CaseProceeding.id, CaseProceeding.case_id, CaseProceeding.kind, CaseProceeding.occurred_on
+    ).where(CaseProceeding.told == false())
+    return stages_state.scoped(query, CaseProceeding.case_id, case_ids)
+
+
 def reminders(
     session: Session,
     *,
@@ -154,28 +161,31 @@ def reminders(
     within_days: int,
     case_ids: CaseIds = None,
     limit: int = 500,
+    offset: int = 0,
 ) -> list[CaseReminder]:
-    """Steps that must be told and were not, in the given cases (all when None)."""
-    steps_query = select(
-        CaseProceeding.id, CaseProceeding.case_id, CaseProceeding.kind, CaseProceeding.occurred_on
-    ).where(CaseProceeding.kind.in_(MUST_TELL))
-    log_query = select(CaseInformed.case_id, CaseInformed.told_on, CaseInformed.steps)
-    if case_ids is not None:
-        steps_query = steps_query.where(in_cases(CaseProceeding.case_id, case_ids))
-        log_query = log_query.where(in_cases(CaseInformed.case_id, case_ids))
-    happened: dict[str, list[informing_rules.Happened]] = defaultdict(list)
-    for row in session.execute(steps_query):
-        happened[row.case_id].append(informing_rules.Happened(row.id, row.kind, row.occurred_on))
-    if not happened:
-        return []
-    told: dict[str, list[informing_rules.Told]] = defaultdict(list)
-    for entry in session.execute(log_query.where(CaseInformed.case_id.in_(list(happened)))):
-        told[entry.case_id].append(informing_rules.Told(entry.told_on, tuple(entry.steps or ())))
-    found = [
-        CaseReminder(case_id, r.step_id, r.kind, r.on, r.days, r.overdue)
-        for case_id, steps in happened.items()
-        for r in informing_rules.reminders(
-            steps, told.get(case_id, []), today=today, within_days=within_days
+    """Steps that must be told and were not, in the given cases (all when None), oldest first:
+    the steps marked not told by :mod:`opschub.cases.stages_state` (an ordered walk of
+    ``ix_case_proceedings_untold``)."""
+    rows = session.execute(
+        _untold(case_ids)
+        .order_by(CaseProceeding.occurred_on, CaseProceeding.case_id, CaseProceeding.id)
+        .offset(offset)
+        .limit(limit)
+    )
+    return [
+        CaseReminder(
+            row.case_id,
+            row.id,
+            row.kind,
+            row.occurred_on,
+            (today - row.occurred_on).days,
+            (today - row.occurred_on).days > within_days,
         )
+        for row in rows
     ]
-    return sorted(found, key=lambda r: (r.on, r.case_id))[:limit]
+
+
+def count_reminders(session: Session, *, case_ids: CaseIds = None, cap: int = 1000) -> int:
+    """How many reminders there are in all, counted up to ``cap + 1``."""
+    counted = select(func.count()).select_from(_untold(case_ids).limit(cap + 1).subquery())
+    return session.scalar(counted) or 0

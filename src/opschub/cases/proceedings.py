@@ -1,23 +1,28 @@
 """Proceedings per suspect and the offences of a case with their limitation deadlines.
 
-The only writer of ``case_proceedings`` and ``case_offences``; every change is audited in the
-same transaction. The rules are those of :mod:`opschub.cases.stages` (order of steps, dates) and
+The only writer of ``case_proceedings`` (but its ``told`` mark, kept by
+:mod:`opschub.cases.stages_state`) and ``case_offences``; every change is audited in the same
+transaction, and a recorded step refreshes the case's stored waits and told marks in it too, so
+that :func:`stage_alarms` is an indexed query over the stored state.
+
+The rules are those of :mod:`opschub.cases.stages` (order of steps, dates) and
 :mod:`opschub.cases.limitation` (the deadline); the service refuses what they refuse, and
 :func:`check` lets a form show the same problems as the person types.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, and_, func, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from opschub.audit import service as audit
-from opschub.cases import limitation, stages
+from opschub.cases import limitation, stages, stages_state
 from opschub.cases.followup_common import (
     CaseIds,
     FieldError,
@@ -26,7 +31,7 @@ from opschub.cases.followup_common import (
     FollowupNotFound,
     in_cases,
 )
-from opschub.cases.followup_models import CaseOffence, CaseProceeding
+from opschub.cases.followup_models import CaseOffence, CaseProceeding, CaseStageWait
 from opschub.clock import utcnow
 
 
@@ -162,6 +167,7 @@ def record_step(
     )
     session.add(row)
     session.flush()
+    stages_state.refresh(session, [case_id])
     audit.record(
         session,
         action="cases.proceeding.recorded",
@@ -270,8 +276,6 @@ def limitation_warnings(
     limit: int = 200,
 ) -> list[OffenceView]:
     """Offences whose deadline falls within ``warn_days`` (or has fallen), soonest first."""
-    from datetime import timedelta
-
     query = select(CaseOffence).where(
         CaseOffence.falls_on.is_not(None),
         CaseOffence.falls_on <= today + timedelta(days=warn_days),
@@ -282,54 +286,98 @@ def limitation_warnings(
     return [_offence_view(row, today=today, warn_days=warn_days) for row in rows]
 
 
+def _overdue_by_stage(
+    *, today: date, targets: Mapping[str, int], case_ids: CaseIds
+) -> list[tuple[str, int, Select[*tuple[Any, ...]]]]:
+    """One query per watched stage: its waits older than the target (an ordered walk of
+    ``ix_case_stage_waits_stage``). A stage without a target is not watched."""
+    queries = []
+    for stage in stages.WAITING_STAGES:
+        target = targets.get(stage)
+        if target is None:
+            continue
+        query = select(
+            CaseStageWait.case_id,
+            CaseStageWait.suspect_id,
+            CaseStageWait.stage,
+            CaseStageWait.since,
+        ).where(
+            CaseStageWait.stage == stage,
+            # waited longer than the target: today - since > target
+            CaseStageWait.since < today - timedelta(days=target),
+        )
+        queries.append((stage, target, stages_state.scoped(query, CaseStageWait.case_id, case_ids)))
+    return queries
+
+
 def stage_alarms(
     session: Session,
     *,
     today: date,
-    targets: dict[str, int],
+    targets: Mapping[str, int],
     case_ids: CaseIds = None,
+    limit: int = 500,
+    offset: int = 0,
 ) -> list[StageAlarm]:
     """Every suspect's proceedings (and every open case with a suspect and no step yet) that
-    waited longer than its stage's target, longest over first."""
-    from opschub.cases import followup_port
+    waited longer than its stage's target, longest over first (then by case, suspect), from the
+    state kept by :mod:`opschub.cases.stages_state`; ``limit`` of them after ``offset``.
 
-    open_cases = followup_port.open_cases_with_suspects(session, case_ids)
-    by_suspect: dict[tuple[str, str], list[stages.Step]] = defaultdict(list)
-    columns = select(
-        CaseProceeding.case_id,
-        CaseProceeding.suspect_id,
-        CaseProceeding.kind,
-        CaseProceeding.occurred_on,
+    One statement: per watched stage the first ``offset + limit`` overdue waits, oldest first,
+    put together with UNION ALL; they are merged here by how long over the target each is."""
+    wanted = offset + limit
+    parts = _overdue_by_stage(today=today, targets=targets, case_ids=case_ids)
+    if not parts or wanted <= 0:
+        return []
+    pages = [
+        select(page)
+        for page in (
+            query.order_by(CaseStageWait.since, CaseStageWait.case_id, CaseStageWait.suspect_id)
+            .limit(wanted)
+            .subquery()
+            for _stage, _target, query in parts
+        )
+    ]
+    statement = pages[0] if len(pages) == 1 else union_all(*pages)
+    found = [
+        StageAlarm(
+            row.case_id,
+            row.suspect_id,
+            row.stage,
+            row.since,
+            (today - row.since).days,
+            targets[row.stage],
+        )
+        for row in session.execute(statement)
+    ]
+    found.sort(key=lambda a: (a.target - a.days, a.case_id, a.suspect_id or "", a.stage))
+    return found[offset:wanted]
+
+
+def count_stage_alarms(
+    session: Session,
+    *,
+    today: date,
+    targets: Mapping[str, int],
+    case_ids: CaseIds = None,
+    cap: int = 1000,
+) -> int:
+    """How many alarms :func:`stage_alarms` has in all, counted up to ``cap + 1`` (a page says
+    "more than ``cap``" rather than counting a million rows). One statement."""
+    watched = [
+        and_(
+            CaseStageWait.stage == stage,
+            CaseStageWait.since < today - timedelta(days=targets[stage]),
+        )
+        for stage in stages.WAITING_STAGES
+        if stage in targets
+    ]
+    if not watched:
+        return 0
+    query = stages_state.scoped(
+        select(CaseStageWait.suspect_id).where(or_(*watched)), CaseStageWait.case_id, case_ids
     )
-    if case_ids is None or isinstance(case_ids, Select):
-        # All cases, or the actor's visible cases as a subquery: one query.
-        queries = [
-            columns
-            if case_ids is None
-            else columns.where(in_cases(CaseProceeding.case_id, case_ids))
-        ]
-    else:
-        wanted = [case.id for case in open_cases]
-        queries = [
-            columns.where(CaseProceeding.case_id.in_(wanted[start : start + 500]))
-            for start in range(0, len(wanted), 500)
-        ]
-    for query in queries:
-        for row in session.execute(query):
-            by_suspect[(row.case_id, row.suspect_id)].append(stages.Step(row.kind, row.occurred_on))
-    found: list[StageAlarm] = []
-    for case in open_cases:
-        for suspect_id in case.suspect_ids:
-            for wait in stages.alarms(
-                by_suspect.get((case.id, suspect_id), []),
-                opened_on=case.opened_on,
-                today=today,
-                targets=targets,
-            ):
-                found.append(
-                    StageAlarm(case.id, suspect_id, wait.stage, wait.since, wait.days, wait.target)
-                )
-    return sorted(found, key=lambda a: (-(a.days - a.target), a.case_id))
+    return session.scalar(select(func.count()).select_from(query.limit(cap + 1).subquery())) or 0
 
 
 def get_step(session: Session, step_id: str) -> StepView:

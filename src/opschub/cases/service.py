@@ -485,6 +485,11 @@ def update_case(
         case.closed_at = None
     case.updated_at = utcnow()
     session.flush()
+    if "status" in diff:
+        # Closed: its proceedings wait for nothing any more; reopened: they wait again.
+        from opschub.cases import stages_state
+
+        stages_state.refresh(session, [case.id])
     audit.record(
         session,
         action="cases.case.updated",
@@ -895,6 +900,10 @@ def add_person(session: Session, actor: CaseActor, case_id: str, data: PersonIn)
     session.add(person)
     case.updated_at = utcnow()
     session.flush()
+    if data.role == "suspect":
+        from opschub.cases import stages_state
+
+        stages_state.refresh(session, [case.id])
     audit.record(
         session,
         action="cases.person.added",

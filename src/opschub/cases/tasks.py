@@ -2,8 +2,10 @@
 proceedings waiting longer than their targets (para 98), limitation deadlines coming near
 (para 95), steps the child has not been told of (para 92) and overdue referrals.
 
-The daily review writes one audit event with the counts and the case ids (never names); the case
-workers see the same lists on their dashboard (/cases/dashboard).
+The daily review writes one audit event with the counts and the case ids (never names) of the first
+:data:`MAX_LISTED` of each list; the case workers see the same lists, paged, on their dashboard
+(/cases/dashboard). Alarms and reminders are read from the state kept at write time
+(:mod:`opschub.cases.stages_state`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from opschub.jobs.runner import JobContext
 SEND_KIND = "cases.send_referral"
 REVIEW_KIND = "cases.stage_alarms"
 MAX_LISTED = 200
+COUNT_CAP = 100_000
 
 
 @task(SEND_KIND, max_attempts=8, backoff_seconds=60.0, backoff_cap_seconds=3600.0)
@@ -107,16 +110,19 @@ def stage_alarms(ctx: JobContext) -> None:
 
     settings = get_settings()
     today = utcnow().date()
+    targets = settings.cases_stage_targets
     with ctx.database.read() as session:
-        alarms = proceedings.stage_alarms(
-            session, today=today, targets=settings.cases_stage_targets
+        alarms = proceedings.stage_alarms(session, today=today, targets=targets, limit=MAX_LISTED)
+        alarms_total = proceedings.count_stage_alarms(
+            session, today=today, targets=targets, cap=COUNT_CAP
         )
         warnings = proceedings.limitation_warnings(
             session, today=today, warn_days=settings.cases_limitation_warn_days
         )
         reminders = informing.reminders(
-            session, today=today, within_days=settings.cases_inform_within_days
+            session, today=today, within_days=settings.cases_inform_within_days, limit=MAX_LISTED
         )
+        reminders_total = informing.count_reminders(session, cap=COUNT_CAP)
         overdue = referrals.overdue(session, today=today)
     with ctx.transaction() as session:
         audit.record(
@@ -125,6 +131,9 @@ def stage_alarms(ctx: JobContext) -> None:
             actor_label="daily case review",
             target_type="case",
             details={
+                # how many in all (counted up to COUNT_CAP + 1); the lists name the first ones
+                "alarms_total": alarms_total,
+                "reminders_total": reminders_total,
                 "alarms": [
                     {"case": a.case_id, "stage": a.stage, "days": a.days, "target": a.target}
                     for a in alarms[:MAX_LISTED]

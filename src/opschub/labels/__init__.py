@@ -411,6 +411,8 @@ DETAIL_KEY = {
     "warnings": N_("limitation warnings"),
     "reminders": N_("informing reminders"),
     "overdue_referrals": N_("overdue referrals"),
+    "alarms_total": N_("stage alarms in all"),
+    "reminders_total": N_("informing reminders in all"),
     "referral_from": N_("from"),
     "referral_to": N_("to"),
 }
