@@ -202,10 +202,14 @@ def add_person(
 ) -> JSONResponse:
     """Add a victim, suspect, guardian or witness under a pseudonymous alias."""
     try:
-        person = service.add_person(
-            session, principal, case_id, service.PersonIn(**body.model_dump())
-        )
+        with session.begin_nested():
+            person = service.add_person(
+                session, principal, case_id, service.PersonIn(**body.model_dump())
+            )
     except service.CasesError as exc:
+        if isinstance(exc, service.SelfImagesRefused):
+            # The attempt is rolled back; the refusal itself is kept on record.
+            service.record_self_images_refusal(session, principal, exc)
         return _failure(exc)
     body_out: dict[str, Any] = {"id": person.id, "alias": person.alias}
     if person.suspect_confirmation:

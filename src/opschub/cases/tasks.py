@@ -1,6 +1,7 @@
 """Cases' background work: sending referrals to partner services, and the daily review of
 proceedings waiting longer than their targets (para 98), limitation deadlines coming near
-(para 95), steps the child has not been told of (para 92) and overdue referrals.
+(para 95), steps the child has not been told of (para 92) and overdue referrals. The review first
+computes again the deadlines of offences whose national rule changed since they were recorded.
 
 The daily review writes one audit event with the counts and the case ids (never names); the case
 workers see the same lists on their dashboard (/cases/dashboard).
@@ -26,7 +27,12 @@ def send_referral(ctx: JobContext) -> None:
     settings = get_settings()
     referral_id = str(ctx.payload["referral_id"])
     with ctx.database.read() as session:
-        message = referrals.outgoing(session, referral_id, base_url=settings.base_url)
+        message = referrals.outgoing(
+            session,
+            referral_id,
+            base_url=settings.base_url,
+            default_language=settings.default_language,
+        )
     if message is None:
         with ctx.transaction():
             return
@@ -78,22 +84,21 @@ def _send_email(message: object, *, key: str) -> None:
     email = EmailMessage()
     email["From"] = settings.cases_mail_from
     email["To"] = message.email
-    email["Subject"] = f"Referral {message.referral_id}"
+    email["Subject"] = message.subject
     email["Message-ID"] = make_msgid(idstring=key.replace(":", "."), domain="opschub.invalid")
+    email["Auto-Submitted"] = "auto-generated"
+    # The text in the service's language (referrals.message_language); the header moves to the
+    # text part when the JSON attachment makes the message multipart.
+    email.set_content(message.text, charset="utf-8")
+    email["Content-Language"] = message.language
     body = message.body
-    email.set_content(
-        "A child has been referred to your service. Please contact the case worker through the "
-        "link below; no personal data is sent by email.\n\n"
-        f"Referral: {body['referral_id']}\nService: {body['service_kind']}\n"
-        f"Due: {body['due_on'] or '-'}\nLanguages: {', '.join(body['languages'])}\n"  # type: ignore[arg-type]
-        f"Link: {body['link']}\n"
-    )
     email.add_attachment(
         json.dumps(body, ensure_ascii=False, sort_keys=True).encode(),
         maintype="application",
         subtype="json",
         filename=f"referral-{message.referral_id}.json",
     )
+    email["Content-Language"] = message.language  # and the whole message's
     deliver_email(email, settings.cases_smtp_host, settings.cases_smtp_port)
 
 
@@ -107,6 +112,10 @@ def stage_alarms(ctx: JobContext) -> None:
 
     settings = get_settings()
     today = utcnow().date()
+    # A changed national rule moves the deadlines of the offences it covers (audited each);
+    # a retry finds nothing left to do.
+    with ctx.database.transaction() as session:
+        recomputed = len(proceedings.recompute_for_rules(session))
     with ctx.database.read() as session:
         alarms = proceedings.stage_alarms(
             session, today=today, targets=settings.cases_stage_targets
@@ -125,6 +134,7 @@ def stage_alarms(ctx: JobContext) -> None:
             actor_label="daily case review",
             target_type="case",
             details={
+                "recomputed": recomputed,
                 "alarms": [
                     {"case": a.case_id, "stage": a.stage, "days": a.days, "target": a.target}
                     for a in alarms[:MAX_LISTED]

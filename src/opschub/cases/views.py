@@ -345,6 +345,9 @@ async def person_add(
             status_code=400,
         )
     except service.Refused as exc:
+        if isinstance(exc, service.SelfImagesRefused):
+            # The attempt's savepoint is rolled back; the refusal itself is kept on record.
+            service.record_self_images_refusal(session, principal, exc)
         return _case_page(
             request,
             session,
