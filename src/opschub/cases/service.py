@@ -993,9 +993,17 @@ def update_person(
     *,
     version: int,
     changes: Mapping[str, Any],
+    case_id: str | None = None,
+    seen: Mapping[str, Any] | None = None,
 ) -> CasePerson:
-    """Change a person's alias, sex, nationality, residence, vulnerabilities or what is known of
-    their birth (optimistic).
+    """Change a person's alias, sex, nationality, residence, vulnerabilities, real name or what
+    is known of their birth (optimistic). With ``case_id``, a person of another case is not
+    found. If the person has moved on from ``version``, :class:`StaleEdit` names the fields that
+    differ from ``seen`` (what the editor was shown; without it, from ``changes``) and nothing
+    is saved.
+
+    The real name needs ``cases.identify``; it is written, never read, here (the audit names the
+    field, never the value); ``None`` or an empty text removes it.
 
     What is known of the birth is one of date, month or estimated age: giving any of them
     replaces the other two. The age at the case's opening and its band follow; the limitation
@@ -1003,11 +1011,26 @@ def update_person(
     who turns out to have been a child goes to the protected track; one on the protected track
     is never taken off it by an edit (para 71)."""
     person = _person_for(session, actor, person_id, manage=True)
-    unknown = sorted(set(changes) - set(PERSON_EDITABLE))
+    if case_id is not None and person.case_id != case_id:
+        raise NotFound(person_id)
+    unknown = sorted(set(changes) - set(PERSON_EDITABLE) - {"real_name"})
     if unknown:
         raise CaseInvalid(
             [FieldError(name, N_("This field cannot be changed here.")) for name in unknown]
         )
+    new_name: str | None = None
+    name_given = "real_name" in changes
+    if name_given:
+        _require(actor, "cases.identify")
+        raw_name = changes["real_name"]
+        if raw_name is not None and not isinstance(raw_name, str):
+            raise CaseInvalid([FieldError("real_name", N_("This value cannot be read."))])
+        new_name = _clean_text(raw_name)
+        if new_name is not None and len(new_name) > MAX_NAME:
+            raise CaseInvalid(
+                [FieldError("real_name", N_("At most %(n)s characters."), {"n": MAX_NAME})]
+            )
+        changes = {k: v for k, v in changes.items() if k != "real_name"}
     residence = (
         orgunits.by_id(session, person.residence_unit_id) if person.residence_unit_id else None
     )
@@ -1022,7 +1045,10 @@ def update_person(
         "estimated_age": person.estimated_age,
     }
     if person.version_id != version:
-        changed = {k: current[k] for k in changes if changes[k] != current[k]} or current
+        reference = seen if seen is not None else changes
+        changed = {
+            k: current[k] for k in PERSON_EDITABLE if k in reference and reference[k] != current[k]
+        } or current
         raise StaleEdit(person.version_id, changed)
     merged = {**current, **changes}
     if any(name in changes for name in BIRTH_FIELDS):
@@ -1082,8 +1108,12 @@ def update_person(
         {k for k in changes if merged[k] != current[k]}
         | {k for k in BIRTH_FIELDS if birth_changed and merged[k] != current[k]}
     )
+    if name_given and person.real_name != new_name:
+        diff = sorted({*diff, "real_name"})
     if not diff:
         return person
+    if "real_name" in diff:
+        person.real_name = new_name
     person.alias = alias or person.alias
     person.sex = data.sex
     person.nationality = data.nationality
@@ -1132,6 +1162,17 @@ def _person_for(
     if person.protected_track and not can_see_protected(actor):
         raise NotFound(person_id)
     return person
+
+
+def get_person(session: Session, actor: CaseActor, case_id: str, person_id: str) -> PersonView:
+    """One person of a case as the actor may see them, for the edit form (no real name)."""
+    person = _person_for(session, actor, person_id)
+    if person.case_id != case_id:
+        raise NotFound(person_id)
+    unit = orgunits.by_id(session, person.residence_unit_id) if person.residence_unit_id else None
+    units = {person.residence_unit_id: unit.code} if unit and person.residence_unit_id else {}
+    named = {person.id} & _named(session, person.case_id)
+    return _person_view(person, units, named)
 
 
 def read_real_name(session: Session, actor: CaseActor, person_id: str) -> str | None:
