@@ -178,6 +178,7 @@ def test_administrator_and_auditor_pages(
         (Role.POLICE_LIAISON, "/queue"),
         (Role.AUDITOR, "/audit"),
         (Role.CASE_WORKER, "/staff"),
+        (Role.CASE_SUPERVISOR, "/staff"),
         (Role.STATISTICIAN, "/staff"),
     ],
 )

@@ -45,6 +45,7 @@ EXPECTED_OPERATIONS = {
     "GET /api/v1/cases/{case_id}/export.json",
     "POST /api/v1/cases/{case_id}/links",
     "POST /api/v1/cases/{case_id}/people",
+    "PATCH /api/v1/cases/{case_id}/people/{person_id}",
     "POST /api/v1/cases/people/{person_id}/real-name",
     "GET /api/v1/cases/{case_id}/informed",
     "GET /api/v1/case-follow-up/alarms",

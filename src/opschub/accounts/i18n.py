@@ -70,6 +70,7 @@ ROLE_LABELS: dict[Role, str] = {
     Role.SENIOR_ANALYST: N_("Senior analyst"),
     Role.POLICE_LIAISON: N_("Police liaison"),
     Role.CASE_WORKER: N_("Case worker"),
+    Role.CASE_SUPERVISOR: N_("Case supervisor"),
     Role.STATISTICIAN: N_("Statistician"),
     Role.AUDITOR: N_("Auditor"),
     Role.PARTNER: N_("Partner (machine client)"),

@@ -17,6 +17,7 @@ class Role(StrEnum):
     SENIOR_ANALYST = "senior_analyst"
     POLICE_LIAISON = "police_liaison"
     CASE_WORKER = "case_worker"
+    CASE_SUPERVISOR = "case_supervisor"
     STATISTICIAN = "statistician"
     AUDITOR = "auditor"
     PARTNER = "partner"  # machine clients (API tokens) only
@@ -52,6 +53,7 @@ PERMISSIONS: dict[str, str] = {
 }
 
 _ANALYST = {"reports.read", "reports.assess", "hashlists.read"}
+_CASE_WORKER = {"cases.read", "cases.manage", "cases.identify", "cases.protected"}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.ADMIN: frozenset(
@@ -75,15 +77,10 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
     # Child-protection case workers deal with children in conflict with the law in the welfare
     # track (para 71), so they alone see the protected track; police liaisons, who feed the
     # criminal record, never do.
-    Role.CASE_WORKER: frozenset(
-        {
-            "cases.read",
-            "cases.manage",
-            "cases.identify",
-            "cases.protected",
-            "cases.consent_override",
-        }
-    ),
+    Role.CASE_WORKER: frozenset(_CASE_WORKER),
+    # A referral without the recorded consent of the child or guardian is a separate grant
+    # (issue 13: "an override needs a separate permission and a reason"): case supervisors only.
+    Role.CASE_SUPERVISOR: frozenset(_CASE_WORKER | {"cases.consent_override"}),
     Role.STATISTICIAN: frozenset({"stats.read", "stats.publish"}),
     Role.AUDITOR: frozenset({"audit.read", "stats.read"}),
     Role.PARTNER: frozenset({"reports.submit", "lists.read"}),

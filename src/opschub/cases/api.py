@@ -13,6 +13,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -65,6 +66,18 @@ class PersonBody(BaseModel):
     acts: list[str] = Field(default_factory=list, max_length=20)
 
 
+class PersonPatch(BaseModel):
+    version: int = Field(description="the version the change is based on (optimistic locking)")
+    changes: dict[str, Any] = Field(
+        description="alias, sex, birth_date (YYYY-MM-DD), birth_month (YYYY-MM), estimated_age, "
+        "nationality, residence, vulnerabilities; real_name with cases.identify (null removes "
+        "it). Giving one of the birth fields replaces the other two."
+    )
+    seen: dict[str, Any] | None = Field(
+        default=None, description="the values the editor was shown, to say what changed since"
+    )
+
+
 class LinkBody(BaseModel):
     report_id: str | None = None
     evidence_item_id: str | None = None
@@ -82,7 +95,11 @@ def _failure(exc: service.CasesError) -> JSONResponse:
         return JSONResponse({"error": "no such case or person"}, status_code=404)
     if isinstance(exc, service.StaleEdit):
         return JSONResponse(
-            {"error": str(exc), "version": exc.current_version, "changed": exc.changed},
+            {
+                "error": str(exc),
+                "version": exc.current_version,
+                "changed": jsonable_encoder(exc.changed),
+            },
             status_code=409,
         )
     if isinstance(exc, service.Refused):
@@ -202,15 +219,64 @@ def add_person(
 ) -> JSONResponse:
     """Add a victim, suspect, guardian or witness under a pseudonymous alias."""
     try:
-        person = service.add_person(
-            session, principal, case_id, service.PersonIn(**body.model_dump())
-        )
+        with session.begin_nested():
+            person = service.add_person(
+                session, principal, case_id, service.PersonIn(**body.model_dump())
+            )
     except service.CasesError as exc:
+        if isinstance(exc, service.SelfImagesRefused):
+            # The attempt is rolled back; the refusal itself is kept on record.
+            service.record_self_images_refusal(session, principal, exc)
         return _failure(exc)
     body_out: dict[str, Any] = {"id": person.id, "alias": person.alias}
     if person.suspect_confirmation:
         body_out["suspect_confirmation"] = person.suspect_confirmation
     return JSONResponse(body_out, status_code=201)
+
+
+def _dates(values: dict[str, Any]) -> dict[str, Any]:
+    """``birth_date`` as a date when it reads as one (otherwise the service names the field)."""
+    found = values.get("birth_date")
+    if isinstance(found, str):
+        try:
+            return {**values, "birth_date": date.fromisoformat(found) if found else None}
+        except ValueError:
+            pass
+    return values
+
+
+@router.patch("/cases/{case_id}/people/{person_id}")
+def update_person(
+    case_id: str,
+    person_id: str,
+    body: PersonPatch,
+    principal: Annotated[Principal, requires("cases.manage")],
+    session: DbSession,
+) -> JSONResponse:
+    """Correct a person; a corrected birth moves the limitation deadlines of offences against
+    them. A stale ``version`` is refused (409) with what changed."""
+    try:
+        with session.begin_nested():
+            person = service.update_person(
+                session,
+                principal,
+                person_id,
+                version=body.version,
+                changes=_dates(body.changes),
+                case_id=case_id,
+                seen=_dates(body.seen) if body.seen is not None else None,
+            )
+    except service.CasesError as exc:
+        return _failure(exc)
+    return JSONResponse(
+        {
+            "id": person.id,
+            "alias": person.alias,
+            "version": person.version_id,
+            "age_at_opening": person.age_at_opening,
+            "protected_track": person.protected_track,
+        }
+    )
 
 
 @router.post("/cases/{case_id}/links")

@@ -190,8 +190,8 @@ class CaseStageWait(Base):
 
 class CaseOffence(IdMixin, TimestampMixin, Base):
     """An offence in a case with the limitation rule it falls under and its deadline, computed
-    when the offence is recorded (a later change of the rule or of the victim's birth date does
-    not recompute it yet)."""
+    when the offence is recorded and again when what is known of the victim's birth changes or
+    the national rule for its offence code changes (:mod:`opschub.cases.proceedings`)."""
 
     __tablename__ = "case_offences"
     __table_args__ = (

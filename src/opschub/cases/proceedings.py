@@ -256,6 +256,132 @@ def add_offence(
     return _offence_view(row, today=today, warn_days=settings.cases_limitation_warn_days)
 
 
+# Why a stored deadline was computed again (the audit detail ``cause``).
+RECOMPUTE_CAUSES = ("rule", "birth")
+_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class Recomputed:
+    """A stored offence whose rule or deadline changed when computed again."""
+
+    offence_id: str
+    case_id: str
+    offence_code: str
+    rule_before: str
+    rule: str
+    falls_on_before: date | None
+    falls_on: date | None
+
+
+def _recompute(
+    session: Session,
+    rows: list[CaseOffence],
+    *,
+    cause: str,
+    actor: FollowupActor | None,
+    actor_label: str | None,
+) -> list[Recomputed]:
+    """Compute each row's deadline again from today's rule and what is known of the victim's
+    birth; store and audit (one event per changed offence) those that differ."""
+    from opschub.cases import followup_port
+    from opschub.config import get_settings
+
+    assert cause in RECOMPUTE_CAUSES
+    settings = get_settings()
+    changed: list[Recomputed] = []
+    events: list[audit.EventIn] = []
+    for row in rows:
+        rule = limitation.rule_for(row.offence_code, settings.cases_limitation_rules)
+        birth = (
+            followup_port.birth_of(session, row.case_id, row.victim_id) if row.victim_id else None
+        )
+        found = limitation.deadline(
+            rule, committed_on=row.committed_on, birth=birth, leap=settings.cases_leap_day_birthday
+        )
+        now = (rule.code, found.starts_on, found.falls_on, found.exact)
+        if now == (row.rule, row.starts_on, row.falls_on, row.exact):
+            continue
+        done = Recomputed(
+            row.id, row.case_id, row.offence_code, row.rule, rule.code, row.falls_on, found.falls_on
+        )
+        row.rule, row.starts_on, row.falls_on, row.exact = now
+        changed.append(done)
+        events.append(
+            audit.EventIn(
+                action="cases.offence.recomputed",
+                actor=actor,
+                actor_label=actor_label,
+                target_type="case",
+                target_id=row.case_id,
+                details={
+                    "offence": row.offence_code,
+                    "cause": cause,
+                    "rule_before": done.rule_before,
+                    "rule": done.rule,
+                    "falls_on_before": _iso(done.falls_on_before),
+                    "falls_on": _iso(done.falls_on),
+                },
+            )
+        )
+    if changed:
+        session.flush()
+        audit.record_many(session, events)
+    return changed
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+def recompute_for_victim(
+    session: Session, actor: FollowupActor, *, case_id: str, victim_id: str
+) -> list[Recomputed]:
+    """After a change to what is known of ``victim_id``'s birth (date, month or estimated age):
+    the deadlines of the offences against them, computed again and audited (cause ``birth``).
+    Called by cases-core's person edit in its transaction."""
+    rows = list(
+        session.scalars(
+            select(CaseOffence).where(
+                CaseOffence.case_id == case_id, CaseOffence.victim_id == victim_id
+            )
+        )
+    )
+    return _recompute(session, rows, cause="birth", actor=actor, actor_label=None)
+
+
+def recompute_for_rules(
+    session: Session, *, actor_label: str = "daily case review"
+) -> list[Recomputed]:
+    """After a change of the national rules (``OPSCHUB_CASES_LIMITATION_RULES``): every stored
+    offence whose rule is no longer the one its offence code has now, computed again and audited
+    (cause ``rule``). The daily review runs it first; nothing to do costs one query per code.
+
+    A change of ``OPSCHUB_CASES_LEAP_DAY_BIRTHDAY`` alone is not caught here (the stored rule is
+    the same); the person edit and a rule change compute with the setting of the day."""
+    from opschub.config import get_settings
+
+    rules = get_settings().cases_limitation_rules
+    stored = sorted(set(session.scalars(select(CaseOffence.offence_code).distinct())))
+    changed: list[Recomputed] = []
+    for code in stored:
+        current = limitation.rule_for(code, rules).code
+        query = (
+            select(CaseOffence)
+            .where(CaseOffence.offence_code == code, CaseOffence.rule != current)
+            .order_by(CaseOffence.id)
+            .limit(_CHUNK)
+        )
+        while True:
+            rows = list(session.scalars(query))
+            if not rows:
+                break
+            changed += _recompute(session, rows, cause="rule", actor=None, actor_label=actor_label)
+            if len(rows) < _CHUNK:
+                break
+    return changed
+
+
 def offences_of(session: Session, case_id: str) -> list[OffenceView]:
     from opschub.config import get_settings
 

@@ -11,7 +11,9 @@ says that a reason was given, not what it is). Anyone else is refused and the re
 
 What leaves the system. The message to the partner carries the referral's id, the kind of
 service, the due date, the languages the child speaks and a link back; never a name, the notes
-or the reason: the partner calls the case worker for the rest.
+or the reason: the partner calls the case worker for the rest. It is written in the service's
+language (the first of Chinese or English among the service's languages, else the operator's
+default language): the email says so in ``Content-Language``, the webhook body in ``language``.
 """
 
 from __future__ import annotations
@@ -400,7 +402,8 @@ def overdue(
 
 @dataclass(frozen=True)
 class Outgoing:
-    """A referral message ready to go: where, how, and the body (no personal data)."""
+    """A referral message ready to go: where, how, and the body (no personal data), with its
+    texts in ``language`` (the service's: see :func:`message_language`)."""
 
     referral_id: str
     delivery: str
@@ -408,10 +411,85 @@ class Outgoing:
     webhook_url: str | None
     webhook_secret: str | None
     body: dict[str, object]
+    language: str = "en"
+    subject: str = ""
+    text: str = ""
 
 
-def outgoing(session: Session, referral_id: str, *, base_url: str) -> Outgoing | None:
-    """What the job sends for ``referral_id``; None when it is no longer to be sent."""
+def message_language(service_languages: Sequence[str], default: str) -> str:
+    """The language a message to a service is written in: the first of its languages that
+    opschub writes (Chinese or English, e.g. ``zh``, ``zh-CN``, ``en-GB``), else ``default``
+    (the operator's default language)."""
+    from opschub.config import SUPPORTED_LANGUAGES
+    from opschub.i18n import match_language
+
+    for tag in service_languages:
+        found = match_language(tag, SUPPORTED_LANGUAGES)
+        if found is not None:
+            return found
+    return default if default in SUPPORTED_LANGUAGES else "en"
+
+
+def _language_name(tag: str, lang: str) -> str:
+    """``bo`` -> "Tibetan" / "藏语": a partner reads the child's languages as names."""
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        name = Locale.parse(tag, sep="-").get_display_name(lang.replace("-", "_"))
+    except (UnknownLocaleError, ValueError):
+        return tag
+    return name or tag
+
+
+def _texts(body: dict[str, object], lang: str) -> tuple[str, str]:
+    """The subject and the plain text of a referral message in ``lang``."""
+    from opschub import labels
+    from opschub.i18n import translations
+    from opschub.terms.checker import ensure_clean
+
+    gettext = translations(lang).gettext
+    kind = labels.label("service_kind", str(body["service_kind"]), gettext, lang)
+    tags = body["languages"]
+    assert isinstance(tags, list)
+    spoken = [_language_name(str(t), lang) for t in tags]
+    values = {
+        "referral": body["referral_id"],
+        "service": kind,
+        "due": body["due_on"] or "–",
+        "languages": gettext("; ").join(spoken) if spoken else "–",
+        "link": body["link"],
+    }
+    subject = gettext("Referral of a child to your service (%(service)s)") % values
+    text = (
+        gettext(
+            "A child has been referred to your service. Please contact the case worker "
+            "through the link below; no personal data is sent in this message."
+        )
+        + "\n\n"
+        + gettext("Referral: %(referral)s") % values
+        + "\n"
+        + gettext("Service: %(service)s") % values
+        + "\n"
+        + gettext("Please respond by: %(due)s") % values
+        + "\n"
+        + gettext("Languages the child speaks: %(languages)s") % values
+        + "\n"
+        + gettext("Link: %(link)s") % values
+        + "\n"
+    )
+    check_lang = "en" if lang == "en" else "zh"
+    ensure_clean(subject, lang=check_lang, markup=False)
+    ensure_clean(text, lang=check_lang, markup=False)
+    return subject, text
+
+
+def outgoing(
+    session: Session, referral_id: str, *, base_url: str, default_language: str = "en"
+) -> Outgoing | None:
+    """What the job sends for ``referral_id``; None when it is no longer to be sent.
+
+    Its texts are in the service's language (:func:`message_language`); the body names that
+    language (``language``) and carries the same text (``text``)."""
     row = session.get(CaseReferral, referral_id)
     if row is None or row.delivery_state == "delivered":
         return None
@@ -429,8 +507,21 @@ def outgoing(session: Session, referral_id: str, *, base_url: str) -> Outgoing |
         "languages": followup_port.languages_of(session, row.case_id, row.person_id),
         "link": f"{base_url}/cases/{row.case_id}/follow-up#referrals",
     }
+    lang = message_language(service.languages or (), default_language)
+    subject, text = _texts(body, lang)
+    body["language"] = lang
+    body["subject"] = subject
+    body["text"] = text
     return Outgoing(
-        row.id, service.delivery, service.email, service.webhook_url, service.webhook_secret, body
+        row.id,
+        service.delivery,
+        service.email,
+        service.webhook_url,
+        service.webhook_secret,
+        body,
+        lang,
+        subject,
+        text,
     )
 
 

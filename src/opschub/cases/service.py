@@ -9,7 +9,10 @@ Rules kept here (pages, the API and the import all come through these functions)
 - A child suspect is on the protected track: hidden from everyone without ``cases.protected``,
   never in an export, counted only in :mod:`opschub.cases.facts` (para 71).
 - A child victim recorded as a suspect needs a stated reason and a senior's confirmation, and is
-  refused outright for making images of themselves (para 67).
+  refused outright for making images of themselves (para 67); the refusal is audited
+  (:func:`record_self_images_refusal`) although the attempt is not saved.
+- A corrected birth (date, month or estimated age) moves the limitation deadlines of the
+  offences against the person (:func:`opschub.cases.proceedings.recompute_for_victim`).
 - The real name is encrypted; each read of it is audited (``cases.person.name_read``).
 - Edits carry the version the editor saw; a stale edit is refused with what changed.
 
@@ -786,6 +789,35 @@ SELF_IMAGES_REFUSAL = N_(
 )
 
 
+class SelfImagesRefused(Refused):
+    """Recording a child victim as a suspect for making images of themselves (para 67): refused
+    outright. The caller rolls the attempt back and then audits the refusal with
+    :func:`record_self_images_refusal`, so that the refusal is on record although nothing else is.
+    """
+
+    def __init__(self, case_id: str, victim_id: str) -> None:
+        super().__init__(SELF_IMAGES_REFUSAL)
+        self.case_id = case_id
+        self.victim_id = victim_id
+
+
+def record_self_images_refusal(
+    session: Session, actor: CaseActor, refusal: SelfImagesRefused
+) -> None:
+    """Audit a refused attempt to record a child victim as a suspect for making images of
+    themselves (outcome ``refused``). Call it in a transaction that commits although the attempt
+    was rolled back (the page and the API do so after the attempt's savepoint)."""
+    audit.record(
+        session,
+        action="cases.person.suspect_refused",
+        actor=actor,
+        target_type="case_person",
+        target_id=refusal.victim_id,
+        outcome="refused",
+        details={"case": refusal.case_id, "act": SELF_GENERATED},
+    )
+
+
 def _next_alias(session: Session, case_id: str, role: str) -> str:
     prefix = {"victim": "V", "suspect": "S", "guardian": "G", "witness": "W"}[role]
     taken = set(session.scalars(select(CasePerson.alias).where(CasePerson.case_id == case_id)))
@@ -843,7 +875,7 @@ def add_person(session: Session, actor: CaseActor, case_id: str, data: PersonIn)
             protected = True
         if victim is not None:
             if SELF_GENERATED in data.acts:
-                raise Refused(SELF_IMAGES_REFUSAL)
+                raise SelfImagesRefused(case.id, victim.id)
             victim_age = age_on(
                 case.opened_on,
                 birth_date=victim.birth_date,
@@ -956,7 +988,11 @@ PERSON_EDITABLE = (
     "nationality",
     "residence",
     "vulnerabilities",
+    "birth_date",
+    "birth_month",
+    "estimated_age",
 )
+BIRTH_FIELDS = ("birth_date", "birth_month", "estimated_age")
 
 
 def update_person(
@@ -966,14 +1002,44 @@ def update_person(
     *,
     version: int,
     changes: Mapping[str, Any],
+    case_id: str | None = None,
+    seen: Mapping[str, Any] | None = None,
 ) -> CasePerson:
-    """Change a person's alias, sex, nationality, residence or vulnerabilities (optimistic)."""
+    """Change a person's alias, sex, nationality, residence, vulnerabilities, real name or what
+    is known of their birth (optimistic). With ``case_id``, a person of another case is not
+    found. If the person has moved on from ``version``, :class:`StaleEdit` names the fields that
+    differ from ``seen`` (what the editor was shown; without it, from ``changes``) and nothing
+    is saved.
+
+    The real name needs ``cases.identify``; it is written, never read, here (the audit names the
+    field, never the value); ``None`` or an empty text removes it.
+
+    What is known of the birth is one of date, month or estimated age: giving any of them
+    replaces the other two. The age at the case's opening and its band follow; the limitation
+    deadlines of offences against the person are computed again (audited, para 95). A suspect
+    who turns out to have been a child goes to the protected track; one on the protected track
+    is never taken off it by an edit (para 71)."""
     person = _person_for(session, actor, person_id, manage=True)
-    unknown = sorted(set(changes) - set(PERSON_EDITABLE))
+    if case_id is not None and person.case_id != case_id:
+        raise NotFound(person_id)
+    unknown = sorted(set(changes) - set(PERSON_EDITABLE) - {"real_name"})
     if unknown:
         raise CaseInvalid(
             [FieldError(name, N_("This field cannot be changed here.")) for name in unknown]
         )
+    new_name: str | None = None
+    name_given = "real_name" in changes
+    if name_given:
+        _require(actor, "cases.identify")
+        raw_name = changes["real_name"]
+        if raw_name is not None and not isinstance(raw_name, str):
+            raise CaseInvalid([FieldError("real_name", N_("This value cannot be read."))])
+        new_name = _clean_text(raw_name)
+        if new_name is not None and len(new_name) > MAX_NAME:
+            raise CaseInvalid(
+                [FieldError("real_name", N_("At most %(n)s characters."), {"n": MAX_NAME})]
+            )
+        changes = {k: v for k, v in changes.items() if k != "real_name"}
     residence = (
         orgunits.by_id(session, person.residence_unit_id) if person.residence_unit_id else None
     )
@@ -983,11 +1049,19 @@ def update_person(
         "nationality": person.nationality,
         "residence": residence.code if residence else None,
         "vulnerabilities": list(person.vulnerabilities),
+        "birth_date": person.birth_date,
+        "birth_month": person.birth_month,
+        "estimated_age": person.estimated_age,
     }
     if person.version_id != version:
-        changed = {k: current[k] for k in changes if changes[k] != current[k]} or current
+        reference = seen if seen is not None else changes
+        changed = {
+            k: current[k] for k in PERSON_EDITABLE if k in reference and reference[k] != current[k]
+        } or current
         raise StaleEdit(person.version_id, changed)
     merged = {**current, **changes}
+    if any(name in changes for name in BIRTH_FIELDS):
+        merged.update({name: changes.get(name) for name in BIRTH_FIELDS})
     data = PersonIn(
         role=person.role,
         alias=str(merged["alias"] or ""),
@@ -995,10 +1069,21 @@ def update_person(
         nationality=merged["nationality"] or None,
         residence=merged["residence"] or None,
         vulnerabilities=list(merged["vulnerabilities"] or []),
+        birth_date=merged["birth_date"],
+        birth_month=merged["birth_month"] or None,
+        estimated_age=merged["estimated_age"],
     )
     case = session.get(Case, person.case_id)
     assert case is not None
-    errors, residence_id = _validate_person(session, data, case.opened_on)
+    errors: list[FieldError] = []
+    for name, kind in (("birth_date", date), ("birth_month", str), ("estimated_age", int)):
+        value = merged[name]
+        if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
+            errors.append(FieldError(name, N_("This value cannot be read.")))
+    if errors:
+        raise CaseInvalid(errors)
+    more, residence_id = _validate_person(session, data, case.opened_on)
+    errors += more
     alias = _clean_text(data.alias)
     if not alias:
         errors.append(FieldError("alias", N_("Give an alias.")))
@@ -1008,24 +1093,71 @@ def update_person(
         errors.append(FieldError("alias", N_("Another person in this case has this alias.")))
     if errors:
         raise CaseInvalid(errors)
-    diff = sorted(k for k in changes if merged[k] != current[k])
+    age = age_on(
+        case.opened_on,
+        birth_date=data.birth_date,
+        birth_month=data.birth_month,
+        estimated_age=data.estimated_age,
+    )
+    child = age is not None and age < taxonomy.ADULT_AGE
+    birth_changed = any(merged[k] != current[k] for k in BIRTH_FIELDS)
+    if birth_changed and person.role == "suspect" and person.protected_track and not child:
+        errors.append(
+            FieldError(
+                next(k for k in BIRTH_FIELDS if merged[k] != current[k]),
+                N_(
+                    "This suspect is on the protected track for children; an edit does not "
+                    "take them off it."
+                ),
+            )
+        )
+    if errors:
+        raise CaseInvalid(errors)
+    diff = sorted(
+        {k for k in changes if merged[k] != current[k]}
+        | {k for k in BIRTH_FIELDS if birth_changed and merged[k] != current[k]}
+    )
+    if name_given and person.real_name != new_name:
+        diff = sorted({*diff, "real_name"})
     if not diff:
         return person
+    if "real_name" in diff:
+        person.real_name = new_name
     person.alias = alias or person.alias
     person.sex = data.sex
     person.nationality = data.nationality
     person.residence_unit_id = residence_id
     person.vulnerabilities = list(dict.fromkeys(data.vulnerabilities))
+    moved_to_protected = False
+    if birth_changed:
+        person.birth_date = data.birth_date
+        person.birth_month = data.birth_month
+        person.estimated_age = data.estimated_age
+        person.age_at_opening = age
+        person.age_band = band_for(age)
+        if person.role == "suspect":
+            if child and not person.protected_track:
+                person.offender_category = "child"
+                person.protected_track = moved_to_protected = True
+            elif age is not None and person.offender_category == "unknown":
+                person.offender_category = "child" if child else "adult"
     case.updated_at = utcnow()
     session.flush()
+    details: dict[str, object] = {"case": case.id, "fields": diff}
+    if moved_to_protected:
+        details["protected"] = True
     audit.record(
         session,
         action="cases.person.updated",
         actor=actor,
         target_type="case_person",
         target_id=person.id,
-        details={"case": case.id, "fields": diff},
+        details=details,
     )
+    if birth_changed:
+        from opschub.cases import proceedings
+
+        proceedings.recompute_for_victim(session, actor, case_id=case.id, victim_id=person.id)
     return person
 
 
@@ -1039,6 +1171,17 @@ def _person_for(
     if person.protected_track and not can_see_protected(actor):
         raise NotFound(person_id)
     return person
+
+
+def get_person(session: Session, actor: CaseActor, case_id: str, person_id: str) -> PersonView:
+    """One person of a case as the actor may see them, for the edit form (no real name)."""
+    person = _person_for(session, actor, person_id)
+    if person.case_id != case_id:
+        raise NotFound(person_id)
+    unit = orgunits.by_id(session, person.residence_unit_id) if person.residence_unit_id else None
+    units = {person.residence_unit_id: unit.code} if unit and person.residence_unit_id else {}
+    named = {person.id} & _named(session, person.case_id)
+    return _person_view(person, units, named)
 
 
 def read_real_name(session: Session, actor: CaseActor, person_id: str) -> str | None:

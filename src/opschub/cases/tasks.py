@@ -1,6 +1,7 @@
 """Cases' background work: sending referrals to partner services, and the daily review of
 proceedings waiting longer than their targets (para 98), limitation deadlines coming near
-(para 95), steps the child has not been told of (para 92) and overdue referrals.
+(para 95), steps the child has not been told of (para 92) and overdue referrals. The review first
+computes again the deadlines of offences whose national rule changed since they were recorded.
 
 The daily review writes one audit event with the counts and the case ids (never names) of the first
 :data:`MAX_LISTED` of each list; the case workers see the same lists, paged, on their dashboard
@@ -29,7 +30,12 @@ def send_referral(ctx: JobContext) -> None:
     settings = get_settings()
     referral_id = str(ctx.payload["referral_id"])
     with ctx.database.read() as session:
-        message = referrals.outgoing(session, referral_id, base_url=settings.base_url)
+        message = referrals.outgoing(
+            session,
+            referral_id,
+            base_url=settings.base_url,
+            default_language=settings.default_language,
+        )
     if message is None:
         with ctx.transaction():
             return
@@ -81,22 +87,21 @@ def _send_email(message: object, *, key: str) -> None:
     email = EmailMessage()
     email["From"] = settings.cases_mail_from
     email["To"] = message.email
-    email["Subject"] = f"Referral {message.referral_id}"
+    email["Subject"] = message.subject
     email["Message-ID"] = make_msgid(idstring=key.replace(":", "."), domain="opschub.invalid")
+    email["Auto-Submitted"] = "auto-generated"
+    # The text in the service's language (referrals.message_language); the header moves to the
+    # text part when the JSON attachment makes the message multipart.
+    email.set_content(message.text, charset="utf-8")
+    email["Content-Language"] = message.language
     body = message.body
-    email.set_content(
-        "A child has been referred to your service. Please contact the case worker through the "
-        "link below; no personal data is sent by email.\n\n"
-        f"Referral: {body['referral_id']}\nService: {body['service_kind']}\n"
-        f"Due: {body['due_on'] or '-'}\nLanguages: {', '.join(body['languages'])}\n"  # type: ignore[arg-type]
-        f"Link: {body['link']}\n"
-    )
     email.add_attachment(
         json.dumps(body, ensure_ascii=False, sort_keys=True).encode(),
         maintype="application",
         subtype="json",
         filename=f"referral-{message.referral_id}.json",
     )
+    email["Content-Language"] = message.language  # and the whole message's
     deliver_email(email, settings.cases_smtp_host, settings.cases_smtp_port)
 
 
@@ -111,6 +116,10 @@ def stage_alarms(ctx: JobContext) -> None:
     settings = get_settings()
     today = utcnow().date()
     targets = settings.cases_stage_targets
+    # A changed national rule moves the deadlines of the offences it covers (audited each);
+    # a retry finds nothing left to do.
+    with ctx.database.transaction() as session:
+        recomputed = len(proceedings.recompute_for_rules(session))
     with ctx.database.read() as session:
         alarms = proceedings.stage_alarms(session, today=today, targets=targets, limit=MAX_LISTED)
         alarms_total = proceedings.count_stage_alarms(
@@ -134,6 +143,7 @@ def stage_alarms(ctx: JobContext) -> None:
                 # how many in all (counted up to COUNT_CAP + 1); the lists name the first ones
                 "alarms_total": alarms_total,
                 "reminders_total": reminders_total,
+                "recomputed": recomputed,
                 "alarms": [
                     {"case": a.case_id, "stage": a.stage, "days": a.days, "target": a.target}
                     for a in alarms[:MAX_LISTED]

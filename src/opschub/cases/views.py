@@ -345,6 +345,9 @@ async def person_add(
             status_code=400,
         )
     except service.Refused as exc:
+        if isinstance(exc, service.SelfImagesRefused):
+            # The attempt's savepoint is rolled back; the refusal itself is kept on record.
+            service.record_self_images_refusal(session, principal, exc)
         return _case_page(
             request,
             session,
@@ -399,6 +402,199 @@ def person_confirm(
     except service.NotFound:
         return _case_page(request, session, principal, case_id)
     return _case_page(request, session, principal, case_id, message=gettext("Confirmed."))
+
+
+def _person_fields(values: Any, prefix: str = "") -> dict[str, Any]:
+    """The editable fields of a person from a submitted form (``prefix`` "seen_": as shown)."""
+    flags: list[str]
+    if prefix:
+        flags = [v for v in str(values.get(prefix + "vulnerabilities", "")).split(",") if v]
+    else:
+        flags = [str(v) for v in values.getlist("vulnerabilities")]
+    text = {
+        name: str(values.get(prefix + name, "")).strip()
+        for name in (
+            "alias",
+            "sex",
+            "nationality",
+            "residence",
+            "birth_date",
+            "birth_month",
+            "estimated_age",
+        )
+    }
+    return {
+        "alias": text["alias"],
+        "sex": text["sex"] or "unknown",
+        "nationality": text["nationality"].upper() or None,
+        "residence": text["residence"] or None,
+        "vulnerabilities": flags,
+        "birth_date": _optional_date(text["birth_date"]),
+        "birth_month": text["birth_month"] or None,
+        "estimated_age": _optional_int(text["estimated_age"]),
+    }
+
+
+def _person_page(
+    request: Request,
+    session: DbSession,
+    principal: Principal,
+    case_id: str,
+    person_id: str,
+    *,
+    errors: dict[str, str] | None = None,
+    stale: dict[str, object] | None = None,
+    values: dict[str, Any] | None = None,
+    revealed: str | None = None,
+    shown_name: bool = False,
+    status_code: int = 200,
+) -> HTMLResponse:
+    try:
+        person = service.get_person(session, principal, case_id, person_id)
+        reference = service.references(session, [case_id]).get(case_id, case_id)
+    except service.NotFound:
+        return render(request, "cases/missing.html", {}, status_code=404, headers=NO_STORE)
+    lang = request.state.lang
+    shown = {
+        "alias": person.alias,
+        "sex": person.sex,
+        "nationality": person.nationality or "",
+        "residence": person.residence or "",
+        "vulnerabilities": list(person.vulnerabilities),
+        "birth_date": person.birth_date.isoformat() if person.birth_date else "",
+        "birth_month": person.birth_month or "",
+        "estimated_age": "" if person.estimated_age is None else person.estimated_age,
+    }
+    return render(
+        request,
+        "cases/person_edit.html",
+        {
+            "case_id": case_id,
+            "reference": reference,
+            "person": person,
+            "shown": shown,
+            "values": values or shown,
+            "errors": errors or {},
+            "stale": stale,
+            "revealed": revealed,
+            "shown_name": shown_name,
+            "unit_names": _unit_names(session, lang),
+            "units": _units(session, lang),
+            "can_identify": principal.can("cases.identify"),
+            **_choices(),
+        },
+        status_code=status_code,
+        headers=NO_STORE,
+    )
+
+
+@router.get(
+    "/cases/{case_id}/people/{person_id}/edit", response_class=HTMLResponse, response_model=None
+)
+def person_edit_page(
+    request: Request,
+    case_id: str,
+    person_id: str,
+    principal: Annotated[Principal, requires("cases.manage")],
+    session: DbSession,
+) -> Response:
+    return _person_page(request, session, principal, case_id, person_id)
+
+
+@router.post(
+    "/cases/{case_id}/people/{person_id}/edit", response_class=HTMLResponse, response_model=None
+)
+async def person_edit(
+    request: Request,
+    case_id: str,
+    person_id: str,
+    principal: Annotated[Principal, requires("cases.manage")],
+    session: DbSession,
+) -> Response:
+    """Correct a person (optimistic: a stale form is refused, saying what changed since)."""
+    form_data = await request.form()
+    changes = _person_fields(form_data)
+    seen = _person_fields(form_data, "seen_")
+    real_name = str(form_data.get("real_name", "")).strip()
+    if real_name:
+        changes["real_name"] = real_name
+    elif form_data.get("clear_real_name"):
+        changes["real_name"] = None
+    try:
+        version = int(str(form_data.get("version", "0")))
+    except ValueError:
+        version = 0
+    echo = {
+        k: str(v)
+        for k, v in form_data.items()
+        if k not in ("vulnerabilities", "real_name") and not k.startswith("seen_")
+    }
+    echo["vulnerabilities"] = [str(v) for v in form_data.getlist("vulnerabilities")]  # type: ignore[assignment]
+    try:
+        with session.begin_nested():
+            service.update_person(
+                session,
+                principal,
+                person_id,
+                version=version,
+                changes=changes,
+                case_id=case_id,
+                seen=seen,
+            )
+    except service.StaleEdit as exc:
+        return _person_page(
+            request, session, principal, case_id, person_id, stale=exc.changed, status_code=409
+        )
+    except service.CaseInvalid as exc:
+        return _person_page(
+            request,
+            session,
+            principal,
+            case_id,
+            person_id,
+            errors=_errors(request, exc.errors),
+            values=echo,
+            status_code=400,
+        )
+    except service.Refused as exc:
+        return _person_page(
+            request,
+            session,
+            principal,
+            case_id,
+            person_id,
+            errors={"real_name": exc.text(request.state.gettext)},
+            values=echo,
+            status_code=403,
+        )
+    except service.NotFound:
+        return render(request, "cases/missing.html", {}, status_code=404, headers=NO_STORE)
+    return RedirectResponse(link(request, f"/cases/{case_id}") + "#people", status_code=303)
+
+
+@router.post(
+    "/cases/{case_id}/people/{person_id}/edit/name",
+    response_class=HTMLResponse,
+    response_model=None,
+)
+def person_edit_name(
+    request: Request,
+    case_id: str,
+    person_id: str,
+    principal: Annotated[Principal, requires("cases.identify")],
+    session: DbSession,
+) -> Response:
+    """Show the real name on the edit form (the read is audited)."""
+    if not principal.can("cases.manage"):  # the case page shows names to those who only read
+        return RedirectResponse(link(request, f"/cases/{case_id}"), status_code=303)
+    try:
+        service.get_person(session, principal, case_id, person_id)
+        name = service.read_real_name(session, principal, person_id)
+    except service.NotFound:
+        return render(request, "cases/missing.html", {}, status_code=404, headers=NO_STORE)
+    return _person_page(
+        request, session, principal, case_id, person_id, revealed=name, shown_name=True
+    )
 
 
 def _pdf_words(gettext: Any) -> dict[str, str]:

@@ -186,6 +186,7 @@ AUDIT_ACTION = {
     "cases.referral.delivery_failed": N_("could not send a referral to the service"),
     "cases.proceeding.recorded": N_("recorded a step of the proceedings"),
     "cases.offence.recorded": N_("recorded an offence and its limitation deadline"),
+    "cases.offence.recomputed": N_("computed an offence's limitation deadline again"),
     "cases.informed.logged": N_("logged what the child was told"),
     "cases.followup.reviewed": N_("daily review of delays, deadlines and reminders"),
     # statistics (stats-core)
@@ -209,6 +210,9 @@ AUDIT_ACTION = {
     "cases.person.updated": N_("changed a person in a case"),
     "cases.person.name_read": N_("read a person's real name"),
     "cases.person.suspect_confirmed": N_("confirmed recording a child victim as a suspect"),
+    "cases.person.suspect_refused": N_(
+        "refused: recording a child victim as a suspect for images of themselves"
+    ),
     "cases.relationship.added": N_("recorded a relationship between people in a case"),
     "cases.scope.set": N_("set a person's case scope"),
     # cases follow-up: referrals, proceedings, limitation, informing (cases-follow)
@@ -415,6 +419,11 @@ DETAIL_KEY = {
     "reminders_total": N_("informing reminders in all"),
     "referral_from": N_("from"),
     "referral_to": N_("to"),
+    "act": N_("act"),
+    "cause": N_("because"),
+    "rule_before": N_("limitation rule before"),
+    "falls_on_before": N_("limitation deadline before"),
+    "recomputed": N_("deadlines computed again"),
 }
 # Which code list a detail's value comes from, by key (status changes: "from", "to").
 DETAIL_VALUE_KIND = {
@@ -452,6 +461,8 @@ DETAIL_VALUE_KIND = {
     "form": "informed_form",
     "referral_from": "referral_status",
     "referral_to": "referral_status",
+    "act": "suspect_act",
+    "cause": "recompute_cause",
 }
 
 # The lists served to online services (opschub.takedown.lists_service), by name.
@@ -658,6 +669,11 @@ SUSPECT_CONFIRMATION = {
     "confirmed": N_("confirmed by a senior"),
 }
 SUSPECT_ACT = {"self_generated_images": N_("made images of themselves")}
+# Why an offence's limitation deadline was computed again (opschub.cases.proceedings).
+RECOMPUTE_CAUSE = {
+    "rule": N_("the national limitation rule changed"),
+    "birth": N_("what is known of the victim's birth changed"),
+}
 
 KINDS: Mapping[str, Mapping[str, str]] = MappingProxyType(
     {
@@ -707,6 +723,7 @@ KINDS: Mapping[str, Mapping[str, str]] = MappingProxyType(
         "case_scope": CASE_SCOPE,
         "suspect_confirmation": SUSPECT_CONFIRMATION,
         "suspect_act": SUSPECT_ACT,
+        "recompute_cause": RECOMPUTE_CAUSE,
         # cases follow-up
         "service_kind": SERVICE_KIND,
         "referral_status": REFERRAL_STATUS,
