@@ -126,19 +126,20 @@ def _import_csv(rows: int) -> str:
 
 def _plans(database: Any, engine_name: str, actor: Any, service: Any) -> dict[str, str]:
     """The query plans of the two list queries (EXPLAIN on both engines): which index they use."""
+    from sqlalchemy import event
+
     plans = {}
+    captured: list[tuple[str, Any]] = []
+
+    def grab(_c: Any, _cur: Any, statement: str, parameters: Any, *_a: Any) -> None:
+        if "FROM cases" in statement and "ORDER BY" in statement:
+            captured.append((statement, parameters))
+
     with database.read() as session:
         for label, filters in (
             ("list", None),
             ("list_status", service.CaseFilter(status="on_hold")),
         ):
-            captured: list[tuple[str, Any]] = []
-            from sqlalchemy import event
-
-            def grab(_c: Any, _cur: Any, statement: str, parameters: Any, *_a: Any) -> None:
-                if "FROM cases" in statement and "ORDER BY" in statement:
-                    captured.append((statement, parameters))
-
             event.listen(database.engine, "before_cursor_execute", grab)
             try:
                 service.list_cases(session, actor, filters)

@@ -78,3 +78,25 @@ def test_demo_remove_takes_the_demo_cases_people_and_unused_regions_and_keeps_re
     with database.transaction() as session:
         again = demo.remove(session)
     assert (again.cases, again.people, again.units) == (0, 0, ())
+
+
+def test_demo_remove_on_the_command_line_leaves_no_demo_case_or_region(
+    database: Database,
+) -> None:
+    from typer.testing import CliRunner
+
+    from opschub.cli import app
+    from opschub.orgunits.models import OrgUnit
+
+    runner = CliRunner()
+    loaded = runner.invoke(app, ["demo", "load", "--size", "large", "--cases", "40"])
+    assert loaded.exit_code == 0, loaded.output
+    assert "Added 40 demo cases with 120 people" in loaded.output
+    removed = runner.invoke(app, ["demo", "remove"])
+    assert removed.exit_code == 0, removed.output
+    assert f"Removed {demo.SMALL_CASES + 40} demo cases" in removed.output
+    assert "13 demo regions" in removed.output
+    with database.read() as session:
+        assert session.scalar(select(func.count()).select_from(Case)) == 0
+        assert session.scalar(select(func.count()).select_from(CasePerson)) == 0
+        assert session.scalar(select(func.count()).select_from(OrgUnit)) == 0

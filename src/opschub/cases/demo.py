@@ -223,12 +223,11 @@ class _BulkInsert:
         self.processors = {
             name: table.c[name].type._cached_bind_processor(dialect) for name in columns
         }
-        self.timed = [
-            (index, self.processors[name])
-            for index, name in enumerate(columns)
-            if isinstance(table.c[name].type, UTCDateTime | Date)
-            and self.processors[name] is not None
-        ]
+        self.timed: list[tuple[int, Callable[[Any], Any]]] = []
+        for index, name in enumerate(columns):
+            processor = self.processors[name]
+            if processor is not None and isinstance(table.c[name].type, UTCDateTime | Date):
+                self.timed.append((index, processor))
 
     def const(self, column: str, value: Any) -> Any:
         processor = self.processors[column]

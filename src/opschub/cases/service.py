@@ -160,6 +160,7 @@ class ScopeView:
 
 
 _SCOPE_KEY = "opschub.cases.scope"
+_VISIBLE_KEY = "opschub.cases.visible"
 
 
 def scope_of(session: Session, actor: CaseActor) -> ScopeView:
@@ -190,9 +191,18 @@ def _require(actor: CaseActor, permission: str) -> None:
 
 
 def visible_clause(session: Session, actor: CaseActor) -> ColumnElement[bool]:
-    """A condition on :class:`Case` rows the actor may see (after ``cases.read``)."""
+    """A condition on :class:`Case` rows the actor may see (after ``cases.read``); built once a
+    session per actor (:func:`set_scope` forgets it)."""
     if not actor.can("cases.read"):
         return false()
+    memo: dict[tuple[str, str], ColumnElement[bool]] = session.info.setdefault(_VISIBLE_KEY, {})
+    key = (actor.kind, actor.id)
+    if key not in memo:
+        memo[key] = _visible_clause(session, actor)
+    return memo[key]
+
+
+def _visible_clause(session: Session, actor: CaseActor) -> ColumnElement[bool]:
     scope = scope_of(session, actor)
     member = exists().where(CaseMember.case_id == Case.id, CaseMember.user_id == actor.id)
     own = or_(Case.assigned_to_id == actor.id, Case.created_by_id == actor.id)
@@ -1165,6 +1175,7 @@ def set_scope(
     row.set_by_id = actor.id
     session.flush()
     session.info.pop(_SCOPE_KEY, None)
+    session.info.pop(_VISIBLE_KEY, None)
     audit.record(
         session,
         action="cases.scope.set",
