@@ -6,7 +6,10 @@ people each (``opschub demo load --size large`` uses the same generator). Then, 
 
 - case list: the first page (50 newest) and the page of one status, for a case worker whose
   scope is one province (the record-level filter of every list), ``--queries`` times each;
-- case page: :func:`opschub.cases.service.get_case` for random cases (people, forms, links);
+- case page: what ``/cases/{id}`` asks of the service for random cases:
+  :func:`opschub.cases.service.get_case` (people, forms, reports, evidence, links, region path)
+  and :func:`~opschub.cases.service.duplicate_hints_for_case`; and the number of SQL statements
+  of one page; the EXPLAIN of both list queries (which index each uses);
 - the same queries after dropping the cases indexes (``ix_cases_*``, ``ix_case_people_*``): the
   peer, i.e. what the queries cost without the indexes this capability declares;
 - import: ``opschub cases import`` logic (validation, encryption of names, bulk inserts) of a CSV
@@ -121,6 +124,56 @@ def _import_csv(rows: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _plans(database: Any, engine_name: str, actor: Any, service: Any) -> dict[str, str]:
+    """The query plans of the two list queries (EXPLAIN on both engines): which index they use."""
+    from sqlalchemy import event
+
+    plans = {}
+    captured: list[tuple[str, Any]] = []
+
+    def grab(_c: Any, _cur: Any, statement: str, parameters: Any, *_a: Any) -> None:
+        if "FROM cases" in statement and "ORDER BY" in statement:
+            captured.append((statement, parameters))
+
+    with database.read() as session:
+        for label, filters in (
+            ("list", None),
+            ("list_status", service.CaseFilter(status="on_hold")),
+        ):
+            event.listen(database.engine, "before_cursor_execute", grab)
+            try:
+                service.list_cases(session, actor, filters)
+            finally:
+                event.remove(database.engine, "before_cursor_execute", grab)
+            statement, parameters = captured[-1]
+            prefix = "EXPLAIN QUERY PLAN " if engine_name == "sqlite" else "EXPLAIN "
+            conn = session.connection()
+            rows = conn.exec_driver_sql(prefix + statement, parameters).all()
+            lines = [str(r[-1]) if engine_name == "sqlite" else str(r[0]) for r in rows]
+            plans[label] = "\n      ".join(lines)
+    return plans
+
+
+def _statements(database: Any, actor: Any, service: Any, case_id: str) -> int:
+    """SQL statements of one case page (get_case and the duplicate hints), in a fresh session."""
+    from sqlalchemy import event
+
+    count = 0
+
+    def add(*_args: Any) -> None:
+        nonlocal count
+        count += 1
+
+    with database.read() as session:
+        event.listen(database.engine, "before_cursor_execute", add)
+        try:
+            view = service.get_case(session, actor, case_id)
+            service.duplicate_hints_for_case(session, actor, view, limit=5)
+        finally:
+            event.remove(database.engine, "before_cursor_execute", add)
+    return count
+
+
 def run(engine_name: str, cases: int, queries: int) -> dict[str, Any]:
     from opschub.accounts.permissions import Role, permissions_of
     from opschub.accounts.principal import Principal
@@ -178,7 +231,13 @@ def run(engine_name: str, cases: int, queries: int) -> dict[str, Any]:
                     queries,
                 )
                 it = iter(sample * 2)
-                page = _time(lambda: service.get_case(session, actor, next(it)), queries - 1)
+
+                def case_page() -> None:
+                    # what /cases/{id} asks of the service: the case and its people's hints
+                    view = service.get_case(session, actor, next(it))
+                    service.duplicate_hints_for_case(session, actor, view, limit=5)
+
+                page = _time(case_page, queries - 1)
             result[label] = {
                 "list": _percentiles(first),
                 "list_status": _percentiles(by_status),
@@ -186,6 +245,8 @@ def run(engine_name: str, cases: int, queries: int) -> dict[str, Any]:
             }
 
         measure("opschub")
+        result["plans"] = _plans(database, engine_name, actor, service)
+        result["statements"] = _statements(database, actor, service, sample[0])
         # import: 10,000 rows (validation, encryption, bulk insert), in its own transaction
         csv_text = _import_csv(10_000)
         records, errors = importing.parse_csv(csv_text)
@@ -233,6 +294,9 @@ def main() -> None:
                 f"ratio {peer[1] / max(ours[1], 1e-6):7.1f}x"
             )
         print(f"  import, 10,000 rows (3,334 cases): {r['import_s_per_10k']:.2f} s")
+        print(f"  SQL statements of one case page: {r['statements']}")
+        for what, plan in r["plans"].items():
+            print(f"  plan of {what}:\n      {plan}")
         print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 

@@ -39,3 +39,64 @@ def test_large_demo_generates_cases_and_people_in_chunks(database: Database) -> 
         page = service.list_cases(session, everyone, limit=50)
         assert len(page) == 50 and not any(r.restricted for r in page)
         assert page == sorted(page, key=lambda r: (r.opened_at, r.id), reverse=True)
+
+
+def test_demo_remove_takes_the_demo_cases_people_and_unused_regions_and_keeps_real_data(
+    database: Database,
+) -> None:
+    from opschub.orgunits import demo as orgunits_demo
+    from opschub.orgunits import service as orgunits
+    from opschub.orgunits.models import OrgUnit
+
+    with database.transaction() as session:
+        demo.load(session)
+    demo.load_large(database, cases=120)
+    real_unit = {"code": "XR", "parent": "", "level": "1", "name_en": "Real", "name_zh": "真实"}
+    cli = service.Importer(name="command line")
+    with database.transaction() as session:
+        orgunits.load_rows(session, None, [real_unit])
+        # a real case in a demo district keeps that district and the regions above it
+        real = service.open_case(
+            session, cli, service.CaseIn(title="A real case", org_unit="XA-02-03")
+        )
+        service.add_person(session, cli, real.id, service.PersonIn(role="victim"))
+    with database.transaction() as session:
+        gone = demo.remove(session)
+    assert gone.cases == demo.SMALL_CASES + 120
+    assert gone.people >= 360
+    assert set(gone.units) == {u["code"] for u in orgunits_demo.DEMO_UNITS} - {
+        "XA",
+        "XA-02",
+        "XA-02-03",
+    }
+    with database.read() as session:
+        assert [c for c in session.scalars(select(Case.id))] == [real.id]
+        assert session.scalar(select(func.count()).select_from(CasePerson)) == 1
+        assert set(session.scalars(select(OrgUnit.code))) == {"XA", "XA-02", "XA-02-03", "XR"}
+        assert orgunits.descendants(session, "XA") == ["XA", "XA-02", "XA-02-03"]
+        assert demo.loaded(session) == 0
+    with database.transaction() as session:
+        again = demo.remove(session)
+    assert (again.cases, again.people, again.units) == (0, 0, ())
+
+
+def test_demo_remove_on_the_command_line_leaves_no_demo_case_or_region(
+    database: Database,
+) -> None:
+    from typer.testing import CliRunner
+
+    from opschub.cli import app
+    from opschub.orgunits.models import OrgUnit
+
+    runner = CliRunner()
+    loaded = runner.invoke(app, ["demo", "load", "--size", "large", "--cases", "40"])
+    assert loaded.exit_code == 0, loaded.output
+    assert "Added 40 demo cases with 120 people" in loaded.output
+    removed = runner.invoke(app, ["demo", "remove"])
+    assert removed.exit_code == 0, removed.output
+    assert f"Removed {demo.SMALL_CASES + 40} demo cases" in removed.output
+    assert "13 demo regions" in removed.output
+    with database.read() as session:
+        assert session.scalar(select(func.count()).select_from(Case)) == 0
+        assert session.scalar(select(func.count()).select_from(CasePerson)) == 0
+        assert session.scalar(select(func.count()).select_from(OrgUnit)) == 0

@@ -162,16 +162,30 @@ class ScopeView:
     senior: bool = False
 
 
+_SCOPE_KEY = "opschub.cases.scope"
+_VISIBLE_KEY = "opschub.cases.visible"
+
+
 def scope_of(session: Session, actor: CaseActor) -> ScopeView:
     """The actor's record scope: API tokens and the command line see all; a person without a
-    scope row sees their own cases only."""
+    scope row sees their own cases only. Read once a session (:func:`set_scope` forgets it)."""
     if actor.kind != "user":
         return ScopeView("all")
-    row = session.get(CaseScope, actor.id)
+    memo: dict[str, ScopeView] = session.info.setdefault(_SCOPE_KEY, {})
+    if actor.id in memo:
+        return memo[actor.id]
+    row = session.execute(
+        select(CaseScope.scope, CaseScope.team, CaseScope.org_unit_id, CaseScope.senior).where(
+            CaseScope.user_id == actor.id
+        )
+    ).first()
     if row is None:
-        return ScopeView("own")
-    unit = orgunits.by_id(session, row.org_unit_id) if row.org_unit_id else None
-    return ScopeView(row.scope, row.team, unit.code if unit else None, row.senior)
+        view = ScopeView("own")
+    else:
+        code = orgunits.tree(session).code_of.get(row.org_unit_id) if row.org_unit_id else None
+        view = ScopeView(row.scope, row.team, code, row.senior)
+    memo[actor.id] = view
+    return view
 
 
 def _require(actor: CaseActor, permission: str) -> None:
@@ -180,9 +194,18 @@ def _require(actor: CaseActor, permission: str) -> None:
 
 
 def visible_clause(session: Session, actor: CaseActor) -> ColumnElement[bool]:
-    """A condition on :class:`Case` rows the actor may see (after ``cases.read``)."""
+    """A condition on :class:`Case` rows the actor may see (after ``cases.read``); built once a
+    session per actor (:func:`set_scope` forgets it)."""
     if not actor.can("cases.read"):
         return false()
+    memo: dict[tuple[str, str], ColumnElement[bool]] = session.info.setdefault(_VISIBLE_KEY, {})
+    key = (actor.kind, actor.id)
+    if key not in memo:
+        memo[key] = _visible_clause(session, actor)
+    return memo[key]
+
+
+def _visible_clause(session: Session, actor: CaseActor) -> ColumnElement[bool]:
     scope = scope_of(session, actor)
     member = exists().where(CaseMember.case_id == Case.id, CaseMember.user_id == actor.id)
     own = or_(Case.assigned_to_id == actor.id, Case.created_by_id == actor.id)
@@ -191,8 +214,8 @@ def visible_clause(session: Session, actor: CaseActor) -> ColumnElement[bool]:
     elif scope.scope == "team" and scope.team:
         reach = or_(own, Case.team == scope.team)
     elif scope.scope == "region" and scope.org_unit_code:
-        codes = orgunits.descendants(session, scope.org_unit_code)
-        ids = list(orgunits.ids_for(session, codes).values())
+        tree = orgunits.tree(session)
+        ids = [tree.id_of[code] for code in tree.descendants(scope.org_unit_code)]
         reach = or_(own, Case.org_unit_id.in_(ids))
     else:
         reach = own
@@ -203,9 +226,18 @@ def visible_clause(session: Session, actor: CaseActor) -> ColumnElement[bool]:
     return or_(and_(Case.restricted.is_(False), reach), and_(Case.restricted.is_(True), member))
 
 
-def _case_for(session: Session, actor: CaseActor, case_id: str, *, manage: bool = False) -> Case:
+def _case_for(
+    session: Session,
+    actor: CaseActor,
+    case_id: str,
+    *,
+    manage: bool = False,
+    visible: ColumnElement[bool] | None = None,
+) -> Case:
     _require(actor, "cases.manage" if manage else "cases.read")
-    found = session.scalar(select(Case).where(Case.id == case_id, visible_clause(session, actor)))
+    if visible is None:
+        visible = visible_clause(session, actor)
+    found = session.scalar(select(Case).where(Case.id == case_id, visible))
     if found is None:
         raise NotFound(case_id)
     return found
@@ -1294,6 +1326,8 @@ def set_scope(
     row.senior = senior
     row.set_by_id = actor.id
     session.flush()
+    session.info.pop(_SCOPE_KEY, None)
+    session.info.pop(_VISIBLE_KEY, None)
     audit.record(
         session,
         action="cases.scope.set",
@@ -1432,9 +1466,11 @@ class CaseView:
     relationships: tuple[tuple[str, str, str], ...]  # (person, other person, relationship)
     members: tuple[str, ...]
     hidden_people: int  # protected-track people the actor may not see (shown as a count only)
+    # (id, reference) of the visible linked cases
+    linked_references: tuple[tuple[str, str], ...] = ()
 
 
-def _person_view(p: CasePerson, units: Mapping[str, str], named: set[str]) -> PersonView:
+def _person_view(p: CasePerson, units: Mapping[str, str], named: bool) -> PersonView:
     return PersonView(
         id=p.id,
         role=p.role,
@@ -1452,63 +1488,104 @@ def _person_view(p: CasePerson, units: Mapping[str, str], named: set[str]) -> Pe
         protected_track=p.protected_track,
         victim_person_id=p.victim_person_id,
         suspect_confirmation=p.suspect_confirmation,
-        has_real_name=p.id in named,
+        has_real_name=named,
         version=p.version_id,
     )
 
 
-def _named(session: Session, case_id: str) -> set[str]:
-    """Ids of the case's people with a real name stored (without decrypting any)."""
-    table = CasePerson.__table__
-    return set(
-        session.scalars(
-            select(table.c.id).where(table.c.case_id == case_id, table.c.real_name.is_not(None))
-        )
-    )
+def _case_parts(case_id: str, visible: ColumnElement[bool]) -> Any:
+    """Forms, reports, evidence, relationships, members and visible linked cases of a case as
+    one UNION ALL of ``(kind, a, b, c, at)`` rows: one round trip whatever their number."""
+    from sqlalchemy import String, cast, literal_column, null, union_all
+
+    def text(value: Any) -> Any:
+        return cast(value, String)
+
+    none = cast(null(), String)
+    no_time = null()
+    parts = [
+        select(
+            literal_column("'form'").label("kind"),
+            CaseForm.form.label("a"),
+            CaseForm.participation.label("b"),
+            none.label("c"),
+            no_time.label("at"),
+        ).where(CaseForm.case_id == case_id),
+        select(
+            literal_column("'report'"), CaseReport.report_id, none, none, CaseReport.created_at
+        ).where(CaseReport.case_id == case_id),
+        select(
+            literal_column("'evidence'"),
+            CaseEvidence.evidence_item_id,
+            none,
+            none,
+            CaseEvidence.created_at,
+        ).where(CaseEvidence.case_id == case_id),
+        select(
+            literal_column("'relationship'"),
+            CaseRelationship.person_id,
+            CaseRelationship.other_person_id,
+            CaseRelationship.relationship,
+            no_time,
+        ).where(CaseRelationship.case_id == case_id),
+        select(literal_column("'member'"), CaseMember.user_id, none, none, no_time).where(
+            CaseMember.case_id == case_id
+        ),
+        # linked cases, each direction by its own index, only those the actor may see
+        select(literal_column("'link'"), Case.id, text(Case.reference), none, no_time)
+        .select_from(CaseLink)
+        .join(Case, Case.id == CaseLink.other_case_id)
+        .where(CaseLink.case_id == case_id, visible),
+        select(literal_column("'link'"), Case.id, text(Case.reference), none, no_time)
+        .select_from(CaseLink)
+        .join(Case, Case.id == CaseLink.case_id)
+        .where(CaseLink.other_case_id == case_id, visible),
+    ]
+    return union_all(*parts)
 
 
 def get_case(session: Session, actor: CaseActor, case_id: str) -> CaseView:
     """A case as the actor may see it: protected-track people left out (only counted) unless the
-    actor holds ``cases.protected``. No real names (see :func:`read_real_name`)."""
-    case = _case_for(session, actor, case_id)
-    from opschub.orgunits.models import OrgUnit
+    actor holds ``cases.protected``. No real names (see :func:`read_real_name`).
 
-    unit_rows = session.execute(select(OrgUnit.id, OrgUnit.code)).all()
-    units = {r.id: r.code for r in unit_rows}
-    unit_code = units[case.org_unit_id]
-    people_rows = list(
-        session.scalars(
-            select(CasePerson)
-            .where(CasePerson.case_id == case.id)
-            .order_by(CasePerson.role, CasePerson.created_at, CasePerson.id)
-        )
-    )
-    protected_ok = can_see_protected(actor)
-    named = _named(session, case.id)
-    shown = [p for p in people_rows if protected_ok or not p.protected_track]
-    shown_ids = {p.id for p in shown}
-    relationships = tuple(
-        (r.person_id, r.other_person_id, r.relationship)
-        for r in session.scalars(
-            select(CaseRelationship).where(CaseRelationship.case_id == case.id)
-        )
-        if r.person_id in shown_ids and r.other_person_id in shown_ids
-    )
-    links = session.execute(
-        select(CaseLink.case_id, CaseLink.other_case_id).where(
-            or_(CaseLink.case_id == case.id, CaseLink.other_case_id == case.id)
-        )
+    A constant number of round trips whatever the size of the case: the actor's scope and the
+    region tree (each once a session), the case, its people (with whether a real name is stored,
+    without decrypting it), and one UNION ALL of forms, reports, evidence, relationships,
+    members and visible linked cases.
+    """
+    visible = visible_clause(session, actor)
+    case = _case_for(session, actor, case_id, visible=visible)
+    tree = orgunits.tree(session)
+    unit_code = tree.code_of[case.org_unit_id]
+    named_column = CasePerson.__table__.c.real_name.is_not(None).label("named")
+    people_rows = session.execute(
+        select(CasePerson, named_column)
+        .where(CasePerson.case_id == case.id)
+        .order_by(CasePerson.role, CasePerson.created_at, CasePerson.id)
     ).all()
-    linked = [b if a == case.id else a for a, b in links]
-    visible_linked = (
-        set(
-            session.scalars(
-                select(Case.id).where(Case.id.in_(linked), visible_clause(session, actor))
-            )
-        )
-        if linked
-        else set()
-    )
+    protected_ok = can_see_protected(actor)
+    shown = [(p, bool(named)) for p, named in people_rows if protected_ok or not p.protected_track]
+    shown_ids = {p.id for p, _ in shown}
+    forms: list[tuple[str, str]] = []
+    reports: list[tuple[datetime, str]] = []
+    evidence: list[tuple[datetime, str]] = []
+    relationships: list[tuple[str, str, str]] = []
+    members: list[str] = []
+    linked: dict[str, str] = {}
+    for kind, a, b, c, at in session.execute(_case_parts(case.id, visible)).all():
+        if kind == "form":
+            forms.append((a, b))
+        elif kind == "report":
+            reports.append((at, a))
+        elif kind == "evidence":
+            evidence.append((at, a))
+        elif kind == "relationship":
+            if a in shown_ids and b in shown_ids:
+                relationships.append((a, b, c))
+        elif kind == "member":
+            members.append(a)
+        else:
+            linked[a] = b
     return CaseView(
         id=case.id,
         reference=case.reference,
@@ -1517,41 +1594,28 @@ def get_case(session: Session, actor: CaseActor, case_id: str) -> CaseView:
         priority=case.priority,
         setting=case.setting,
         org_unit_code=unit_code,
-        org_unit_path=tuple(orgunits.ancestors(session, unit_code)),
+        org_unit_path=tuple(tree.ancestors(unit_code)),
         team=case.team,
         assigned_to_id=case.assigned_to_id,
         restricted=case.restricted,
         opened_at=case.opened_at,
         closed_at=case.closed_at,
         version=case.version_id,
-        forms=tuple(
-            (f.form, f.participation)
-            for f in session.scalars(
-                select(CaseForm).where(CaseForm.case_id == case.id).order_by(CaseForm.form)
-            )
-        ),
-        report_ids=tuple(
-            session.scalars(
-                select(CaseReport.report_id)
-                .where(CaseReport.case_id == case.id)
-                .order_by(CaseReport.created_at)
-            )
-        ),
-        evidence_item_ids=tuple(
-            session.scalars(
-                select(CaseEvidence.evidence_item_id)
-                .where(CaseEvidence.case_id == case.id)
-                .order_by(CaseEvidence.created_at)
-            )
-        ),
-        linked_case_ids=tuple(sorted(visible_linked)),
-        people=tuple(_person_view(p, units, named) for p in shown),
-        relationships=relationships,
-        members=tuple(
-            session.scalars(select(CaseMember.user_id).where(CaseMember.case_id == case.id))
-        ),
+        forms=tuple(sorted(forms)),
+        report_ids=tuple(r for _, r in sorted(reports, key=_by_time)),
+        evidence_item_ids=tuple(e for _, e in sorted(evidence, key=_by_time)),
+        linked_case_ids=tuple(sorted(linked)),
+        people=tuple(_person_view(p, tree.code_of, named) for p, named in shown),
+        relationships=tuple(relationships),
+        members=tuple(members),
         hidden_people=len(people_rows) - len(shown),
+        linked_references=tuple(sorted(linked.items())),
     )
+
+
+def _by_time(item: tuple[Any, str]) -> tuple[str, str]:
+    at, key = item
+    return (str(at) if at is not None else "", key)
 
 
 def references(session: Session, case_ids: Sequence[str]) -> dict[str, str]:
@@ -1571,54 +1635,130 @@ class DuplicateHint:
     why: str  # "alias" or "birth_month_region"
 
 
+_MAX_ALIAS_SPELLINGS = 64
+
+
+def _alias_spellings(alias: str) -> list[str] | None:
+    """Every upper/lower-case spelling of ``alias`` (so that a case-blind comparison can use the
+    alias index), or ``None`` when there would be more than :data:`_MAX_ALIAS_SPELLINGS`."""
+    spellings = [""]
+    for char in alias:
+        options = sorted({char, char.lower(), char.upper()})
+        if len(spellings) * len(options) > _MAX_ALIAS_SPELLINGS:
+            return None
+        spellings = [s + o for s in spellings for o in options]
+    return spellings
+
+
+def _hint_queries(
+    session: Session,
+    actor: CaseActor,
+    people: Sequence[tuple[str, str, str, str | None, str | None]],
+    limit: int,
+    visible: ColumnElement[bool],
+) -> list[Any]:
+    """For each (person id, case id, alias, birth month, residence id): a query for people in
+    other visible cases with the same alias (any case), and one for the same birth month and
+    region, each stopping at ``limit``; every row names the person it is a hint for."""
+    from sqlalchemy import String, cast, literal
+
+    queries = []
+    for person_id, case_id, alias, birth_month, residence_id in people:
+        spellings = _alias_spellings(alias)
+        same_alias = (
+            CasePerson.alias.in_(spellings)
+            if spellings is not None
+            else func.lower(CasePerson.alias) == alias.lower()
+        )
+        conditions = [("alias", same_alias)]
+        if birth_month and residence_id:
+            conditions.append(
+                (
+                    "birth_month_region",
+                    and_(
+                        CasePerson.birth_month == birth_month,
+                        CasePerson.residence_unit_id == residence_id,
+                    ),
+                )
+            )
+        for why, condition in conditions:
+            query = (
+                select(
+                    cast(literal(person_id), String).label("source"),
+                    cast(literal(why), String).label("why"),
+                    CasePerson.id,
+                    CasePerson.case_id,
+                    Case.reference,
+                    CasePerson.alias,
+                )
+                .join(Case, Case.id == CasePerson.case_id)
+                .where(CasePerson.case_id != case_id, condition, visible)
+                .limit(limit)
+            )
+            if not can_see_protected(actor):
+                query = query.where(CasePerson.protected_track.is_(False))
+            queries.append(query)
+    return queries
+
+
+def _hints(
+    session: Session,
+    actor: CaseActor,
+    people: Sequence[tuple[str, str, str, str | None, str | None]],
+    limit: int,
+    visible: ColumnElement[bool],
+) -> dict[str, list[DuplicateHint]]:
+    from sqlalchemy import union_all
+
+    found: dict[str, list[DuplicateHint]] = {p[0]: [] for p in people}
+    queries = _hint_queries(session, actor, people, limit, visible)
+    if not queries:
+        return found
+    # one round trip: each part limited on its own (a subquery, as SQLite wants it)
+    parts = [select(q.subquery()) for q in queries]
+    statement = parts[0] if len(parts) == 1 else union_all(*parts)
+    seen: set[tuple[str, str]] = set()
+    for row in session.execute(statement).all():
+        source, why, other_id, other_case, reference, alias = row
+        if other_id == source or (source, other_id) in seen:
+            continue
+        if len(found[source]) >= limit:
+            continue
+        seen.add((source, other_id))
+        found[source].append(DuplicateHint(other_id, other_case, reference, alias, why))
+    return found
+
+
 def duplicate_hints(
     session: Session, actor: CaseActor, person_id: str, *, limit: int = 20
 ) -> list[DuplicateHint]:
-    """People in other cases the actor may see who may be the same person: the same alias, or
-    the same birth month and region of residence. Protected-track people only for those who may
-    see them."""
+    """People in other cases the actor may see who may be the same person: the same alias
+    (whatever the case of its letters), or the same birth month and region of residence.
+    Protected-track people only for those who may see them."""
     person = _person_for(session, actor, person_id)
-    conditions = [func.lower(CasePerson.alias) == person.alias.lower()]
-    if person.birth_month and person.residence_unit_id:
-        conditions.append(
-            and_(
-                CasePerson.birth_month == person.birth_month,
-                CasePerson.residence_unit_id == person.residence_unit_id,
-            )
+    people = [
+        (person.id, person.case_id, person.alias, person.birth_month, person.residence_unit_id)
+    ]
+    return _hints(session, actor, people, limit, visible_clause(session, actor))[person.id]
+
+
+def duplicate_hints_for_case(
+    session: Session, actor: CaseActor, view: CaseView, *, limit: int = 5
+) -> dict[str, list[DuplicateHint]]:
+    """:func:`duplicate_hints` for every person the actor sees in ``view`` (from
+    :func:`get_case`, which checked the access), in one round trip."""
+    tree = orgunits.tree(session)
+    people = [
+        (
+            p.id,
+            view.id,
+            p.alias,
+            p.birth_month,
+            tree.id_of.get(p.residence) if p.residence else None,
         )
-    query = (
-        select(
-            CasePerson.id,
-            CasePerson.case_id,
-            Case.reference,
-            CasePerson.alias,
-            CasePerson.birth_month,
-            CasePerson.residence_unit_id,
-        )
-        .join(Case, Case.id == CasePerson.case_id)
-        .where(
-            CasePerson.id != person.id,
-            CasePerson.case_id != person.case_id,
-            or_(*conditions),
-            visible_clause(session, actor),
-        )
-        .limit(limit)
-    )
-    if not can_see_protected(actor):
-        query = query.where(CasePerson.protected_track.is_(False))
-    hints = []
-    for row in session.execute(query).all():
-        same_alias = row.alias.lower() == person.alias.lower()
-        hints.append(
-            DuplicateHint(
-                row.id,
-                row.case_id,
-                row.reference,
-                row.alias,
-                "alias" if same_alias else "birth_month_region",
-            )
-        )
-    return hints
+        for p in view.people
+    ]
+    return _hints(session, actor, people, limit, visible_clause(session, actor))
 
 
 def person_case_id(session: Session, person_id: str) -> str | None:

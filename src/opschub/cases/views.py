@@ -207,7 +207,7 @@ def _case_page(
         return render(request, "cases/missing.html", {}, status_code=404, headers=NO_STORE)
     lang = request.state.lang
     aliases = {p.id: p.alias for p in view.people}
-    hints = {p.id: service.duplicate_hints(session, principal, p.id, limit=5) for p in view.people}
+    hints = service.duplicate_hints_for_case(session, principal, view, limit=5)
     return render(
         request,
         "cases/case.html",
@@ -215,7 +215,7 @@ def _case_page(
             "case": view,
             "aliases": aliases,
             "hints": hints,
-            "linked": service.references(session, list(view.linked_case_ids)),
+            "linked": dict(view.linked_references),
             "unit_names": _unit_names(session, lang),
             "units": _units(session, lang),
             "errors": errors or {},

@@ -47,7 +47,29 @@ def load_command(
     with database.transaction() as session:
         demo_cases = cases_demo.load(session)
     if size == "large":
-        summary_large = cases_demo.load_large(database, cases=cases)
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        bar = Progress(
+            TextColumn("demo cases"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+        )
+        task = bar.add_task("cases", total=cases)
+        with bar:
+            summary_large = cases_demo.load_large(
+                database, cases=cases, progress=lambda done: bar.update(task, completed=done)
+            )
         typer.echo(
             f"Added {summary_large.cases} demo cases with {summary_large.people} people "
             f"in {summary_large.seconds:.0f} s.",
@@ -109,7 +131,9 @@ def load_command(
 
 @demo_app.command("remove")
 def remove_command() -> None:
-    """Delete every demo report and the demo hash lists, and disable the demo people."""
+    """Delete every demo report, the demo hash lists, the demo statistics, the demo cases with
+    their people and the demo regions nothing else uses, and disable the demo people."""
+    from opschub.cases import demo as cases_demo
     from opschub.db import get_database
     from opschub.intake import demo, service
 
@@ -118,8 +142,13 @@ def remove_command() -> None:
         from opschub.stats import demo as stats_demo
 
         stats_demo.remove(session)
+        gone = cases_demo.remove(session)
     typer.echo(
         f"Removed {removed} demo reports and the demo hash lists; the demo people are disabled."
+    )
+    typer.echo(
+        f"Removed {gone.cases} demo cases with {gone.people} people and "
+        f"{len(gone.units)} demo regions."
     )
 
 

@@ -177,6 +177,8 @@ AUDIT_ACTION = {
     "takedown.lists.version": N_("published a new version of a list for online services"),
     # organisation units and cases (cases-core)
     "orgunits.loaded": N_("loaded organisation units"),
+    "orgunits.removed": N_("removed unused demo regions"),
+    "cases.demo.removed": N_("removed the demo cases"),
     # cases follow-up: referrals, proceedings, limitation, informing (cases-follow)
     "cases.service.added": N_("added a service to the directory"),
     "cases.referral.created": N_("referred a child to a service"),

@@ -4,14 +4,21 @@
 its row number and field; only then is anything written, with one audit event for the batch.
 A loaded code that exists already is updated (names, active); its parent and level never change
 once set, because cases and statistics hang on them.
+
+The tree (codes, parents, levels) is read on every case page and case list; :func:`tree` keeps it
+in memory per database and checks it with one small query, once a session, against the table's
+count and newest id (units are added and, for the demo, removed, but a unit's place never
+changes), so a unit loaded by another process is seen at its next session. Writers here drop it.
 """
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session
 
 from opschub.audit import service as audit
@@ -66,6 +73,82 @@ class UnknownUnit(LookupError):
 class LoadResult:
     added: int
     updated: int
+
+
+@dataclass(frozen=True)
+class Tree:
+    """The place of every unit: ids, codes, parents, levels (no names: those may change)."""
+
+    stamp: tuple[int, str | None]
+    code_of: Mapping[str, str]  # id -> code
+    id_of: Mapping[str, str]  # code -> id
+    parent_of: Mapping[str, str | None]  # code -> parent code
+    children_of: Mapping[str, tuple[str, ...]]  # code -> child codes, sorted
+
+    def ancestors(self, code: str) -> list[str]:
+        if code not in self.parent_of:
+            raise UnknownUnit(code)
+        chain = [code]
+        while (parent := self.parent_of[chain[-1]]) is not None:
+            chain.append(parent)
+        return chain[::-1]
+
+    def descendants(self, code: str) -> list[str]:
+        if code not in self.parent_of:
+            raise UnknownUnit(code)
+        found = [code]
+        for current in found:
+            found.extend(self.children_of.get(current, ()))
+        return found
+
+
+_TREES: weakref.WeakKeyDictionary[Engine, Tree] = weakref.WeakKeyDictionary()
+_TREES_LOCK = threading.Lock()
+_SESSION_KEY = "opschub.orgunits.tree"
+_UNITS_KEY = "opschub.orgunits.units"
+
+
+def _engine(session: Session) -> Engine:
+    return session.get_bind().engine
+
+
+def tree(session: Session) -> Tree:
+    """The unit tree, from memory when the table has not changed (one small query a session)."""
+    memo = session.info.get(_SESSION_KEY)
+    if isinstance(memo, Tree):
+        return memo
+    count, newest = session.execute(select(func.count(), func.max(OrgUnit.id))).one()
+    stamp = (int(count or 0), newest)
+    engine = _engine(session)
+    with _TREES_LOCK:
+        cached = _TREES.get(engine)
+    if cached is None or cached.stamp != stamp:
+        rows = session.execute(select(OrgUnit.id, OrgUnit.code, OrgUnit.parent_id)).all()
+        code_of = {r.id: r.code for r in rows}
+        parent_of = {r.code: code_of.get(r.parent_id) if r.parent_id else None for r in rows}
+        children: dict[str, list[str]] = {}
+        for child, parent in parent_of.items():
+            if parent is not None:
+                children.setdefault(parent, []).append(child)
+        cached = Tree(
+            stamp=stamp,
+            code_of=code_of,
+            id_of={code: unit_id for unit_id, code in code_of.items()},
+            parent_of=parent_of,
+            children_of={p: tuple(sorted(c)) for p, c in children.items()},
+        )
+        with _TREES_LOCK:
+            _TREES[engine] = cached
+    session.info[_SESSION_KEY] = cached
+    return cached
+
+
+def forget(session: Session) -> None:
+    """Drop the remembered tree and unit list (after a write to ``org_units``)."""
+    session.info.pop(_SESSION_KEY, None)
+    session.info.pop(_UNITS_KEY, None)
+    with _TREES_LOCK:
+        _TREES.pop(_engine(session), None)
 
 
 def _view(unit: OrgUnit, codes: Mapping[str, str]) -> UnitView:
@@ -179,6 +262,7 @@ def load_rows(
                 )
     if errors:
         raise OrgUnitsInvalid(sorted(errors, key=lambda e: e.row))
+    forget(session)
     by_code = dict(existing)
     added = updated = 0
     for _number, code, parent, level, name_en, name_zh, active in sorted(
@@ -213,7 +297,10 @@ def load_rows(
 
 
 def units(session: Session) -> list[UnitView]:
-    """Every unit, parents before children, siblings by code."""
+    """Every unit, parents before children, siblings by code (read once a session)."""
+    memo = session.info.get(_UNITS_KEY)
+    if isinstance(memo, list):
+        return list(memo)
     rows = list(session.scalars(select(OrgUnit).order_by(OrgUnit.level, OrgUnit.code)))
     codes = {u.id: u.code for u in rows}
     views = [_view(u, codes) for u in rows]
@@ -228,7 +315,8 @@ def units(session: Session) -> list[UnitView]:
             walk(v.code)
 
     walk(None)
-    return ordered
+    session.info[_UNITS_KEY] = ordered
+    return list(ordered)
 
 
 def by_code(session: Session, code: str) -> UnitView | None:
@@ -249,40 +337,63 @@ def by_id(session: Session, unit_id: str) -> UnitView | None:
 
 def hierarchy(session: Session) -> dict[str, str | None]:
     """code -> parent code (``None`` for a country)."""
-    rows = session.execute(select(OrgUnit.id, OrgUnit.code, OrgUnit.parent_id)).all()
-    codes = {r.id: r.code for r in rows}
-    return {r.code: codes.get(r.parent_id) if r.parent_id else None for r in rows}
+    return dict(tree(session).parent_of)
 
 
 def descendants(session: Session, code: str) -> list[str]:
     """``code`` and every unit below it (an unknown code raises :class:`UnknownUnit`)."""
-    tree = hierarchy(session)
-    if code not in tree:
-        raise UnknownUnit(code)
-    children: dict[str, list[str]] = {}
-    for child, parent in tree.items():
-        if parent is not None:
-            children.setdefault(parent, []).append(child)
-    found = [code]
-    for current in found:
-        found.extend(sorted(children.get(current, [])))
-    return found
+    return tree(session).descendants(code)
 
 
 def ancestors(session: Session, code: str) -> list[str]:
     """The chain from the country down to ``code`` (root first, ``code`` last)."""
-    tree = hierarchy(session)
-    if code not in tree:
-        raise UnknownUnit(code)
-    chain = [code]
-    while (parent := tree[chain[-1]]) is not None:
-        chain.append(parent)
-    return chain[::-1]
+    return tree(session).ancestors(code)
 
 
 def ids_for(session: Session, codes: Sequence[str]) -> dict[str, str]:
     """code -> id for the given codes (unknown codes are left out)."""
-    if not codes:
-        return {}
-    rows = session.execute(select(OrgUnit.code, OrgUnit.id).where(OrgUnit.code.in_(list(codes))))
-    return {r.code: r.id for r in rows}
+    id_of = tree(session).id_of
+    return {code: id_of[code] for code in codes if code in id_of}
+
+
+def remove_unused(session: Session, codes: Sequence[str], *, actor_label: str) -> list[str]:
+    """Delete the units ``codes`` that nothing refers to (children first); the rest stay.
+
+    For the demo data only (a real unit is deactivated, never deleted). Returns the deleted codes.
+    """
+    from opschub.db import import_all_models
+
+    metadata = import_all_models()  # every table that may refer to a unit
+    wanted = set(codes)
+    found = {u.code: u for u in session.scalars(select(OrgUnit).where(OrgUnit.code.in_(wanted)))}
+    referring = [
+        (table, fk.parent)
+        for table in metadata.sorted_tables
+        for fk in table.foreign_keys
+        if fk.column.table.name == OrgUnit.__tablename__ and table.name != OrgUnit.__tablename__
+    ]
+    removed: list[str] = []
+    for unit in sorted(found.values(), key=lambda u: -u.level):
+        used = (
+            any(
+                session.execute(select(column).where(column == unit.id).limit(1)).first()
+                for _table, column in referring
+            )
+            or session.execute(
+                select(OrgUnit.id).where(OrgUnit.parent_id == unit.id).limit(1)
+            ).first()
+        )
+        if used:
+            continue
+        session.execute(delete(OrgUnit).where(OrgUnit.id == unit.id))
+        removed.append(unit.code)
+    if removed:
+        forget(session)
+        audit.record(
+            session,
+            action="orgunits.removed",
+            actor_label=actor_label,
+            target_type="org_unit",
+            details={"count": len(removed)},
+        )
+    return removed
