@@ -249,13 +249,13 @@ def _audit_raw(
         if ok_low and ok_high:
             continue
         if cubes is not None:
-            x = float(values[cell])
-            if is_sensitive(x, threshold):
-                lo_need, hi_need = _needs(x, threshold, interval, value_free)
+            own = float(values[cell])
+            if is_sensitive(own, threshold):
+                lo_need, hi_need = _needs(own, threshold, interval, value_free)
             else:  # a complementary cell: one more than the lowest value seen will do
-                lo_need, hi_need = x, float(seen_low[cell]) + 1.0
-            up = 0.0 if ok_high else max(hi_need - x, 0.0)
-            down = 0.0 if ok_low else max(x - lo_need, 0.0)
+                lo_need, hi_need = own, float(seen_low[cell]) + 1.0
+            up = 0.0 if ok_high else max(hi_need - own, 0.0)
+            down = 0.0 if ok_low else max(own - lo_need, 0.0)
             _hypercube_witness(cell, up, down, cubes, table, mask, rel_csc, seen_low, seen_high)
             ok_low, ok_high = cleared(cell)
             if ok_low and ok_high:

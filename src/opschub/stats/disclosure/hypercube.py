@@ -208,9 +208,9 @@ class Hypercubes:
             return None
         total = np.where(used, cost[safe], 0.0).sum(axis=1)
         total[~feasible] = np.inf
-        best = int(np.argmin(total))
-        corners = used[best]
-        return cells[best][corners], sign[best][corners]
+        pick = int(np.argmin(total))
+        corners = used[pick]
+        return cells[pick][corners], sign[pick][corners]
 
 
 def _pad(options: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
