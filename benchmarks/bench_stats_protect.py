@@ -7,6 +7,13 @@ block, no witnesses, no local programs. It is timed on a sample of suppressed ce
 all of them (said in the output). Ground truth: both audits must pass on what protection produced.
 
     .venv/bin/python benchmarks/bench_stats_protect.py [--sizes 1000,10000,100000] [--sample 60]
+        [--lp-limit CELLS]
+
+``--sample 0`` skips the plain LP audit (at 100,000 cells one hidden cell's two programs over its
+block take minutes).
+
+Protection uses linear programs up to ``suppression.LP_CELL_LIMIT`` cells and hypercubes above;
+``--lp-limit 0`` runs hypercubes at every size (to compare the two methods on the same table).
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import linprog
 
-from opschub.stats.disclosure import audit_table, protect_table
+from opschub.stats.disclosure import audit_table, protect_table, suppression
 from opschub.stats.disclosure.attacker import Block, components
 from opschub.stats.disclosure.model import parse_table
 from opschub.stats.disclosure.synthetic import random_table
@@ -68,28 +75,42 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--sample", type=int, default=60)
+    parser.add_argument("--lp-limit", type=int, default=suppression.LP_CELL_LIMIT)
     args = parser.parse_args()
+    suppression.LP_CELL_LIMIT = args.lp_limit
     print(f"machine: {platform.machine()} {os.cpu_count()} cpu, load {os.getloadavg()}")
-    print("command: .venv/bin/python benchmarks/bench_stats_protect.py --sizes", args.sizes)
+    print(
+        "command: .venv/bin/python benchmarks/bench_stats_protect.py --sizes",
+        args.sizes,
+        "--lp-limit",
+        args.lp_limit,
+    )
     for size in (int(s) for s in args.sizes.split(",")):
         raw = random_table(np.random.default_rng(size), **SHAPES[size])  # type: ignore[arg-type]
         cells = len(raw["cells"])
         start = time.perf_counter()
         protected = protect_table(raw)
         protect_s = time.perf_counter() - start
+        method = "programs" if cells <= args.lp_limit else "hypercubes"
         statuses = [c["status"] for c in protected["cells"]]
         start = time.perf_counter()
         ours = audit_table(internal(protected, raw))
         audit_s = time.perf_counter() - start
         assert ours.ok, ours.reasons[:5]
+        print(
+            f"{cells:>7} cells ({method}): primary {statuses.count('primary')}, secondary "
+            f"{statuses.count('secondary')}; protect {protect_s:.1f} s; audit {audit_s:.1f} s "
+            f"({ours.programs} programs), passed; load {os.getloadavg()[0]:.1f}",
+            flush=True,
+        )
+        if not args.sample:
+            continue
         per_cell, hidden = plain_audit_seconds_per_cell(protected, args.sample)
         plain_s = per_cell * hidden
         print(
-            f"{cells:>7} cells: primary {statuses.count('primary')}, secondary "
-            f"{statuses.count('secondary')}; protect {protect_s:.1f} s; audit {audit_s:.1f} s "
-            f"({ours.programs} programs); plain LP audit ~{plain_s:.1f} s (2 linprog per hidden "
-            f"cell, timed on {min(args.sample, hidden)} of {hidden}); "
-            f"audit speed-up x{plain_s / audit_s:.1f}",
+            f"{cells:>7} cells: plain LP audit ~{plain_s:.1f} s (2 linprog per hidden cell, "
+            f"timed on {min(args.sample, hidden)} of {hidden}); audit speed-up "
+            f"x{plain_s / audit_s:.1f}; load {os.getloadavg()[0]:.1f}",
             flush=True,
         )
 

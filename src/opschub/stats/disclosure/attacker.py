@@ -25,10 +25,12 @@ from typing import NamedTuple
 import numpy as np
 import scipy.sparse as sp
 
+from opschub.stats.disclosure.hypercube import Hypercubes, hypercubes
 from opschub.stats.disclosure.lp import Outcome, Program
-from opschub.stats.disclosure.model import DisclosureError, Table
+from opschub.stats.disclosure.model import DisclosureError, Table, relation_residual
 
 EPS = 1e-6
+WIDE_SEARCH = 12  # partner vectors per dimension in the audit's second hypercube search
 
 
 def required_low(value: float, threshold: int, interval: float) -> float:
@@ -240,11 +242,24 @@ def _audit_raw(
         spread = seen_high[cell] - seen_low[cell] >= 1 - EPS
         return True, spread
 
+    cubes = hypercubes(table) if cells.size else None
     pending: list[int] = []
     for cell in (int(c) for c in cells):
         ok_low, ok_high = cleared(cell)
         if ok_low and ok_high:
             continue
+        if cubes is not None:
+            own = float(values[cell])
+            if is_sensitive(own, threshold):
+                lo_need, hi_need = _needs(own, threshold, interval, value_free)
+            else:  # a complementary cell: one more than the lowest value seen will do
+                lo_need, hi_need = own, float(seen_low[cell]) + 1.0
+            up = 0.0 if ok_high else max(hi_need - own, 0.0)
+            down = 0.0 if ok_low else max(own - lo_need, 0.0)
+            _hypercube_witness(cell, up, down, cubes, table, mask, rel_csc, seen_low, seen_high)
+            ok_low, ok_high = cleared(cell)
+            if ok_low and ok_high:
+                continue
         near = table.neighbourhood(cell)
         free = near[mask[near]]
         rows = np.unique(rel_csc[:, free].tocoo().row)
@@ -289,6 +304,44 @@ def _audit_raw(
             programs += block.programs
             failures.extend(found)
     return failures, programs
+
+
+def _hypercube_witness(
+    cell: int,
+    up: float,
+    down: float,
+    cubes: Hypercubes,
+    table: Table,
+    mask: np.ndarray,
+    rel_csc: sp.csc_matrix,
+    seen_low: np.ndarray,
+    seen_high: np.ndarray,
+) -> None:
+    """Look for a hypercube of hidden cells that moves ``cell`` ``up`` and ``down`` far enough;
+    one found gives two tables the attacker cannot exclude (``values + s*y`` at both ends of the
+    range where it stays non-negative), checked here against the relations and the hidden cells
+    before they count as witnesses."""
+    values = table.values
+    ones = np.ones(table.size)
+    found = cubes.find(cell, up, down, values, ones, allowed=mask)
+    if found is None:  # a wider search before the linear programs
+        found = cubes.find(cell, up, down, values, ones, allowed=mask, keep=WIDE_SEARCH)
+    if found is None:
+        return
+    support, signs = found
+    ys = signs.astype(float)
+    residual = relation_residual(rel_csc, support, ys)
+    if not mask[support].all() or np.abs(residual).max(initial=0.0) > EPS:
+        return  # not a witness (cannot happen, but never trusted)
+    vals = values[support]
+    neg = ys < 0
+    forward = float(np.min(vals[neg])) if neg.any() else math.inf
+    back = float(np.min(vals[~neg]))
+    with np.errstate(invalid="ignore"):
+        top = np.where(ys > 0, vals + forward, vals + back)
+        bottom = np.maximum(np.where(ys > 0, vals - back, vals - forward), 0.0)
+    seen_high[support] = np.maximum(seen_high[support], top)
+    seen_low[support] = np.minimum(seen_low[support], bottom)
 
 
 def audit(

@@ -68,6 +68,7 @@ class Table:
     relation_names: list[tuple[str, Key]] = field(default_factory=list)
     _index: dict[Key, int] | None = field(default=None, repr=False)
     _children: list[dict[str, list[str]]] | None = field(default=None, repr=False)
+    _cubes: Any = field(default=None, repr=False)  # hypercube.Hypercubes, built on first use
 
     @property
     def size(self) -> int:
@@ -265,3 +266,17 @@ def check_additive(table: Table) -> None:
             f"the table is not additive: cell ({shown}) is not the sum of its children along "
             f"{dim} (off by {residual[bad[0]]:g}); {bad.size} total(s) disagree"
         )
+
+
+def relation_residual(rel_csc: sp.csc_matrix, support: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """``relations @ y`` for a y given by its support, on the relations it touches (plain numpy
+    over the CSC arrays: slicing a scipy matrix costs more than the sum)."""
+    starts = rel_csc.indptr[support]
+    counts = rel_csc.indptr[support + 1] - starts
+    if not counts.sum():
+        return np.zeros(0)
+    offsets = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+    rows = rel_csc.indices[offsets]
+    weights = rel_csc.data[offsets] * np.repeat(ys, counts)
+    touched, inverse = np.unique(rows, return_inverse=True)
+    return np.bincount(inverse, weights=weights, minlength=touched.size)

@@ -13,14 +13,18 @@ import numpy as np
 from opschub.stats.disclosure.model import TOTAL
 
 
-def region_hierarchy(provinces: int, districts: int) -> dict[str, str]:
-    """{child: parent} for one country XA with ``provinces`` provinces of ``districts`` each."""
+def region_hierarchy(provinces: int, districts: int, towns: int = 0) -> dict[str, str]:
+    """{child: parent} for one country XA with ``provinces`` provinces of ``districts`` each (and,
+    with ``towns``, that many towns in every district: a four-level hierarchy)."""
     tree = {"XA": TOTAL}
     for p in range(1, provinces + 1):
         province = f"XA-{p:02d}"
         tree[province] = "XA"
         for d in range(1, districts + 1):
-            tree[f"{province}-{d:02d}"] = province
+            district = f"{province}-{d:02d}"
+            tree[district] = province
+            for t in range(1, towns + 1):
+                tree[f"{district}-{t:02d}"] = district
     return tree
 
 
@@ -32,12 +36,13 @@ def random_table(
     flat: Sequence[int] = (3,),
     small_share: float = 0.4,
     large: int = 60,
+    towns: int = 0,
 ) -> dict[str, Any]:
-    """Leaf counts: ``small_share`` of them 1..9, some zeros, the rest up to ``large``."""
-    tree = region_hierarchy(provinces, districts)
-    leaves = [code for code in tree if code.count("-") == 2]
-    if districts == 0:
-        leaves = [code for code in tree if code.count("-") == 1] or ["XA"]
+    """Leaf counts: ``small_share`` of them 1..9, some zeros, the rest up to ``large``. The
+    region leaves are the lowest level (towns, else districts, else provinces)."""
+    tree = region_hierarchy(provinces, districts, towns if districts else 0)
+    inner = set(tree.values())
+    leaves = [code for code in tree if code not in inner] or ["XA"]
     names = ["region"] + [f"d{i + 1}" for i in range(len(flat))]
     categories = [leaves] + [[f"c{j + 1}" for j in range(size)] for size in flat]
     leaf_values: dict[tuple[str, ...], int] = {}
