@@ -4,8 +4,8 @@ PostgreSQL, against pandas groupby (the peer), with the ground truth checked.
 N synthetic victim rows (date, district or province of the demo hierarchy, sex, age band, form,
 setting; generated with numpy) go into one table per engine (SQLite: executemany in chunks of
 250,000 rows in one transaction, journal off; PostgreSQL: COPY in chunks of 1M rows; the date
-index built after the rows on both). Then "victims by region, sex and age band for a year" (every total and sub-total, the
-region hierarchy rolled up) is computed by:
+index built after the rows on both). Then "victims by region, sex and age band for a year"
+(every total and sub-total, the region hierarchy rolled up) is computed by:
 
 - opschub on SQLite and on PostgreSQL (one GROUP BY in the database, margins in Python);
 - pandas: the same rows as a DataFrame already in memory, groupby on the finest categories and
@@ -193,9 +193,7 @@ def load_postgres(database: Database, frame: Any, step: int = 1_000_000) -> floa
         cursor.execute(INDEX_DDL)
         cursor.execute("ANALYZE bench_victim_facts")
         raw.commit()
-        print(
-            f"  PostgreSQL: date index built in {time.perf_counter() - t:.1f} s", file=sys.stderr
-        )
+        print(f"  PostgreSQL: date index built in {time.perf_counter() - t:.1f} s", file=sys.stderr)
     finally:
         raw.close()
     return rate

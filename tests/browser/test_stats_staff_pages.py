@@ -23,6 +23,11 @@ BAD = (
     "victims,2023,XA-99,total,total,3\n"
 )
 OVERFLOW = "document.documentElement.scrollWidth - window.innerWidth"
+# What sticks out (named in a failure): the elements whose right edge passes the viewport.
+WIDE = """() => Array.from(document.querySelectorAll('body *'))
+  .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
+  .slice(0, 8).map(e => e.tagName + '.' + e.className + ' ' + (e.id || '') + ' '
+                 + Math.round(e.getBoundingClientRect().right))"""
 
 
 @pytest.fixture
@@ -39,7 +44,7 @@ def statistician(live_server: tuple[str, Database], page: Any) -> str:
 
 
 def _check(page: Any, where: str) -> None:
-    assert page.evaluate(OVERFLOW) <= 0, f"{where}: wider than 375 px"
+    assert page.evaluate(OVERFLOW) <= 0, f"{where}: wider than 375 px: {page.evaluate(WIDE)}"
     assert _serious(page, _axe_source()) == [], where
 
 

@@ -90,9 +90,7 @@ async def import_submissions(
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     fmt = format or CONTENT_FORMATS.get(content_type)
     if fmt is None:
-        message = gettext(
-            "Say the file's format: ?format=csv, xlsx or dhis2, or its Content-Type."
-        )
+        message = gettext("Say the file's format: ?format=csv, xlsx or dhis2, or its Content-Type.")
         return JSONResponse({"errors": [message]}, status_code=422)
     data = await request.body()
     try:
@@ -101,9 +99,7 @@ async def import_submissions(
     except service.ImportInvalid as exc:
         with get_db(request).transaction() as session:
             service.record_refused(session, principal, file_name, fmt, len(exc.errors))
-        return JSONResponse(
-            {"errors": [e.render(gettext) for e in exc.errors]}, status_code=422
-        )
+        return JSONResponse({"errors": [e.render(gettext) for e in exc.errors]}, status_code=422)
     return JSONResponse({"submissions": [_out(v) for v in created]}, status_code=201)
 
 

@@ -532,8 +532,10 @@ def validate(
                 allowed_dims = ", ".join(d for d in indicator.dimensions if d != "region")
                 errors.append(
                     Problem(
-                        N_("%(cell)s: %(value)r is not a breakdown of %(indicator)s (total or "
-                           "%(allowed)s)"),
+                        N_(
+                            "%(cell)s: %(value)r is not a breakdown of %(indicator)s (total or "
+                            "%(allowed)s)"
+                        ),
                         cell=_cell(f, "dimension"),
                         value=f.dimension,
                         indicator=indicator.id,
@@ -553,9 +555,7 @@ def validate(
                     )
                 elif not f.category:
                     errors.append(
-                        Problem(
-                            N_("%(cell)s: the category is missing"), cell=_cell(f, "category")
-                        )
+                        Problem(N_("%(cell)s: the category is missing"), cell=_cell(f, "category"))
                     )
         try:
             value = float(f.value)
@@ -995,9 +995,7 @@ def build_publication(
         count_table = table(session, indicator.id, by, period, counted=True, within=region)
         is_plain = indicator.numerator.is_count and indicator.denominator is None
         value_table = (
-            count_table
-            if is_plain
-            else table(session, indicator.id, by, period, within=region)
+            count_table if is_plain else table(session, indicator.id, by, period, within=region)
         )
         raw_inputs.append(
             {"indicator": indicator.id, "by": by, "counted": count_table, "value": value_table}
@@ -1144,8 +1142,7 @@ def publish(
     if region is not None and region not in engine.region_parents(session):
         raise UnknownRegion(region)
     chosen = [
-        dict(c)
-        for c in (contents if contents is not None else default_contents(session, region))
+        dict(c) for c in (contents if contents is not None else default_contents(session, region))
     ]
     if not chosen:
         raise StatsError("nothing to publish: no indicator has an installed source")

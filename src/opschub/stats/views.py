@@ -297,8 +297,8 @@ def submissions_page(
             "names": names,
             "can_publish": principal.can("stats.publish"),
             "done": request.query_params.get("done", ""),
-            "received": int(count) if (count := request.query_params.get("count", "")).isdigit()
-            and len(count) < 6
+            "received": int(count)
+            if (count := request.query_params.get("count", "")).isdigit() and len(count) < 6
             else 0,
             "can_upload": principal.can("stats.publish"),
             "submission_status": _status_words(request),
@@ -451,9 +451,7 @@ async def publish(
     at_risk: list[str] = []
     try:
         with get_db(request).transaction() as session:
-            pub = service.publish(
-                session, principal, period, method=method, region=region or None
-            )
+            pub = service.publish(session, principal, period, method=method, region=region or None)
     except periods.PeriodError:
         error = _("A period is a year (2026), a quarter (2026-Q1), a month (2026-03) or all.")
     except service.PublicationBlocked as exc:
