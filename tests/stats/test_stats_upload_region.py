@@ -298,3 +298,12 @@ def test_the_publish_form_offers_the_regions_and_a_national_report_stays_nationa
     listing = client.get("/stats/publications").text
     assert "South Province and its sub-regions" in listing and "the whole country" in listing
     assert json.dumps(body["method"])  # the recorded method is plain JSON
+    # The command line: --region, named when unknown (exit 2), said in the outcome.
+    from typer.testing import CliRunner
+
+    from opschub.cli import app as cli
+
+    result = CliRunner().invoke(cli, ["stats", "publish", "--period", year, "--region", "XZ"])
+    assert result.exit_code == 2 and "no region 'XZ'" in result.stderr
+    result = CliRunner().invoke(cli, ["stats", "publish", "--period", year, "--region", "XA-03"])
+    assert result.exit_code == 0 and "XA-03" in result.stdout, result.output
