@@ -60,6 +60,9 @@ EXPECTED_OPERATIONS = {
     "POST /api/v1/cases/{case_id}/referrals/{referral_id}/follow-ups",
     "GET /api/v1/referral-services",
     "POST /api/v1/referral-services",
+    # statistics: regional figures (the counterpart of `opschub stats import`)
+    "GET /api/v1/stats/submissions",
+    "POST /api/v1/stats/submissions",
 }
 
 

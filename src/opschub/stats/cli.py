@@ -184,6 +184,8 @@ def import_command(
         with get_database().transaction() as session:
             created = service.import_figures(session, None, data, file.name, fmt.value)
     except service.ImportInvalid as exc:
+        with get_database().transaction() as session:
+            service.record_refused(session, None, file.name, fmt.value, len(exc.errors))
         for error in exc.errors:
             typer.echo(f"opschub stats import: {error}", err=True)
         typer.echo(f"opschub stats import: nothing imported ({len(exc.errors)} error(s))", err=True)
@@ -291,8 +293,17 @@ def publish_command(
     threshold: Annotated[int, typer.Option(min=1)] = 10,
     interval: Annotated[float, typer.Option(min=0.0)] = 0.30,
     base: Annotated[int, typer.Option()] = 5,
+    region: Annotated[
+        str,
+        typer.Option(
+            "--region", help="A region code: a report of that region and its sub-regions."
+        ),
+    ] = "",
 ) -> None:
-    """Publish every available indicator, protected and audited (blocked if the audit fails)."""
+    """Publish every available indicator, protected and audited (blocked if the audit fails).
+
+    National by default; with --region, only the indicators broken down by region, for that
+    region and its sub-regions (the report says which region it covers)."""
     from opschub.db import get_database
     from opschub.stats import periods, service
 
@@ -306,6 +317,7 @@ def publish_command(
                 threshold=threshold,
                 interval=interval,
                 base=base,
+                region=region or None,
             )
     except service.PublicationBlocked as exc:
         for cell in exc.at_risk:
@@ -314,7 +326,8 @@ def publish_command(
     except (periods.PeriodError, service.StatsError) as exc:
         raise _fail("publish", str(exc), 2) from None
     typer.echo(
-        f"Published version {pub.version} ({pub.period}, {len(pub.tables)} tables, "
+        f"Published version {pub.version} ({pub.period}, {pub.region or 'national'}, "
+        f"{len(pub.tables)} tables, "
         f"data {pub.input_digest[:12]}, output {pub.output_digest[:12]})"
     )
 

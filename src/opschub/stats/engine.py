@@ -192,12 +192,16 @@ def compute(
     *,
     extra: Sequence[ExtraRow] = (),
     operational: bool = True,
+    within: str | None = None,
 ) -> dict[str, Any]:
     """The raw table of ``indicator`` by ``by`` for ``period`` in the shape of
     ``opschub stats table --format json`` (every cell "published", no value withheld).
 
     ``extra``: figures from elsewhere (approved regional submissions) added to the leaves;
-    ``operational=False``: those alone (the indicator's source is not installed here)."""
+    ``operational=False``: those alone (the indicator's source is not installed here);
+    ``within``: a region code: only the figures of that region and its sub-regions count, the
+    table's total is that region's, and its region dimension starts below it (the table then
+    carries ``"region"``: the code)."""
     for name in by:
         if name not in indicator.dimensions:
             allowed = ", ".join(indicator.dimensions) or "none"
@@ -207,6 +211,12 @@ def compute(
     if len(set(by)) != len(by):
         raise StatsError("a dimension is named twice in --by")
     dims = [dimensions[name] for name in by]
+    scope: RegionScope | None = None
+    if within is not None:
+        scope = RegionScope.of(region_parents(session), within, indicator)
+        if not any(d.is_region for d in dims):
+            # Added to the grouping to select the sub-tree's rows, then added up again.
+            dims = [*dims, dimensions["region"]]
     numerator = aggregate(session, indicator.numerator, dims, period) if operational else {}
     for row in extra:
         key = tuple(row.key.get(d.name, d.unknown) for d in dims)
@@ -216,11 +226,19 @@ def compute(
         if indicator.denominator is not None and operational
         else None
     )
+    if scope is not None:
+        at = next(i for i, d in enumerate(dims) if d.is_region)
+        keep = len(by) > at  # the region is one of the table's own dimensions
+        numerator = scope.restrict(numerator, at, keep)
+        if denominator is not None:
+            denominator = scope.restrict(denominator, at, keep)
+        dims = dims[: len(by)]
     tree = None
     region_at = next((i for i, d in enumerate(dims) if d.is_region), None)
     if region_at is not None:
         observed = {k[region_at] for k in numerator} | {k[region_at] for k in denominator or {}}
-        tree = RegionTree.build(region_parents(session), observed)
+        parents = scope.parents if scope is not None else region_parents(session)
+        tree = RegionTree.build(parents, observed)
         numerator = _relocate(numerator, region_at, tree)
         if denominator is not None:
             denominator = _relocate(denominator, region_at, tree)
@@ -241,7 +259,7 @@ def compute(
                 "status": "published" if d else "not_applicable",
             }
         )
-    return {
+    out = {
         "indicator": indicator.id,
         "period": period.label,
         "dimensions": list(by),
@@ -249,6 +267,59 @@ def compute(
         "unit": indicator.unit,
         "cells": cells,
     }
+    if within is not None:
+        out["region"] = within
+    return out
+
+
+@dataclass(frozen=True)
+class RegionScope:
+    """A region and its sub-tree: which codes count, and the hierarchy below the region (its
+    children at the top; figures recorded at the region itself, when it has sub-regions, under
+    ``CODE-unallocated``)."""
+
+    code: str
+    members: frozenset[str]
+    parents: dict[str, str | None]
+
+    @classmethod
+    def of(
+        cls, parents: Mapping[str, str | None], code: str, indicator: cat.Indicator
+    ) -> RegionScope:
+        if "region" not in indicator.dimensions:
+            raise StatsError(
+                f"indicator {indicator.id} has no region breakdown: it cannot be made for a region"
+            )
+        if code not in parents:
+            raise StatsError(f"no region {code!r} (opschub orgunits list)")
+        members = {code}
+        grew = True
+        while grew:
+            below = {c for c, p in parents.items() if p in members} - members
+            members |= below
+            grew = bool(below)
+        sub: dict[str, str | None] = {
+            c: (None if parents[c] == code else parents[c]) for c in members if c != code
+        }
+        if not sub:
+            sub[code] = None  # a region without sub-regions: itself, the only leaf
+        return cls(code, frozenset(members), sub)
+
+    def restrict(self, rows: LeafRows, at: int, keep: bool) -> LeafRows:
+        """The rows of the sub-tree (a figure at the region itself moved to its unallocated
+        leaf); without ``keep`` the region column is added up away."""
+        has_children = len(self.members) > 1
+        out: LeafRows = {}
+        for key, value in rows.items():
+            code = key[at]
+            if code not in self.members:
+                continue
+            if code == self.code and has_children:
+                code = self.code + UNALLOCATED
+                self.parents.setdefault(code, None)
+            moved = (*key[:at], code, *key[at + 1 :]) if keep else (*key[:at], *key[at + 1 :])
+            out[moved] = out.get(moved, 0) + value
+        return out
 
 
 def _relocate(rows: LeafRows, at: int, tree: RegionTree) -> LeafRows:

@@ -50,6 +50,7 @@ def render_pdf(pub: Any, gettext: report.Gettext, lang: str) -> bytes:
             _("Period %(period)s, version %(version)s")
             % {"period": pub.period, "version": pub.version}
         ),
+        para(report.coverage_text(getattr(pub, "region", None), pub.tables, _, lang)),
         Spacer(1, 6),
         para(_("How the figures were protected"), heading),
         para(report.method_text(pub.parameters, _)),

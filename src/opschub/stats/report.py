@@ -203,17 +203,45 @@ def total_of(table: Mapping[str, Any]) -> float | None:
     return None
 
 
-def csv_text(tables: Sequence[Mapping[str, Any]], period: str) -> str:
-    """Every published cell, one a line, codes as they are (for scripts)."""
+NATIONAL = "national"  # the coverage code of a report of the whole country
+
+
+def csv_text(tables: Sequence[Mapping[str, Any]], period: str, region: str | None = None) -> str:
+    """Every published cell, one a line, codes as they are (for scripts); ``coverage`` is the
+    region the report covers (with its sub-regions) or ``national``."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["indicator", "period", "key", "value", "status"])
+    writer.writerow(["indicator", "period", "key", "value", "status", "coverage"])
     for table in tables:
         for cell in table["cells"]:
             key = ";".join(f"{k}={v}" for k, v in cell["key"].items()) or "total"
             value = "" if cell["value"] is None else cell["value"]
-            writer.writerow([table["indicator"], period, key, value, cell["status"]])
+            writer.writerow(
+                [table["indicator"], period, key, value, cell["status"], region or NATIONAL]
+            )
     return out.getvalue()
+
+
+def region_name(code: str, tables: Sequence[Mapping[str, Any]], lang: str) -> str:
+    """A region's name in ``lang`` from the names a publication's tables carry (else its code)."""
+    zh = taxonomy.normalise_language(lang) == "zh-Hans"
+    for table in tables:
+        names = (table.get("region_names") or {}).get(code)
+        if names:
+            return str(names["zh-Hans" if zh else "en"])
+    return code
+
+
+def coverage_text(
+    region: str | None, tables: Sequence[Mapping[str, Any]], gettext: Gettext, lang: str
+) -> str:
+    """Which region a publication covers, in words (every form of it says so)."""
+    if region is None:
+        return gettext("Coverage: the whole country (national figures).")
+    return gettext("Coverage: %(region)s (%(code)s) and its sub-regions only.") % {
+        "region": region_name(region, tables, lang),
+        "code": region,
+    }
 
 
 # The Committee's guidelines on periodic reports under the Optional Protocol (CRC/C/OPSC/2) ask

@@ -11,7 +11,7 @@ import dataclasses
 import hashlib
 import importlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +25,7 @@ from opschub.stats import catalogue as cat
 from opschub.stats import engine, periods, sources
 from opschub.stats.engine import ExtraRow, StatsError
 from opschub.stats.models import AddedIndicator, Publication, Submission, SubmissionValue
+from opschub.text import N_
 
 __all__ = ["StatsError"]
 
@@ -152,9 +153,11 @@ def table(
     *,
     counted: bool = False,
     regional: bool = True,
+    within: str | None = None,
 ) -> dict[str, Any]:
     """The raw table (every cell "published"); ``counted``: the count that disclosure control
-    protects instead of the indicator's value (for sums, means and rates)."""
+    protects instead of the indicator's value (for sums, means and rates); ``within``: a region
+    code, for that region and its sub-regions only (None: national)."""
     cats = catalogue(session)
     indicator = cats.get(indicator_id)
     if counted and not (indicator.numerator.is_count and indicator.denominator is None):
@@ -164,13 +167,15 @@ def table(
     parsed = periods.parse(period)
     extra = _regional_rows(session, indicator, by, parsed) if regional else []
     try:
-        return engine.compute(session, indicator, by, parsed, cats.dimensions, extra=extra)
+        return engine.compute(
+            session, indicator, by, parsed, cats.dimensions, extra=extra, within=within
+        )
     except sources.SourceUnavailable as exc:
         if not extra:
             raise
         # The capability is not installed here, but regions sent figures: the table is theirs
         # alone, and says so.
-        only = _regional_only(session, cats, indicator, list(by), parsed)
+        only = _regional_only(session, cats, indicator, list(by), parsed, within=within)
         only["source_status"] = str(exc)
         return only
 
@@ -197,11 +202,35 @@ def protect(
 TEMPLATE_COLUMNS = ("indicator", "period", "org_unit", "dimension", "category", "value")
 
 
+class Problem(str):
+    """One problem of a regional file, in English (the ``str``, for the command line and logs)
+    and in any language: ``message`` is a translatable text (``N_``) with ``%(name)s`` fields,
+    ``params`` their values (a :class:`Problem` among them is rendered in the same language), so
+    the staff page says it in the reader's language."""
+
+    message: str
+    params: dict[str, object]
+
+    def __new__(cls, message: str, **params: object) -> Problem:
+        self = super().__new__(cls, message % params if params else message)
+        self.message = message
+        self.params = params
+        return self
+
+    def render(self, gettext: Callable[[str], str]) -> str:
+        values = {
+            k: v.render(gettext) if isinstance(v, Problem) else v for k, v in self.params.items()
+        }
+        text = gettext(self.message)
+        return text % values if values else text
+
+
 @dataclass(frozen=True)
 class FigureIn:
-    """One figure read from a file, with where it was (for error messages)."""
+    """One figure read from a file, with where it was (for error messages): ``where`` names the
+    file and row (and sheet, or DHIS2 data value); its ``params`` say which."""
 
-    where: str
+    where: Problem
     indicator: str
     period: str
     org_unit: str
@@ -211,7 +240,10 @@ class FigureIn:
 
 
 class ImportInvalid(ValueError):
-    def __init__(self, errors: Sequence[str]) -> None:
+    """Nothing was stored; ``errors`` name every problem (each a :class:`Problem`: English as a
+    ``str``, any language with ``render``)."""
+
+    def __init__(self, errors: Sequence[Problem]) -> None:
         super().__init__(f"{len(errors)} error(s)")
         self.errors = list(errors)
 
@@ -276,21 +308,44 @@ def read_csv(data: bytes, name: str) -> list[FigureIn]:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ImportInvalid(
-            [f"{name}: not UTF-8 text ({exc.reason} at byte {exc.start})"]
+            [
+                Problem(
+                    N_("%(file)s: not UTF-8 text (%(reason)s at byte %(byte)s)"),
+                    file=name,
+                    reason=exc.reason,
+                    byte=exc.start,
+                )
+            ]
         ) from None
     reader = csv.reader(io.StringIO(text))
     header = next(reader, None)
     if header is None or [h.strip() for h in header] != list(TEMPLATE_COLUMNS):
         raise ImportInvalid(
-            [f"{name} row 1: the header must be {','.join(TEMPLATE_COLUMNS)} (the template's)"]
+            [
+                Problem(
+                    N_("%(file)s row 1: the header must be %(columns)s (the template's)"),
+                    file=name,
+                    columns=",".join(TEMPLATE_COLUMNS),
+                )
+            ]
         )
     out = []
     for number, row in enumerate(reader, start=2):
         if not any(cell.strip() for cell in row):
             continue
         if len(row) != len(TEMPLATE_COLUMNS):
-            raise ImportInvalid([f"{name} row {number}: {len(row)} columns, expected 6"])
-        out.append(FigureIn(f"{name} row {number}", *(c.strip() for c in row)))
+            raise ImportInvalid(
+                [
+                    Problem(
+                        N_("%(file)s row %(row)s: %(count)s columns, expected 6"),
+                        file=name,
+                        row=number,
+                        count=len(row),
+                    )
+                ]
+            )
+        where = Problem(N_("%(file)s row %(row)s"), file=name, row=number)
+        out.append(FigureIn(where, *(c.strip() for c in row)))
     return out
 
 
@@ -299,20 +354,33 @@ def read_xlsx(data: bytes, name: str) -> list[FigureIn]:
     import zipfile
 
     from openpyxl import load_workbook
-    from openpyxl.utils import get_column_letter
 
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, OSError, KeyError, ValueError) as exc:
-        raise ImportInvalid([f"{name}: not an XLSX workbook ({exc})"]) from None
+        raise ImportInvalid(
+            [Problem(N_("%(file)s: not an XLSX workbook (%(reason)s)"), file=name, reason=exc)]
+        ) from None
     if "figures" not in book.sheetnames:
-        raise ImportInvalid([f"{name}: no sheet named figures (the template's first sheet)"])
+        raise ImportInvalid(
+            [
+                Problem(
+                    N_("%(file)s: no sheet named figures (the template's first sheet)"), file=name
+                )
+            ]
+        )
     sheet = book["figures"]
     rows = sheet.iter_rows(values_only=True)
     header = [str(c or "").strip() for c in next(rows, ())]
     if header[: len(TEMPLATE_COLUMNS)] != list(TEMPLATE_COLUMNS):
         raise ImportInvalid(
-            [f"{name} sheet figures row 1: the header must be {', '.join(TEMPLATE_COLUMNS)}"]
+            [
+                Problem(
+                    N_("%(file)s sheet figures row 1: the header must be %(columns)s"),
+                    file=name,
+                    columns=", ".join(TEMPLATE_COLUMNS),
+                )
+            ]
         )
     out = []
     for number, row in enumerate(rows, start=2):
@@ -323,9 +391,10 @@ def read_xlsx(data: bytes, name: str) -> list[FigureIn]:
         value = row[5] if len(row) > 5 else None
         if isinstance(value, float) and value.is_integer():
             cells[5] = str(int(value))
-        where = f"{name} sheet figures row {number}"
+        where = Problem(
+            N_("%(file)s sheet %(sheet)s row %(row)s"), file=name, sheet="figures", row=number
+        )
         out.append(FigureIn(where, *cells))
-        _ = get_column_letter  # cells are named by column letter in _validate
     return out
 
 
@@ -336,15 +405,23 @@ def read_dhis2(data: bytes, name: str) -> list[FigureIn]:
     try:
         doc = json.loads(data)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ImportInvalid([f"{name}: not JSON ({exc})"]) from None
+        raise ImportInvalid(
+            [Problem(N_("%(file)s: not JSON (%(reason)s)"), file=name, reason=exc)]
+        ) from None
     values = doc.get("dataValues") if isinstance(doc, dict) else None
     if not isinstance(values, list):
-        raise ImportInvalid([f"{name}: no dataValues list (a DHIS2 dataValueSets document)"])
+        raise ImportInvalid(
+            [
+                Problem(
+                    N_("%(file)s: no dataValues list (a DHIS2 dataValueSets document)"), file=name
+                )
+            ]
+        )
     out = []
     for i, item in enumerate(values):
-        where = f"{name} dataValues[{i}]"
+        where = Problem(N_("%(file)s dataValues[%(index)s]"), file=name, index=i)
         if not isinstance(item, dict):
-            raise ImportInvalid([f"{where}: not an object"])
+            raise ImportInvalid([Problem(N_("%(where)s: not an object"), where=where)])
         combo = str(item.get("categoryOptionCombo") or "default")
         dim, _, category = combo.partition("=")
         if combo == "default":
@@ -370,11 +447,16 @@ def read_dhis2(data: bytes, name: str) -> list[FigureIn]:
 _COLUMN_LETTER = dict(zip(TEMPLATE_COLUMNS, "ABCDEF", strict=True))
 
 
-def _cell(figure: FigureIn, column: str) -> str:
-    if " sheet " in figure.where:
-        row = figure.where.rsplit(" ", 1)[1]
-        return f"{figure.where}, cell {_COLUMN_LETTER[column]}{row} ({column})"
-    if "dataValues[" in figure.where:
+def _cell(figure: FigureIn, column: str) -> Problem:
+    where = figure.where
+    if "sheet" in where.params:
+        return Problem(
+            N_("%(where)s, cell %(cell)s (%(column)s)"),
+            where=where,
+            cell=f"{_COLUMN_LETTER[column]}{where.params['row']}",
+            column=column,
+        )
+    if "index" in where.params:
         dhis = {
             "indicator": "dataElement",
             "period": "period",
@@ -383,8 +465,8 @@ def _cell(figure: FigureIn, column: str) -> str:
             "category": "categoryOptionCombo",
             "value": "value",
         }[column]
-        return f"{figure.where}.{dhis}"
-    return f"{figure.where}, column {column}"
+        return Problem(N_("%(where)s.%(field)s"), where=where, field=dhis)
+    return Problem(N_("%(where)s, column %(column)s"), where=where, column=column)
 
 
 def validate(
@@ -395,8 +477,8 @@ def validate(
     cats = catalogue(session)
     allowed = {i.id: i for i in collected(cats)}
     units = engine.region_parents(session)
-    errors: list[str] = []
-    seen: dict[tuple[str, str, str, str, str], str] = {}
+    errors: list[Problem] = []
+    seen: dict[tuple[str, str, str, str, str], Problem] = {}
     grouped: dict[tuple[str, str], dict[tuple[str, str, str], float]] = {}
     where_of: dict[tuple[str, str, str, str, str], FigureIn] = {}
     for f in figures:
@@ -404,59 +486,101 @@ def validate(
         indicator = allowed.get(f.indicator)
         if indicator is None:
             why = (
-                "is not collected from regions (only counts are)"
+                N_("%(cell)s: %(value)r is not collected from regions (only counts are)")
                 if f.indicator in cats.indicators
-                else "is not an indicator of the catalogue"
+                else N_("%(cell)s: %(value)r is not an indicator of the catalogue")
             )
-            errors.append(f"{_cell(f, 'indicator')}: {f.indicator!r} {why}")
+            errors.append(Problem(why, cell=_cell(f, "indicator"), value=f.indicator))
         try:
             period = periods.parse(f.period)
             if period.start is None:
                 raise periods.PeriodError("all")
         except periods.PeriodError:
             errors.append(
-                f"{_cell(f, 'period')}: {f.period!r} is not a year (2026), quarter "
-                "(2026-Q1) or month (2026-03)"
+                Problem(
+                    N_(
+                        "%(cell)s: %(value)r is not a year (2026), quarter (2026-Q1) or month "
+                        "(2026-03)"
+                    ),
+                    cell=_cell(f, "period"),
+                    value=f.period,
+                )
             )
             period = None
         if units and f.org_unit not in units:
             errors.append(
-                f"{_cell(f, 'org_unit')}: {f.org_unit!r} is not a region code "
-                "(opschub orgunits list)"
+                Problem(
+                    N_("%(cell)s: %(value)r is not a region code (opschub orgunits list)"),
+                    cell=_cell(f, "org_unit"),
+                    value=f.org_unit,
+                )
             )
         elif not f.org_unit:
-            errors.append(f"{_cell(f, 'org_unit')}: the region code is missing")
+            errors.append(
+                Problem(N_("%(cell)s: the region code is missing"), cell=_cell(f, "org_unit"))
+            )
         if indicator is not None:
             if f.dimension == cat.TOTAL:
                 if f.category != cat.TOTAL:
-                    errors.append(f"{_cell(f, 'category')}: the total row's category is total")
+                    errors.append(
+                        Problem(
+                            N_("%(cell)s: the total row's category is total"),
+                            cell=_cell(f, "category"),
+                        )
+                    )
             elif f.dimension not in indicator.dimensions or f.dimension == "region":
                 allowed_dims = ", ".join(d for d in indicator.dimensions if d != "region")
                 errors.append(
-                    f"{_cell(f, 'dimension')}: {f.dimension!r} is not a breakdown of "
-                    f"{indicator.id} (total or {allowed_dims})"
+                    Problem(
+                        N_(
+                            "%(cell)s: %(value)r is not a breakdown of %(indicator)s (total or "
+                            "%(allowed)s)"
+                        ),
+                        cell=_cell(f, "dimension"),
+                        value=f.dimension,
+                        indicator=indicator.id,
+                        allowed=allowed_dims,
+                    )
                 )
             else:
                 dim = cats.dimensions[f.dimension]
                 if dim.values is not None and f.category not in dim.values:
                     errors.append(
-                        f"{_cell(f, 'category')}: {f.category!r} is not one of "
-                        f"{', '.join(dim.values)}"
+                        Problem(
+                            N_("%(cell)s: %(value)r is not one of %(allowed)s"),
+                            cell=_cell(f, "category"),
+                            value=f.category,
+                            allowed=", ".join(dim.values),
+                        )
                     )
                 elif not f.category:
-                    errors.append(f"{_cell(f, 'category')}: the category is missing")
+                    errors.append(
+                        Problem(N_("%(cell)s: the category is missing"), cell=_cell(f, "category"))
+                    )
         try:
             value = float(f.value)
             if value < 0 or not value.is_integer():
                 raise ValueError
         except ValueError:
-            errors.append(f"{_cell(f, 'value')}: {f.value!r} is not a whole number >= 0")
+            errors.append(
+                Problem(
+                    N_("%(cell)s: %(value)r is not a whole number >= 0"),
+                    cell=_cell(f, "value"),
+                    value=f.value,
+                )
+            )
             value = 0
         if len(errors) > bad or period is None:
             continue
         key = (f.org_unit, period.label, f.indicator, f.dimension, f.category)
         if key in seen:
-            errors.append(f"{_cell(f, 'value')}: the same figure is already in {seen[key]}")
+            errors.append(
+                Problem(
+                    N_("%(cell)s: the same figure is already in %(where)s"),
+                    cell=_cell(f, "value"),
+                    where=seen[key],
+                )
+            )
             continue
         seen[key] = f.where
         where_of[key] = f
@@ -474,8 +598,8 @@ def _consistency(
     cats: cat.Catalogue,
     grouped: Mapping[tuple[str, str], Mapping[tuple[str, str, str], float]],
     where_of: Mapping[tuple[str, str, str, str, str], FigureIn],
-) -> list[str]:
-    errors = []
+) -> list[Problem]:
+    errors: list[Problem] = []
     for (org, period), values in grouped.items():
         totals = {ind: v for (ind, dim, _c), v in values.items() if dim == cat.TOTAL}
         parts: dict[tuple[str, str], float] = {}
@@ -488,13 +612,33 @@ def _consistency(
             f = first[(ind, dim)]
             if ind not in totals:
                 errors.append(
-                    f"{_cell(f, 'value')}: {ind} by {dim} for {org} {period} has no "
-                    "total row (dimension total, category total)"
+                    Problem(
+                        N_(
+                            "%(cell)s: %(indicator)s by %(dimension)s for %(region)s %(period)s "
+                            "has no total row (dimension total, category total)"
+                        ),
+                        cell=_cell(f, "value"),
+                        indicator=ind,
+                        dimension=dim,
+                        region=org,
+                        period=period,
+                    )
                 )
             elif total != totals[ind]:
                 errors.append(
-                    f"{_cell(f, 'value')}: {ind} by {dim} for {org} {period} adds up "
-                    f"to {total:g}, but the total is {totals[ind]:g}"
+                    Problem(
+                        N_(
+                            "%(cell)s: %(indicator)s by %(dimension)s for %(region)s %(period)s "
+                            "adds up to %(sum)s, but the total is %(total)s"
+                        ),
+                        cell=_cell(f, "value"),
+                        indicator=ind,
+                        dimension=dim,
+                        region=org,
+                        period=period,
+                        sum=f"{total:g}",
+                        total=f"{totals[ind]:g}",
+                    )
                 )
         for rule in cats.rules:
             if (
@@ -504,8 +648,20 @@ def _consistency(
             ):
                 f = where_of[(org, period, rule.left, cat.TOTAL, cat.TOTAL)]
                 errors.append(
-                    f"{_cell(f, 'value')}: {rule.left} ({totals[rule.left]:g}) must be "
-                    f"{rule.op} {rule.right} ({totals[rule.right]:g}) for {org} {period}"
+                    Problem(
+                        N_(
+                            "%(cell)s: %(left)s (%(left_value)s) must be %(op)s %(right)s "
+                            "(%(right_value)s) for %(region)s %(period)s"
+                        ),
+                        cell=_cell(f, "value"),
+                        left=rule.left,
+                        left_value=f"{totals[rule.left]:g}",
+                        op=rule.op,
+                        right=rule.right,
+                        right_value=f"{totals[rule.right]:g}",
+                        region=org,
+                        period=period,
+                    )
                 )
     return errors
 
@@ -513,7 +669,9 @@ def _consistency(
 def read_figures(data: bytes, name: str, fmt: str) -> list[FigureIn]:
     readers = {"csv": read_csv, "xlsx": read_xlsx, "dhis2": read_dhis2}
     if fmt not in readers:
-        raise ImportInvalid([f"unknown format {fmt!r}: csv, xlsx or dhis2"])
+        raise ImportInvalid(
+            [Problem(N_("unknown format %(format)r: csv, xlsx or dhis2"), format=fmt)]
+        )
     return readers[fmt](data, name)
 
 
@@ -545,7 +703,7 @@ def import_figures(
     new version when the region already sent that period). All or nothing."""
     grouped = validate(session, read_figures(data, name, fmt))
     if not grouped:
-        raise ImportInvalid([f"{name}: no figures (every value is empty)"])
+        raise ImportInvalid([Problem(N_("%(file)s: no figures (every value is empty)"), file=name)])
     digest = hashlib.sha256(data).hexdigest()
     created = []
     events = []
@@ -593,6 +751,21 @@ def import_figures(
     session.flush()
     audit.service.record_many(session, events)
     return [_view(session, s) for s in created]
+
+
+def record_refused(
+    session: Session, actor: Actor | None, file_name: str, fmt: str, problems: int
+) -> None:
+    """Audit a regional file that was refused (nothing of it was stored): who sent which file,
+    in which format, with how many problems."""
+    _record(
+        session,
+        actor,
+        "stats.submission.received",
+        target_type="stats_submission",
+        outcome="refused",
+        details={"file": file_name[-200:], "format": fmt, "count": problems},
+    )
 
 
 def _view(session: Session, s: Submission) -> SubmissionView:
@@ -733,15 +906,32 @@ def _regional_only(
     indicator: cat.Indicator,
     by: list[str],
     period: periods.Period,
+    *,
+    within: str | None = None,
 ) -> dict[str, Any]:
     """A table of the regional figures alone (the indicator's own source is not installed)."""
     extra = _regional_rows(session, indicator, by, period)
     return engine.compute(
-        session, indicator, by, period, cats.dimensions, extra=extra, operational=False
+        session,
+        indicator,
+        by,
+        period,
+        cats.dimensions,
+        extra=extra,
+        operational=False,
+        within=within,
     )
 
 
 # --- publications -------------------------------------------------------------------------------
+
+
+class UnknownRegion(StatsError):
+    """The region asked for is not an organisation unit."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(f"no region {code!r} (opschub orgunits list)")
+        self.code = code
 
 
 class PublicationBlocked(StatsError):
@@ -753,10 +943,13 @@ class PublicationBlocked(StatsError):
         self.at_risk = list(at_risk)
 
 
-def default_contents(session: Session) -> list[dict[str, Any]]:
-    """Every indicator whose sources are installed, by its ``publish_by`` dimensions."""
+def default_contents(session: Session, region: str | None = None) -> list[dict[str, Any]]:
+    """Every indicator whose sources are installed, by its ``publish_by`` dimensions (for a
+    region's report: those that can be broken down by region)."""
     out = []
     for indicator in catalogue(session).indicators.values():
+        if region is not None and "region" not in indicator.dimensions:
+            continue
         if source_status(session, indicator) is None:
             out.append({"indicator": indicator.id, "by": list(indicator.publish_by)})
     return out
@@ -784,8 +977,12 @@ def build_publication(
     threshold: int,
     interval: float,
     base: int,
+    region: str | None = None,
 ) -> tuple[list[dict[str, Any]], str, str, list[str]]:
-    """(published tables, input digest, output digest, cells at risk) — nothing is stored."""
+    """(published tables, input digest, output digest, cells at risk) — nothing is stored.
+
+    ``region``: a region code: every table covers that region and its sub-regions only (its
+    total is the region's), and says so; None: the whole country."""
     disclosure = importlib.import_module("opschub.stats.disclosure")
     cats = catalogue(session)
     names = region_names(session)
@@ -795,9 +992,11 @@ def build_publication(
     for item in contents:
         indicator = cats.get(item["indicator"])
         by = list(item["by"])
-        count_table = table(session, indicator.id, by, period, counted=True)
+        count_table = table(session, indicator.id, by, period, counted=True, within=region)
         is_plain = indicator.numerator.is_count and indicator.denominator is None
-        value_table = count_table if is_plain else table(session, indicator.id, by, period)
+        value_table = (
+            count_table if is_plain else table(session, indicator.id, by, period, within=region)
+        )
         raw_inputs.append(
             {"indicator": indicator.id, "by": by, "counted": count_table, "value": value_table}
         )
@@ -805,7 +1004,7 @@ def build_publication(
             # One cell, no relation an attacker could use: withheld below the threshold.
             published = _protect_total(count_table, method, threshold, base)
             out = published if is_plain else _published_value_table(value_table, published)
-            published_tables.append(_finish(disclosure, out, indicator, names))
+            published_tables.append(_finish(disclosure, out, indicator, names, region))
             continue
         protected = disclosure.protect_table(
             count_table, method=method, threshold=threshold, interval=interval, base=base
@@ -821,8 +1020,8 @@ def build_publication(
         if not result.ok:
             at_risk.extend(f"{indicator.id} {key}" for key, *_rest in result.at_risk)
         out = protected if is_plain else _published_value_table(value_table, protected)
-        published_tables.append(_finish(disclosure, out, indicator, names))
-    parameters = {"method": method, "threshold": threshold, "interval": interval, "base": base}
+        published_tables.append(_finish(disclosure, out, indicator, names, region))
+    parameters = method_parameters(method, threshold, interval, base, region)
     input_digest = canonical_digest({"period": period, "tables": raw_inputs})
     output_digest = canonical_digest({"parameters": parameters, "tables": published_tables})
     return published_tables, input_digest, output_digest, at_risk
@@ -845,6 +1044,7 @@ def _finish(
     out: dict[str, Any],
     indicator: cat.Indicator,
     names: Mapping[str, dict[str, str]],
+    region: str | None = None,
 ) -> dict[str, Any]:
     # What leaves: one status for every withheld cell (a reader cannot tell a small count from a
     # complementary cell), never a raw value.
@@ -854,8 +1054,29 @@ def _finish(
         "unit": indicator.unit,
         "name": {"en": indicator.name_en, "zh-Hans": indicator.name_zh},
     }
-    if "region" in out["dimensions"]:
-        out["region_names"] = {c: names[c] for c in out["hierarchy"] if c in names}
+    if region is not None:
+        out["region"] = region  # the region the table covers (with its sub-regions)
+    else:
+        out.pop("region", None)
+    if "region" in out["dimensions"] or region is not None:
+        codes = set(out["hierarchy"]) | ({region} if region else set())
+        out["region_names"] = {c: names[c] for c in sorted(codes) if c in names}
+    return out
+
+
+def method_parameters(
+    method: str, threshold: int, interval: float, base: int, region: str | None
+) -> dict[str, Any]:
+    """What a publication records of how it was made (a national one has no ``region`` key,
+    as before regional reports existed, so its digests are unchanged)."""
+    out: dict[str, Any] = {
+        "method": method,
+        "threshold": threshold,
+        "interval": interval,
+        "base": base,
+    }
+    if region is not None:
+        out["region"] = region
     return out
 
 
@@ -872,6 +1093,12 @@ class PublicationView:
     tables: list[dict[str, Any]]
     published_by: str | None
     created_at: Any
+
+    @property
+    def region(self) -> str | None:
+        """The region the publication covers (with its sub-regions); None: the whole country."""
+        value = self.parameters.get("region")
+        return str(value) if value else None
 
 
 def _pub_view(p: Publication) -> PublicationView:
@@ -901,16 +1128,22 @@ def publish(
     interval: float = DEFAULT_INTERVAL,
     base: int = DEFAULT_BASE,
     is_demo: bool = False,
+    region: str | None = None,
 ) -> PublicationView:
     """Compute, protect and audit every table, then store them as the next version.
 
+    ``region``: a region code for a report of that region and its sub-regions (None: national).
     Blocked (:class:`PublicationBlocked`, nothing stored) when the audit finds a cell at risk."""
     if method not in ("suppress", "round"):
         raise StatsError(f"method {method!r}: suppress or round")
     if method == "round" and base not in (3, 5):
         raise StatsError("rounding base: 3 or 5")
     periods.parse(period)
-    chosen = [dict(c) for c in (contents if contents is not None else default_contents(session))]
+    if region is not None and region not in engine.region_parents(session):
+        raise UnknownRegion(region)
+    chosen = [
+        dict(c) for c in (contents if contents is not None else default_contents(session, region))
+    ]
     if not chosen:
         raise StatsError("nothing to publish: no indicator has an installed source")
     try:
@@ -922,6 +1155,7 @@ def publish(
             threshold=threshold,
             interval=interval,
             base=base,
+            region=region,
         )
     except ModuleNotFoundError as exc:
         raise PublicationBlocked(f"disclosure control is not installed ({exc.name})") from None
@@ -935,7 +1169,7 @@ def publish(
         version=latest + 1,
         period=periods.parse(period).label,
         method=method,
-        parameters={"method": method, "threshold": threshold, "interval": interval, "base": base},
+        parameters=method_parameters(method, threshold, interval, base, region),
         contents=chosen,
         input_digest=input_digest,
         output_digest=output_digest,
@@ -951,7 +1185,7 @@ def publish(
         "stats.publication.published",
         target_type="stats_publication",
         target_id=row.id,
-        details={"version": row.version, "count": len(tables)},
+        details={"version": row.version, "count": len(tables), "org_unit": region or "-"},
     )
     return _pub_view(row)
 
@@ -997,6 +1231,7 @@ def reproduce(session: Session, version: int) -> Reproduction:
         threshold=params["threshold"],
         interval=params["interval"],
         base=params["base"],
+        region=params.get("region"),
     )
     return Reproduction(
         input_digest == pub.input_digest and output_digest == pub.output_digest,

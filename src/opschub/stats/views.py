@@ -13,19 +13,42 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from markupsafe import Markup
+from starlette.datastructures import UploadFile
 
 from opschub.accounts.permissions import PUBLIC
 from opschub.clock import utcnow
 from opschub.stats import catalogue as cat
-from opschub.stats import periods, report, service, sources
+from opschub.stats import engine, periods, report, service, sources
 from opschub.text import N_
 from opschub.web.auth import Principal, requires
 from opschub.web.deps import get_db
+from opschub.web.middleware import BodyLimit
 from opschub.web.nav import NavItem
 from opschub.web.templating import link, render
 
 router = APIRouter(include_in_schema=False)
 NAV = [NavItem(N_("Statistics"), "/stats", "stats.read", order=70)]
+
+# A regional file is a template of a few hundred rows (or a DHIS2 document of as many values):
+# far below this; a larger file is not a regional template.
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+BODY_LIMITS = {"/stats/upload": BodyLimit(MAX_UPLOAD_BYTES + 64 * 1024, multipart=True)}
+ERRORS_SHOWN = 100
+UPLOAD_FORMATS = {
+    "": N_("detect from the file name (.csv, .xlsx, .json)"),
+    "csv": N_("CSV (the regional template)"),
+    "xlsx": N_("XLSX (the regional template)"),
+    "dhis2": N_("DHIS2 dataValueSets JSON"),
+}
+UPLOAD_FIELD_ERRORS = {
+    "no_file": N_("Choose a file to upload."),
+    "too_large": N_("The file is larger than 10 MB: a regional template is far smaller."),
+    "bad_format": N_("Choose one of the formats."),
+    "unknown_suffix": N_(
+        "The format cannot be told from the file name: choose CSV, XLSX or DHIS2 JSON."
+    ),
+}
+SUFFIX_FORMATS = {".csv": "csv", ".xlsx": "xlsx", ".json": "dhis2"}
 
 
 def _chart(
@@ -172,6 +195,93 @@ def template_xlsx(
     )
 
 
+def upload_format(chosen: str, file_name: str) -> str | None:
+    """The format chosen, or the one the file name's suffix says (None: cannot tell)."""
+    if chosen:
+        return chosen
+    suffix = file_name.lower().rsplit(".", 1)[-1] if "." in file_name else ""
+    return SUFFIX_FORMATS.get(f".{suffix}")
+
+
+def _upload_page(
+    request: Request,
+    *,
+    chosen: str = "",
+    field_error: str | None = None,
+    file_errors: list[str] | None = None,
+    problems: int = 0,
+    file_name: str = "",
+    status_code: int = 200,
+) -> HTMLResponse:
+    return render(
+        request,
+        "stats/upload.html",
+        {
+            "formats": list(UPLOAD_FORMATS.items()),
+            "chosen": chosen,
+            "field_error": field_error,
+            "field_errors": UPLOAD_FIELD_ERRORS,
+            "file_errors": file_errors or [],
+            "problems": problems,
+            "file_name": file_name,
+            "period": str(utcnow().year),
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/stats/upload", response_class=HTMLResponse)
+def upload_page(
+    request: Request, principal: Annotated[Principal, requires("stats.publish")]
+) -> HTMLResponse:
+    return _upload_page(request)
+
+
+@router.post("/stats/upload", response_class=HTMLResponse)
+async def upload_submit(
+    request: Request, principal: Annotated[Principal, requires("stats.publish")]
+) -> Response:
+    """A regional file: every figure checked, all or nothing; the submissions it makes wait for
+    approval. A refused file is audited too (who sent which file, how many problems)."""
+    form = await request.form()
+    chosen = form.get("format")
+    chosen = chosen.strip() if isinstance(chosen, str) else ""
+    upload = form.get("file")
+    if chosen not in UPLOAD_FORMATS:
+        return _upload_page(request, field_error="bad_format", status_code=400)
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        return _upload_page(request, chosen=chosen, field_error="no_file", status_code=400)
+    file_name = upload.filename.replace("\\", "/").rsplit("/", 1)[-1][-200:] or "upload"
+    try:
+        data = await upload.read(MAX_UPLOAD_BYTES + 1)
+    finally:
+        await upload.close()
+    if len(data) > MAX_UPLOAD_BYTES:
+        return _upload_page(request, chosen=chosen, field_error="too_large", status_code=400)
+    fmt = upload_format(chosen, file_name)
+    if fmt is None:
+        return _upload_page(request, chosen=chosen, field_error="unknown_suffix", status_code=400)
+    try:
+        with get_db(request).transaction() as session:
+            created = service.import_figures(session, principal, data, file_name, fmt)
+    except service.ImportInvalid as exc:
+        with get_db(request).transaction() as session:
+            service.record_refused(session, principal, file_name, fmt, len(exc.errors))
+        gettext = request.state.gettext
+        return _upload_page(
+            request,
+            chosen=chosen,
+            file_errors=[e.render(gettext) for e in exc.errors[:ERRORS_SHOWN]],
+            problems=len(exc.errors),
+            file_name=file_name,
+            status_code=400,
+        )
+    return RedirectResponse(
+        link(request, "/stats/submissions", done="received", count=len(created)),
+        status_code=303,
+    )
+
+
 @router.get("/stats/submissions", response_class=HTMLResponse)
 def submissions_page(
     request: Request, principal: Annotated[Principal, requires("stats.read")]
@@ -187,6 +297,10 @@ def submissions_page(
             "names": names,
             "can_publish": principal.can("stats.publish"),
             "done": request.query_params.get("done", ""),
+            "received": int(count)
+            if (count := request.query_params.get("count", "")).isdigit() and len(count) < 6
+            else 0,
+            "can_upload": principal.can("stats.publish"),
             "submission_status": _status_words(request),
         },
     )
@@ -278,6 +392,7 @@ def publications_page(
 ) -> HTMLResponse:
     with get_db(request).read() as session:
         rows = service.publications(session)
+        regions = _region_choices(request, session)
     return render(
         request,
         "stats/publications.html",
@@ -285,9 +400,41 @@ def publications_page(
             "rows": rows,
             "can_publish": principal.can("stats.publish"),
             "period": str(utcnow().year),
+            "region": "",
+            "regions": regions,
+            "coverage": _coverage_words(request, regions),
             "error": None,
             "at_risk": [],
         },
+    )
+
+
+def _region_choices(request: Request, session: Any) -> list[tuple[str, str, int]]:
+    """(code, name in the reader's language, depth) of every organisation unit, depth first."""
+    names = service.region_names(session)
+    parents = engine.region_parents(session)
+    lang_key = "zh-Hans" if request.state.lang == "zh-Hans" else "en"
+    children: dict[str | None, list[str]] = {}
+    for code, parent in parents.items():
+        children.setdefault(parent if parent in parents else None, []).append(code)
+    out: list[tuple[str, str, int]] = []
+
+    def walk(parent: str | None, depth: int) -> None:
+        for code in sorted(children.get(parent, [])):
+            out.append((code, (names.get(code) or {}).get(lang_key) or code, depth))
+            walk(code, depth + 1)
+
+    walk(None, 0)
+    return out
+
+
+def _coverage_words(request: Request, regions: list[tuple[str, str, int]]) -> Any:
+    gettext = request.state.gettext
+    by_code = {code: name for code, name, _depth in regions}
+    return lambda code: (
+        gettext("the whole country")
+        if not code
+        else gettext("%(region)s and its sub-regions") % {"region": by_code.get(code, code)}
     )
 
 
@@ -299,22 +446,26 @@ async def publish(
     form = await request.form()
     period = str(form.get("period", "")).strip()
     method = str(form.get("method", "suppress"))
+    region = str(form.get("region", "")).strip()
     error = None
     at_risk: list[str] = []
     try:
         with get_db(request).transaction() as session:
-            pub = service.publish(session, principal, period, method=method)
+            pub = service.publish(session, principal, period, method=method, region=region or None)
     except periods.PeriodError:
         error = _("A period is a year (2026), a quarter (2026-Q1), a month (2026-03) or all.")
     except service.PublicationBlocked as exc:
         error = _("Nothing was published: the disclosure audit found cells at risk.")
         at_risk = exc.at_risk
+    except service.UnknownRegion:
+        error = _("Nothing was published: choose a region from the list.")
     except (service.StatsError, sources.SourceUnavailable):
         error = _("Nothing was published: no indicator has data in this installation.")
     if error is None:
         return RedirectResponse(link(request, f"/statistics/{pub.version}"), status_code=303)
     with get_db(request).read() as session:
         rows = service.publications(session)
+        regions = _region_choices(request, session)
     return render(
         request,
         "stats/publications.html",
@@ -322,6 +473,9 @@ async def publish(
             "rows": rows,
             "can_publish": True,
             "period": period,
+            "region": region,
+            "regions": regions,
+            "coverage": _coverage_words(request, regions),
             "error": error,
             "at_risk": at_risk,
         },
@@ -376,6 +530,7 @@ def report_context(request: Request, pub: service.PublicationView) -> dict[str, 
     return {
         "pub": pub,
         "tables": tables,
+        "coverage": report.coverage_text(pub.region, pub.tables, _, lang),
         "method": report.method_text(pub.parameters, _),
         "annex": [
             (_(title), [t["indicator"] for t in part]) for title, part in report.annex(pub.tables)
@@ -425,6 +580,7 @@ def public_json(
     body = {
         "version": pub.version,
         "period": pub.period,
+        "region": pub.region,
         "method": pub.parameters,
         "input_digest": pub.input_digest,
         "output_digest": pub.output_digest,
@@ -445,7 +601,7 @@ def public_csv(
 ) -> Response:
     pub = _publication(request, version)
     return Response(
-        report.csv_text(pub.tables, pub.period),
+        report.csv_text(pub.tables, pub.period, pub.region),
         media_type="text/csv; charset=utf-8",
         headers={
             "Content-Disposition": f'attachment; filename="opschub-statistics-{pub.version}.csv"'

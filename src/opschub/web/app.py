@@ -52,6 +52,7 @@ ROUTER_MODULES = (
     "opschub.cases.views",
     "opschub.cases.api",
     "opschub.stats.views",
+    "opschub.stats.api",
 )
 
 # The vendored Swagger UI (see its README.md): only the files /api/docs loads are served, not the
