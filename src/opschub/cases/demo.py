@@ -301,11 +301,13 @@ def _id_maker(rng: random.Random, base_millis: int) -> Callable[[int], str]:
 def after_large_insert(database: Database) -> None:
     """The one place where the generated cases are followed by what is derived from them.
 
-    INTEGRATION POINT: the per-suspect waiting-stage table (``cases.stages_state.refresh``, by
-    another helper) is to be filled here, once, after every chunk is in, e.g.
-    ``with database.transaction() as session: stages_state.refresh(session)``.
+    The stage alarms read the per-suspect waits kept at write time; the bulk insert bypasses the
+    writers that keep them, so they are computed here once for every case.
     """
-    _ = database
+    from opschub.cases import stages_state
+
+    with database.transaction() as session:
+        stages_state.refresh(session)
 
 
 def _generate(

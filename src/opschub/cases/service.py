@@ -1178,6 +1178,10 @@ def update_person(
     details: dict[str, object] = {"case": case.id, "fields": diff}
     if moved_to_protected:
         details["protected"] = True
+        # A suspect on the protected track leaves the stage alarms (para 71).
+        from opschub.cases import stages_state
+
+        stages_state.refresh(session, [case.id])
     audit.record(
         session,
         action="cases.person.updated",
@@ -1212,8 +1216,9 @@ def get_person(session: Session, actor: CaseActor, case_id: str, person_id: str)
         raise NotFound(person_id)
     unit = orgunits.by_id(session, person.residence_unit_id) if person.residence_unit_id else None
     units = {person.residence_unit_id: unit.code} if unit and person.residence_unit_id else {}
-    named = {person.id} & _named(session, person.case_id)
-    return _person_view(person, units, named)
+    table = CasePerson.__table__
+    named = session.scalar(select(table.c.real_name.is_not(None)).where(table.c.id == person.id))
+    return _person_view(person, units, bool(named))
 
 
 def read_real_name(session: Session, actor: CaseActor, person_id: str) -> str | None:

@@ -80,7 +80,7 @@ def _send_email(message: object, *, key: str) -> None:
 
     assert isinstance(message, Outgoing)
     settings = get_settings()
-    if not settings.cases_smtp_host or not settings.cases_mail_from:
+    if not settings.smtp_host or not settings.cases_mail_from:
         raise RuntimeError("set OPSCHUB_CASES_SMTP_HOST and OPSCHUB_CASES_MAIL_FROM to send email")
     if not message.email:
         raise RuntimeError("the service has no email address")
@@ -102,7 +102,7 @@ def _send_email(message: object, *, key: str) -> None:
         filename=f"referral-{message.referral_id}.json",
     )
     email["Content-Language"] = message.language  # and the whole message's
-    deliver_email(email, settings.cases_smtp_host, settings.cases_smtp_port)
+    deliver_email(email, settings.smtp_host, settings.smtp_port)
 
 
 @task(REVIEW_KIND, max_attempts=3)
