@@ -108,7 +108,10 @@ def test_a_case_from_a_report_to_compensation_paid(
         page.select_option("#step-kind", kind)
         page.fill("#step-on", today)
         page.fill("#step-amount", amount or "")
-        page.locator("#step-form button[type=submit]").click()
+        # Wait for the answer to this step's post before the next one is chosen: a bare
+        # wait_for_load_state can return on the old page and the next post then races it.
+        with page.expect_navigation():
+            page.locator("#step-form button[type=submit]").click()
         page.wait_for_load_state()
         assert page.locator("#proceedings-errors").count() == 0, kind
     checked()
