@@ -5,12 +5,12 @@ against the same queries without the follow-up indexes (the peer), on SQLite and
 the alarms and reminders worked out in Python from every step as before the state was stored
 (``before``, only up to ``--before-max`` cases: it takes seconds).
 
-A fresh database gets ``--cases`` generated cases (cases-core's ``demo.load_large``: three people
-each), then, for every suspect, a random prefix of the proceedings steps (investigation opened,
-charged, prosecution, hearing, conviction, sentence, compensation ordered/paid) on increasing
-dates, an informed-log entry for a third of the cases, one offence per case with a stored
-limitation deadline, and a referral per case; the follow-up state is filled by
-``stages_state.refresh`` (timed). One thread; the dashboard's lists are timed ``--queries`` times
+A fresh database gets ``--cases`` generated cases (``opschub demo load --size large``,
+:mod:`opschub.cases.demo_large`: three people each, for every adult suspect a random prefix of
+the proceedings steps on increasing dates, an informed-log entry for a third of the cases, one
+offence per case with its limitation deadline, a referral per case, and the stored follow-up
+state); a full ``stages_state.refresh`` is timed too (what recomputing every case costs).
+One thread; the dashboard's lists are timed ``--queries`` times
 each.
 
     .venv/bin/python benchmarks/bench_cases_followup.py --cases 100000
@@ -23,28 +23,17 @@ from __future__ import annotations
 
 import argparse
 import os
-import random
 import sys
 import tempfile
 import time
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import select, text
 
 from bench_cases import _percentiles, _setup, _time
 
-STEPS = (
-    "investigation_opened",
-    "charged",
-    "prosecution",
-    "hearing",
-    "conviction",
-    "sentence",
-    "compensation_ordered",
-    "compensation_paid",
-)
 INDEXES = (
     "ix_case_stage_waits_stage",
     "ix_case_stage_waits_case",
@@ -63,113 +52,20 @@ PAGE = 50
 CAP = 1000
 
 
-def _fill(database: Any, rng: random.Random) -> tuple[int, int, float]:
-    """The generated follow-up rows; returns steps, stored waits and the refresh's seconds."""
-    from opschub.cases import stages_state
-    from opschub.cases.followup_models import (
-        CaseInformed,
-        CaseOffence,
-        CaseProceeding,
-        CaseReferral,
-        ReferralService,
-    )
-    from opschub.cases.models import Case, CasePerson
-    from opschub.ids import new_id
+def _refresh(database: Any) -> tuple[int, int, float]:
+    """Steps and stored waits of the generated database, and what a full recompute of the stored
+    state costs (``stages_state.refresh`` of every case: what a change of every case would)."""
+    from sqlalchemy import func
 
-    with database.transaction() as session:
-        service_id = new_id()
-        session.execute(
-            insert(ReferralService),
-            [
-                {
-                    "id": service_id,
-                    "org_unit_code": "XA",
-                    "kind": "one_stop_centre",
-                    "name": "Centre",
-                    "languages": ["zh"],
-                    "delivery": "none",
-                    "active": True,
-                }
-            ],
-        )
+    from opschub.cases import stages_state
+    from opschub.cases.followup_models import CaseProceeding
+
     with database.read() as session:
-        suspects = session.execute(
-            select(CasePerson.id, CasePerson.case_id, Case.opened_on)
-            .join(Case, Case.id == CasePerson.case_id)
-            .where(CasePerson.role == "suspect", CasePerson.protected_track.is_(False))
-        ).all()
-        case_rows = session.execute(select(Case.id, Case.opened_on)).all()
-    steps: list[dict[str, Any]] = []
-    for person_id, case_id, opened in suspects:
-        day = opened
-        for kind in STEPS[: rng.randrange(len(STEPS) + 1)]:
-            day = day + timedelta(days=rng.randrange(1, 120))
-            if day > date.today():
-                break
-            steps.append(
-                {
-                    "id": new_id(),
-                    "case_id": case_id,
-                    "suspect_id": person_id,
-                    "kind": kind,
-                    "occurred_on": day,
-                    "amount": 1000 if kind.startswith("compensation") else None,
-                }
-            )
-    offences = [
-        {
-            "id": new_id(),
-            "case_id": case_id,
-            "offence_code": "grooming",
-            "committed_on": opened,
-            "rule": "10y",
-            "starts_on": opened,
-            "falls_on": opened + timedelta(days=rng.randrange(365, 20 * 365)),
-            "exact": True,
-        }
-        for case_id, opened in case_rows
-    ]
-    refs = [
-        {
-            "id": new_id(),
-            "case_id": case_id,
-            "service_id": service_id,
-            "status": rng.choice(("sent", "accepted", "closed")),
-            "sent_on": opened,
-            "due_on": opened + timedelta(days=30),
-            "consent_by": "guardian",
-            "delivery_state": "not_sent",
-            "version_id": 1,
-        }
-        for case_id, opened in case_rows
-    ]
-    told = [
-        {
-            "id": new_id(),
-            "case_id": case_id,
-            "told_on": opened + timedelta(days=rng.randrange(30, 400)),
-            "who": "guardian",
-            "language": "zh",
-            "form": "phone",
-            "what": "Told of the steps so far.",
-            "steps": [],
-        }
-        for case_id, opened in case_rows
-        if rng.random() < 1 / 3
-    ]
-    for table, rows in (
-        (CaseProceeding, steps),
-        (CaseOffence, offences),
-        (CaseReferral, refs),
-        (CaseInformed, told),
-    ):
-        for start in range(0, len(rows), 5000):
-            with database.transaction() as session:
-                session.execute(insert(table), rows[start : start + 5000])
+        steps = session.scalar(select(func.count()).select_from(CaseProceeding)) or 0
     started = time.perf_counter()
     with database.transaction() as session:
         waits = stages_state.refresh(session)
-    return len(steps), waits, time.perf_counter() - started
+    return steps, waits, time.perf_counter() - started
 
 
 def _before_alarms(session: Any, *, today: date, targets: Any, case_ids: Any) -> list[Any]:
@@ -243,7 +139,7 @@ def _before_reminders(session: Any, *, today: date, case_ids: Any) -> list[Any]:
 def run(engine_name: str, cases: int, queries: int, before_max: int) -> dict[str, Any]:
     from opschub.accounts.permissions import Role, permissions_of
     from opschub.accounts.principal import Principal
-    from opschub.cases import demo, followup_port, informing, proceedings, referrals
+    from opschub.cases import demo_large, followup_port, informing, proceedings, referrals
     from opschub.cases.models import CaseScope
     from opschub.config import get_settings
 
@@ -255,8 +151,8 @@ def run(engine_name: str, cases: int, queries: int, before_max: int) -> dict[str
     settings = get_settings()
     try:
         database.create_all()
-        demo.load_large(database, cases=cases)
-        result["steps"], result["waits"], result["refresh"] = _fill(database, random.Random(3))
+        demo_large.load_large(database, cases=cases)
+        result["steps"], result["waits"], result["refresh"] = _refresh(database)
         with database.transaction() as session:
             from opschub.accounts import service as accounts
 

@@ -4,10 +4,19 @@ benchmarks writes whole chunks that the facts and the case list read like any ot
 from __future__ import annotations
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from opschub.accounts.permissions import Role, permissions_of
 from opschub.accounts.principal import Principal
-from opschub.cases import demo, facts, service
+from opschub.cases import demo, demo_large, facts, service, stages_state
+from opschub.cases.followup_models import (
+    CaseInformed,
+    CaseOffence,
+    CaseProceeding,
+    CaseReferral,
+    CaseStageWait,
+    ReferralService,
+)
 from opschub.cases.models import Case, CasePerson
 from opschub.db import Database
 
@@ -25,7 +34,7 @@ def test_small_demo_spreads_cases_over_the_districts(database: Database) -> None
 
 
 def test_large_demo_generates_cases_and_people_in_chunks(database: Database) -> None:
-    summary = demo.load_large(database, cases=250)
+    summary = demo_large.load_large(database, cases=250)
     assert (summary.cases, summary.people) == (250, 750)
     with database.read() as session:
         assert session.scalar(select(func.count()).select_from(Case)) == 250
@@ -41,6 +50,68 @@ def test_large_demo_generates_cases_and_people_in_chunks(database: Database) -> 
         assert page == sorted(page, key=lambda r: (r.opened_at, r.id), reverse=True)
 
 
+def _follow_up_state(session: Session) -> tuple[set[tuple[object, ...]], set[tuple[object, ...]]]:
+    waits = {
+        tuple(row)
+        for row in session.execute(
+            select(
+                CaseStageWait.suspect_id,
+                CaseStageWait.track,
+                CaseStageWait.case_id,
+                CaseStageWait.stage,
+                CaseStageWait.since,
+            )
+        )
+    }
+    told = {tuple(row) for row in session.execute(select(CaseProceeding.id, CaseProceeding.told))}
+    return waits, told
+
+
+def test_large_demo_follows_every_case_and_stores_what_the_writers_would(
+    database: Database,
+) -> None:
+    summary = demo_large.load_large(database, cases=600)
+    assert summary.steps > 0 and summary.waits > 0
+    with database.read() as session:
+        before = _follow_up_state(session)
+        count = lambda model: session.scalar(select(func.count()).select_from(model))  # noqa: E731
+        assert count(CaseOffence) == count(CaseReferral) == 600
+        assert count(CaseProceeding) == summary.steps
+        assert count(CaseStageWait) == summary.waits
+        assert 100 < count(CaseInformed) < 300  # about a third
+        # no proceedings step against a child suspect (the protected track)
+        children = select(CasePerson.id).where(CasePerson.protected_track.is_(True))
+        assert (
+            session.scalar(select(func.count()).where(CaseProceeding.suspect_id.in_(children))) == 0
+        )
+        # some steps must be told and some of those were told, some not
+        marks = {told for _, told in before[1]}
+        assert marks == {True, False, None}
+    with database.transaction() as session:
+        # what the writers keep at write time, computed again from what is recorded
+        stages_state.refresh(session)
+    with database.read() as session:
+        after = _follow_up_state(session)
+    assert after == before
+
+
+def test_large_demo_raises_stage_alarms_and_limitation_warnings(database: Database) -> None:
+    from datetime import date
+
+    from opschub.cases import proceedings
+
+    demo_large.load_large(database, cases=300)
+    with database.read() as session:
+        alarms = proceedings.stage_alarms(
+            session, today=date.today(), targets={"opened": 30, "charged": 60}, limit=20
+        )
+        assert alarms and {a.stage for a in alarms} <= {"opened", "charged"}
+        assert all(a.days > a.target for a in alarms)
+        assert proceedings.limitation_warnings(
+            session, today=date.today(), warn_days=365 * 60, case_ids=None
+        )
+
+
 def test_demo_remove_takes_the_demo_cases_people_and_unused_regions_and_keeps_real_data(
     database: Database,
 ) -> None:
@@ -50,7 +121,7 @@ def test_demo_remove_takes_the_demo_cases_people_and_unused_regions_and_keeps_re
 
     with database.transaction() as session:
         demo.load(session)
-    demo.load_large(database, cases=120)
+    demo_large.load_large(database, cases=120)
     real_unit = {"code": "XR", "parent": "", "level": "1", "name_en": "Real", "name_zh": "真实"}
     cli = service.Importer(name="command line")
     with database.transaction() as session:
@@ -75,6 +146,8 @@ def test_demo_remove_takes_the_demo_cases_people_and_unused_regions_and_keeps_re
         assert set(session.scalars(select(OrgUnit.code))) == {"XA", "XA-02", "XA-02-03", "XR"}
         assert orgunits.descendants(session, "XA") == ["XA", "XA-02", "XA-02-03"]
         assert demo.loaded(session) == 0
+        assert session.scalar(select(func.count()).select_from(ReferralService)) == 0
+        assert session.scalar(select(func.count()).select_from(CaseProceeding)) == 0
     with database.transaction() as session:
         again = demo.remove(session)
     assert (again.cases, again.people, again.units) == (0, 0, ())
@@ -91,7 +164,7 @@ def test_demo_remove_on_the_command_line_leaves_no_demo_case_or_region(
     runner = CliRunner()
     loaded = runner.invoke(app, ["demo", "load", "--size", "large", "--cases", "40"])
     assert loaded.exit_code == 0, loaded.output
-    assert "Added 40 demo cases with 120 people" in loaded.output
+    assert "Added 40 demo cases with 120 people and " in loaded.output
     removed = runner.invoke(app, ["demo", "remove"])
     assert removed.exit_code == 0, removed.output
     assert f"Removed {demo.SMALL_CASES + 40} demo cases" in removed.output

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from opschub.audit import service as audit
@@ -166,6 +166,29 @@ def add_service(
         details={"service_kind": kind, "org_unit": row.org_unit_code, "delivery": delivery},
     )
     return _service_view(row)
+
+
+def remove_unused_services(session: Session, *, name: str, actor_label: str) -> int:
+    """Delete the directory entries called ``name`` that no referral names (the demo's one-stop
+    centres, when ``opschub demo remove`` has taken the demo cases); one audit event."""
+    used = select(CaseReferral.service_id).distinct()
+    ids = list(
+        session.scalars(
+            select(ReferralService.id).where(
+                ReferralService.name == name, ReferralService.id.not_in(used)
+            )
+        )
+    )
+    if ids:
+        session.execute(delete(ReferralService).where(ReferralService.id.in_(ids)))
+        audit.record(
+            session,
+            action="cases.service.removed",
+            actor_label=actor_label,
+            target_type="referral_service",
+            details={"services": len(ids), "name": name},
+        )
+    return len(ids)
 
 
 def services(

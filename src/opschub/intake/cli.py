@@ -57,6 +57,8 @@ def load_command(
             TimeRemainingColumn,
         )
 
+        from opschub.cases import demo_large as cases_demo_large
+
         bar = Progress(
             TextColumn("demo cases"),
             BarColumn(),
@@ -67,12 +69,12 @@ def load_command(
         )
         task = bar.add_task("cases", total=cases)
         with bar:
-            summary_large = cases_demo.load_large(
+            summary_large = cases_demo_large.load_large(
                 database, cases=cases, progress=lambda done: bar.update(task, completed=done)
             )
         typer.echo(
             f"Added {summary_large.cases} demo cases with {summary_large.people} people "
-            f"in {summary_large.seconds:.0f} s.",
+            f"and {summary_large.steps} proceedings steps in {summary_large.seconds:.0f} s.",
             err=format == "json",
         )
     with database.transaction() as session:

@@ -181,6 +181,7 @@ AUDIT_ACTION = {
     "cases.demo.removed": N_("removed the demo cases"),
     # cases follow-up: referrals, proceedings, limitation, informing (cases-follow)
     "cases.service.added": N_("added a service to the directory"),
+    "cases.service.removed": N_("removed unused demo services from the directory"),
     "cases.referral.created": N_("referred a child to a service"),
     "cases.referral.override_refused": N_("refused a referral without consent"),
     "cases.referral.followed_up": N_("followed up a referral"),
