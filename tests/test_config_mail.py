@@ -1,6 +1,7 @@
-"""One outgoing mail server for the installation (OPSCHUB_SMTP_*): notices and referrals both use
-it; the old names of takedown's and cases' own settings are still read, each with a warning that
-names the setting to use instead, so that an installation keeps sending mail after the upgrade."""
+"""One outgoing mail server for the installation (OPSCHUB_SMTP_*): notices and referrals both send
+through it (opschub.mail.Relay); the old names of takedown's and cases' own settings are still
+read, each with a warning that names the setting to use instead, so that an installation keeps
+sending mail after the upgrade."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from opschub import config
-from opschub.takedown.sending import SmtpRelay
+from opschub.mail import MailFailed, Relay
 
 
 def _settings(monkeypatch: pytest.MonkeyPatch, **env: str) -> config.Settings:
@@ -35,7 +36,7 @@ def test_the_mail_server_is_one_setting_used_by_notices_and_referrals(
         SMTP_REQUIRE_TLS="true",
         SMTP_CA_FILE=str(ca),
     )
-    assert SmtpRelay.from_settings(settings) == SmtpRelay(
+    assert Relay.from_settings(settings) == Relay(
         host="mail.hotline.example",
         port=587,
         username="opschub",
@@ -43,8 +44,6 @@ def test_the_mail_server_is_one_setting_used_by_notices_and_referrals(
         require_tls=True,
         ca_file=str(ca),
     )
-    # What cases reads for referral emails is the same server.
-    assert (settings.cases_smtp_host, settings.cases_smtp_port) == ("mail.hotline.example", 587)
 
 
 def test_the_old_notice_names_still_work_with_a_warning_naming_the_new_setting(
@@ -77,7 +76,7 @@ def test_the_old_cases_names_still_work_with_a_warning(monkeypatch: pytest.Monke
         "OPSCHUB_CASES_SMTP_PORT",
     ]
     assert (settings.smtp_host, settings.smtp_port) == ("relay.example", 26)
-    assert SmtpRelay.from_settings(settings).host == "relay.example"
+    assert Relay.from_settings(settings).host == "relay.example"
 
 
 def test_both_old_names_agreeing_are_one_server(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -115,10 +114,9 @@ def test_an_old_name_given_in_code_is_read_too(monkeypatch: pytest.MonkeyPatch) 
     assert (settings.smtp_host, settings.smtp_port) == ("relay.example", 2525)
 
 
-def test_without_a_mail_server_notices_by_email_say_which_setting_is_missing(
+def test_without_a_mail_server_email_says_which_setting_is_missing(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from opschub.takedown.sending import SendFailed
-
-    with pytest.raises(SendFailed, match="OPSCHUB_SMTP_HOST is not set"):
-        SmtpRelay.from_settings(_settings(monkeypatch))
+    with pytest.raises(MailFailed, match="OPSCHUB_SMTP_HOST is not set") as missing:
+        Relay.from_settings(_settings(monkeypatch))
+    assert not missing.value.permanent  # the job tries again: an operator can set it meanwhile

@@ -133,7 +133,8 @@ class Settings(BaseSettings):
     # The on-call alert: a signed webhook when an urgent or high report arrives (docs/analysts.md).
     oncall_webhook_url: str = Field(default="", description="https:// URL of the on-call alert")
     oncall_webhook_secret: str = Field(default="", description="HMAC secret shared with it")
-    # The installation's outgoing mail server: notices (takedown), referrals (cases).
+    # The installation's outgoing mail server: notices (takedown), referrals (cases), both sent
+    # through opschub.mail.
     smtp_host: str = Field(default="", description="outgoing mail server (SMTP relay)")
     smtp_port: int = Field(default=25, ge=1, le=65535)
     smtp_username: str = Field(default="")
@@ -242,16 +243,6 @@ class Settings(BaseSettings):
             data[new] = value
             given_by[new] = variable
         return data
-
-    @property
-    def cases_smtp_host(self) -> str:
-        """Deprecated: :attr:`smtp_host` (kept while cases still asks for it)."""
-        return self.smtp_host
-
-    @property
-    def cases_smtp_port(self) -> int:
-        """Deprecated: :attr:`smtp_port` (kept while cases still asks for it)."""
-        return self.smtp_port
 
     # Every list setting is written comma-separated in the environment.
     @field_validator(

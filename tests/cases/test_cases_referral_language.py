@@ -90,8 +90,8 @@ def mailbox(env: pytest.MonkeyPatch) -> Iterator[_Mailbox]:
     box = _Mailbox()
     controller = Controller(box, hostname="127.0.0.1", port=port, loop=asyncio.new_event_loop())
     controller.start()
-    env.setenv("OPSCHUB_CASES_SMTP_HOST", "127.0.0.1")
-    env.setenv("OPSCHUB_CASES_SMTP_PORT", str(port))
+    env.setenv("OPSCHUB_SMTP_HOST", "127.0.0.1")
+    env.setenv("OPSCHUB_SMTP_PORT", str(port))
     env.setenv("OPSCHUB_CASES_MAIL_FROM", "cases@opschub.test")
     config.get_settings.cache_clear()
     try:

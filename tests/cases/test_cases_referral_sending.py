@@ -178,8 +178,8 @@ def test_a_referral_by_email_reaches_a_local_mail_server(
     mailbox = _Mailbox()
     controller = Controller(mailbox, hostname="127.0.0.1", port=port, loop=asyncio.new_event_loop())
     controller.start()
-    monkeypatch.setenv("OPSCHUB_CASES_SMTP_HOST", "127.0.0.1")
-    monkeypatch.setenv("OPSCHUB_CASES_SMTP_PORT", str(port))
+    monkeypatch.setenv("OPSCHUB_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("OPSCHUB_SMTP_PORT", str(port))
     monkeypatch.setenv("OPSCHUB_CASES_MAIL_FROM", "cases@opschub.test")
     config.get_settings.cache_clear()
     try:

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from opschub.audit import service as audit
 from opschub.audit.models import AuditEvent
 from opschub.db import Database
-from opschub.jobs import JobContext, task
+from opschub.jobs import GiveUp, JobContext, task
 
 EFFECT = "jobstest.effect_done"
 
@@ -39,6 +39,11 @@ def effect(ctx: JobContext) -> None:
 @task("jobstest.broken", max_attempts=3, backoff_seconds=10.0, backoff_cap_seconds=15.0)
 def broken(ctx: JobContext) -> None:
     raise RuntimeError(f"cannot reach the service for {ctx.key}")
+
+
+@task("jobstest.hopeless", max_attempts=5, backoff_seconds=10.0, backoff_cap_seconds=15.0)
+def hopeless(ctx: JobContext) -> None:
+    raise GiveUp(f"the service refused {ctx.key} for good")
 
 
 def effects(database: Database, key: str | None = None) -> int:

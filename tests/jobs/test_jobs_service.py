@@ -89,6 +89,19 @@ def test_a_failing_job_waits_longer_each_time_then_is_parked_with_its_error(
     assert "cannot reach the service for b" in (job.last_error or "")
 
 
+def test_a_job_that_gives_up_is_parked_at_once_and_can_still_be_retried(
+    database: Database,
+) -> None:
+    with frozen(T0):
+        job_id = _schedule(database, key="h", kind="jobstest.hopeless")
+        assert run_job(database, job_id, "w") == "failed"
+    job = _job(database, job_id)
+    assert job.state == "failed" and job.attempts == 1 and job.max_attempts == 5
+    assert job.last_error == "the service refused h for good"
+    with database.transaction() as session:
+        assert service.retry(session, job_id, None).state == "queued"
+
+
 def test_backoff_doubles_up_to_its_cap() -> None:
     assert [service.backoff_seconds(n, 30, 200) for n in (1, 2, 3, 4, 5)] == [
         30,

@@ -21,13 +21,13 @@ import pytest
 import xarf
 
 from loopback import free_port, self_signed
+from opschub import mail
 from opschub.takedown.notices import (
     Notice,
     NoticeError,
     NoticeItem,
     Party,
     build_email,
-    deliver_email,
     render_body,
     render_subject,
     xarf_reports,
@@ -202,13 +202,12 @@ class Received:
 
 
 @pytest.fixture
-def smtp_server(tmp_path: Path) -> Iterator[tuple[int, Received, ssl.SSLContext]]:
+def smtp_server(tmp_path: Path) -> Iterator[tuple[int, Received, Path]]:
     from aiosmtpd.controller import Controller
 
     cert, key = self_signed(tmp_path)
     server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server_tls.load_cert_chain(cert, key)
-    client_tls = ssl.create_default_context(cafile=str(cert))
     received = Received()
     port = free_port()
     controller = Controller(
@@ -220,17 +219,17 @@ def smtp_server(tmp_path: Path) -> Iterator[tuple[int, Received, ssl.SSLContext]
         loop=asyncio.new_event_loop(),
     )
     controller.start()
-    yield port, received, client_tls
+    yield port, received, cert
     controller.stop()
 
 
 def test_the_email_is_delivered_over_starttls_to_a_real_smtp_server(
-    smtp_server: tuple[int, Received, ssl.SSLContext],
+    smtp_server: tuple[int, Received, Path],
 ) -> None:
-    port, received, client_tls = smtp_server
+    port, received, cert = smtp_server
     message = build_email(make_notice())
-    delivery = deliver_email(message, "127.0.0.1", port, ssl_context=client_tls, require_tls=True)
-    assert delivery.tls and delivery.refused == {}
+    relay = mail.Relay("127.0.0.1", port, require_tls=True, ca_file=str(cert))
+    assert mail.send(relay, message).tls
     [(over_tls, recipients, content)] = received.messages
     assert over_tls and recipients == ["abuse@hosting.example"]
     arrived = message_from_bytes(content, policy=policy.default)

@@ -16,16 +16,21 @@ from opschub.jobs.runner import JobContext
 
 SEND_KIND = "cases.send_referral"
 REVIEW_KIND = "cases.stage_alarms"
+SEND_MAX_ATTEMPTS = 8
 MAX_LISTED = 200
 COUNT_CAP = 100_000
 
 
-@task(SEND_KIND, max_attempts=8, backoff_seconds=60.0, backoff_cap_seconds=3600.0)
+@task(SEND_KIND, max_attempts=SEND_MAX_ATTEMPTS, backoff_seconds=60.0, backoff_cap_seconds=3600.0)
 def send_referral(ctx: JobContext) -> None:
-    """Send one referral by signed webhook or email; a refusal is retried with backoff, and the
-    last failure marks the referral's sending as failed (shown on the case)."""
+    """Send one referral by signed webhook or email. A temporary failure (a 4xx answer, a relay
+    out of reach) is retried with backoff and the last one marks the referral's sending as
+    failed (shown on the case); a permanent one (a 5xx answer, a relay without the STARTTLS it
+    must offer, a certificate that does not check) marks it failed at once and is not retried."""
+    from opschub import mail
     from opschub.cases import referrals
     from opschub.config import get_settings
+    from opschub.jobs.runner import GiveUp
 
     settings = get_settings()
     referral_id = str(ctx.payload["referral_id"])
@@ -45,9 +50,13 @@ def send_referral(ctx: JobContext) -> None:
         else:
             _send_email(message, key=ctx.key)
     except Exception as exc:
-        if ctx.attempt >= 8:
+        permanent = isinstance(exc, mail.MailFailed) and exc.permanent
+        if permanent or ctx.attempt >= SEND_MAX_ATTEMPTS:
+            error = str(exc) if isinstance(exc, mail.MailFailed) else f"{type(exc).__name__}: {exc}"
             with ctx.database.transaction() as session:
-                referrals.mark_failed(session, referral_id, error=f"{type(exc).__name__}: {exc}")
+                referrals.mark_failed(session, referral_id, error=error)
+        if permanent:
+            raise GiveUp(str(exc)) from exc
         raise
     with ctx.transaction() as session:
         referrals.mark_delivered(session, referral_id, how=message.delivery)
@@ -74,14 +83,17 @@ def _send_email(message: object, *, key: str) -> None:
     from email.message import EmailMessage
     from email.utils import make_msgid
 
+    from opschub import mail
     from opschub.cases.referrals import Outgoing
     from opschub.config import get_settings
-    from opschub.takedown.notices import deliver_email
 
     assert isinstance(message, Outgoing)
     settings = get_settings()
-    if not settings.smtp_host or not settings.cases_mail_from:
-        raise RuntimeError("set OPSCHUB_CASES_SMTP_HOST and OPSCHUB_CASES_MAIL_FROM to send email")
+    relay = mail.Relay.from_settings(settings)
+    if not settings.cases_mail_from:
+        raise mail.MailFailed(
+            "OPSCHUB_CASES_MAIL_FROM is not set: referrals by email cannot go out"
+        )
     if not message.email:
         raise RuntimeError("the service has no email address")
     email = EmailMessage()
@@ -102,7 +114,9 @@ def _send_email(message: object, *, key: str) -> None:
         filename=f"referral-{message.referral_id}.json",
     )
     email["Content-Language"] = message.language  # and the whole message's
-    deliver_email(email, settings.smtp_host, settings.smtp_port)
+    # The installation's relay: its login, STARTTLS (required if OPSCHUB_SMTP_REQUIRE_TLS), the
+    # relay's certificate checked against OPSCHUB_SMTP_CA_FILE; a refusal raises MailFailed.
+    mail.send(relay, email)
 
 
 @task(REVIEW_KIND, max_attempts=3)

@@ -38,6 +38,12 @@ class LostClaim(RuntimeError):
     """The job was taken back from this worker (its heartbeat stopped); its work must not commit."""
 
 
+class GiveUp(Exception):
+    """Raised by a task when another try cannot succeed (a mail server answered 5xx): the job is
+    parked as ``failed`` with this error at once, without the remaining tries. An administrator
+    can still retry it on the Jobs page once the cause is fixed."""
+
+
 @dataclass
 class JobContext:
     """What a task knows about its run."""
@@ -95,6 +101,10 @@ def _call(database: Database, spec: registry.TaskSpec | None, context: JobContex
     except LostClaim:
         log.warning("job %s (%s) was taken back from this worker", job_id, context.kind)
         return None
+    except GiveUp as exc:
+        log.warning("job %s (%s) gave up: %s", job_id, context.kind, exc)
+        with database.transaction() as session:
+            return service.fail(session, job_id, worker, str(exc), give_up=True)
     except Exception as exc:
         log.exception("job %s (%s) failed", job_id, context.kind)
         error = "".join(traceback.format_exception_only(exc)).strip()

@@ -219,16 +219,19 @@ def backoff_seconds(attempts: int, base: float, cap: float) -> float:
     return float(min(cap, base * 2 ** max(0, attempts - 1)))
 
 
-def fail(session: Session, job_id: str, worker: str, error: str) -> str | None:
-    """A run failed: queue it again after a backoff, or park it as failed. The new state."""
+def fail(
+    session: Session, job_id: str, worker: str, error: str, *, give_up: bool = False
+) -> str | None:
+    """A run failed: queue it again after a backoff, or park it as failed (at once when
+    ``give_up``: another try cannot succeed). The new state."""
     job = session.scalar(select(Job).where(_mine(job_id, worker)))
     if job is None:
         return None
-    _after_failure(job, error)
+    _after_failure(job, error, give_up=give_up)
     return job.state
 
 
-def _after_failure(job: Job, error: str) -> None:
+def _after_failure(job: Job, error: str, *, give_up: bool = False) -> None:
     now = utcnow()
     spec = registry.get(job.kind)
     base, cap = (spec.backoff_seconds, spec.backoff_cap_seconds) if spec else (30.0, 3600.0)
@@ -237,7 +240,7 @@ def _after_failure(job: Job, error: str) -> None:
     job.heartbeat_at = None
     job.enqueued_at = None
     job.updated_at = now
-    if job.attempts >= job.max_attempts:
+    if give_up or job.attempts >= job.max_attempts:
         job.state = "failed"
         job.finished_at = now
     else:

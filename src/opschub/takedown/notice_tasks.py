@@ -32,6 +32,7 @@ def notify(ctx: JobContext) -> None:
     backoff_cap_seconds=3600.0,
 )
 def send(ctx: JobContext) -> None:
+    from opschub import mail
     from opschub.config import get_settings
     from opschub.takedown import notifying, sending
 
@@ -52,14 +53,14 @@ def send(ctx: JobContext) -> None:
         message = notifying.message_for(session, notice_id)
     try:
         if plan.channel == "email":
-            relay = sending.SmtpRelay.from_settings(get_settings())
+            relay = mail.Relay.from_settings(get_settings())
             sent = sending.send_email(relay, sending.email_for(message, plan.number), key)
         else:
             body = sending.webhook_body(message, plan.number)
             sent = sending.send_webhook(
                 plan.address, plan.secret or "", body, notice_id=notice_id, key=key
             )
-    except sending.SendFailed as exc:
+    except (sending.SendFailed, mail.MailFailed) as exc:
         with ctx.database.transaction() as session:
             notifying.finish_attempt(
                 session,

@@ -12,8 +12,8 @@ A notice is built from plain data (:class:`Notice`) and becomes
 :func:`build_email` puts both into an ``EmailMessage`` whose ``Message-ID`` is derived from the
 notice id, so a message re-sent after a crash is recognisably the same notice. No material is
 ever attached: only hashes. Every body passes the terminology checker before it is returned.
-Sending with retries is the job worker's part; :func:`deliver_email` is the one SMTP
-exchange (STARTTLS where the server offers it).
+Sending with retries is the job worker's part (:mod:`opschub.takedown.sending`, through the
+installation's mail relay, :mod:`opschub.mail`).
 """
 
 from __future__ import annotations
@@ -22,8 +22,6 @@ import base64
 import hashlib
 import json
 import re
-import smtplib
-import ssl
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -256,39 +254,3 @@ def build_email(notice: Notice) -> EmailMessage:
             filename=f"xarf-{notice.notice_id}-{n}.json",
         )
     return message
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """What the receiving SMTP server said: it accepted the message for these recipients."""
-
-    accepted: tuple[str, ...]
-    refused: dict[str, tuple[int, bytes]]
-    tls: bool
-
-
-def deliver_email(
-    message: EmailMessage,
-    host: str,
-    port: int = 25,
-    *,
-    ssl_context: ssl.SSLContext | None = None,
-    require_tls: bool = False,
-    timeout: float = 30.0,
-    local_hostname: str | None = None,
-) -> Delivery:
-    """One SMTP exchange: STARTTLS when the server offers it (or fail if ``require_tls``),
-    then the message. Raises ``smtplib.SMTPException``/``OSError``; retrying is the caller's."""
-    with smtplib.SMTP(host, port, timeout=timeout, local_hostname=local_hostname) as smtp:
-        smtp.ehlo()
-        tls = False
-        if smtp.has_extn("starttls"):
-            smtp.starttls(context=ssl_context or ssl.create_default_context())
-            smtp.ehlo()
-            tls = True
-        elif require_tls:
-            raise smtplib.SMTPNotSupportedError(f"{host}:{port} does not offer STARTTLS")
-        refused = smtp.send_message(message)
-    recipients = [a.strip() for a in str(message["To"]).split(",")]
-    accepted = tuple(r for r in recipients if r not in refused)
-    return Delivery(accepted, dict(refused), tls)

@@ -10,15 +10,13 @@ the answer after) is :mod:`opschub.takedown.notifying`'s part; nothing here touc
 from __future__ import annotations
 
 import json
-import smtplib
-import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
-from typing import Any
 
 import httpx
 
+from opschub import mail
 from opschub.takedown import notices
 from opschub.webhooks import sign_webhook
 
@@ -34,33 +32,6 @@ class SendFailed(Exception):
 class Sent:
     detail: str  # the SMTP answer or the HTTP status
     tls: bool | None = None
-
-
-@dataclass(frozen=True)
-class SmtpRelay:
-    host: str
-    port: int = 25
-    username: str = ""
-    password: str = ""
-    require_tls: bool = False
-    ca_file: str | None = None
-    timeout: float = 30.0
-
-    @classmethod
-    def from_settings(cls, settings: Any) -> SmtpRelay:
-        if not settings.smtp_host:
-            raise SendFailed("OPSCHUB_SMTP_HOST is not set: notices by email cannot go out")
-        return cls(
-            host=settings.smtp_host,
-            port=settings.smtp_port,
-            username=settings.smtp_username,
-            password=settings.smtp_password,
-            require_tls=settings.smtp_require_tls,
-            ca_file=str(settings.smtp_ca_file) if settings.smtp_ca_file else None,
-        )
-
-    def ssl_context(self) -> ssl.SSLContext:
-        return ssl.create_default_context(cafile=self.ca_file)
 
 
 # A test stands here to kill the worker between sending and recording (tests/takedown).
@@ -81,33 +52,14 @@ def email_for(message: notices.Notice, number: int) -> EmailMessage:
     return email
 
 
-def send_email(relay: SmtpRelay, email: EmailMessage, key: str) -> Sent:
-    """One SMTP exchange: STARTTLS when offered (required if the relay says so), a login when
-    credentials are set, then the message. Raises :class:`SendFailed`."""
+def send_email(relay: mail.Relay, email: EmailMessage, key: str) -> Sent:
+    """One exchange with the installation's mail relay (:func:`opschub.mail.send`: STARTTLS,
+    the CA file, the login). Raises :class:`SendFailed` (every refusal is tried again)."""
     try:
-        with smtplib.SMTP(relay.host, relay.port, timeout=relay.timeout) as smtp:
-            smtp.ehlo()
-            tls = False
-            if smtp.has_extn("starttls"):
-                smtp.starttls(context=relay.ssl_context())
-                smtp.ehlo()
-                tls = True
-            elif relay.require_tls:
-                raise SendFailed(f"{relay.host}:{relay.port} does not offer STARTTLS")
-            if relay.username:
-                smtp.login(relay.username, relay.password)
-            refused = smtp.send_message(email)
-            after_send(key)
-    except smtplib.SMTPResponseException as exc:
-        text = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else ""
-        raise SendFailed(f"SMTP {exc.smtp_code} {text}".strip()) from exc
-    except smtplib.SMTPRecipientsRefused as exc:
-        raise SendFailed(f"SMTP refused the recipients: {exc.recipients}") from exc
-    except (smtplib.SMTPException, OSError) as exc:
-        raise SendFailed(f"SMTP {relay.host}:{relay.port}: {exc or type(exc).__name__}") from exc
-    if refused:
-        raise SendFailed(f"SMTP refused: {refused}")
-    return Sent("250 accepted", tls)
+        sent = mail.send(relay, email, after_send=lambda: after_send(key))
+    except mail.MailFailed as exc:
+        raise SendFailed(str(exc)) from exc
+    return Sent(sent.detail, sent.tls)
 
 
 def webhook_body(message: notices.Notice, number: int) -> bytes:
