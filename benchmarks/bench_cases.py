@@ -50,6 +50,7 @@ INDEXES = {
     "case_people": (
         "ix_case_people_case_role",
         "ix_case_people_alias",
+        "ix_case_people_alias_lower",
         "ix_case_people_birth_region",
     ),
 }

@@ -1640,21 +1640,6 @@ class DuplicateHint:
     why: str  # "alias" or "birth_month_region"
 
 
-_MAX_ALIAS_SPELLINGS = 64
-
-
-def _alias_spellings(alias: str) -> list[str] | None:
-    """Every upper/lower-case spelling of ``alias`` (so that a case-blind comparison can use the
-    alias index), or ``None`` when there would be more than :data:`_MAX_ALIAS_SPELLINGS`."""
-    spellings = [""]
-    for char in alias:
-        options = sorted({char, char.lower(), char.upper()})
-        if len(spellings) * len(options) > _MAX_ALIAS_SPELLINGS:
-            return None
-        spellings = [s + o for s in spellings for o in options]
-    return spellings
-
-
 def _hint_queries(
     session: Session,
     actor: CaseActor,
@@ -1669,12 +1654,9 @@ def _hint_queries(
 
     queries = []
     for person_id, case_id, alias, birth_month, residence_id in people:
-        spellings = _alias_spellings(alias)
-        same_alias = (
-            CasePerson.alias.in_(spellings)
-            if spellings is not None
-            else func.lower(CasePerson.alias) == alias.lower()
-        )
+        # Both sides lowered by the database (the index ix_case_people_alias_lower holds its
+        # lower(alias)), so a letter that Python folds differently still finds its own spelling.
+        same_alias = func.lower(CasePerson.alias) == func.lower(literal(alias, String))
         conditions = [("alias", same_alias)]
         if birth_month and residence_id:
             conditions.append(
