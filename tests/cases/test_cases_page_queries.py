@@ -213,8 +213,6 @@ def test_duplicate_hints_ignore_the_case_of_the_alias(
     with database.read() as session:
         hints = service.duplicate_hints(session, worker, person.id)
     assert [(h.case_id, h.alias, h.why) for h in hints] == [(world["twin"], "sunny", "alias")]
-    assert service._alias_spellings("ab1") == ["AB1", "Ab1", "aB1", "ab1"]
-    assert service._alias_spellings("x" * 40) is None  # too many: compared with lower()
 
 
 def test_the_whole_case_page_costs_the_same_for_a_small_and_a_big_case(

@@ -31,6 +31,7 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, Date, Table, select
 from sqlalchemy.orm import Session
+from sqlalchemy.schema import CreateIndex, DropIndex
 
 from opschub import taxonomy
 from opschub.audit import service as audit
@@ -586,19 +587,22 @@ def load_large(
         )
         # Into empty tables (a fresh database), the secondary indexes are built once at the
         # end, sorted, instead of row by row (about twice as fast); they are rebuilt whatever
-        # happens (finally), the unique constraints stay throughout.
+        # happens (finally), the unique constraints stay throughout. table.indexes is every Index
+        # of the models: the foreign-key indexes and lower(alias) included.
         empty = conn.execute(select(Case.id).limit(1)).first() is None
         deferred = [index for table in tables for index in table.indexes] if empty else []
         conn.commit()
+        # The database checks existence (IF [NOT] EXISTS), not reflection: SQLite's reflection
+        # does not see the expression index ix_case_people_alias_lower.
         for index in deferred:
-            index.drop(conn)
+            conn.execute(DropIndex(index, if_exists=True))
         conn.commit()
         try:
             done, people_count, steps, waits = _generate(conn, cases, rng, ctx, progress=progress)
         finally:
             conn.rollback()
             for index in deferred:
-                index.create(conn, checkfirst=True)
+                conn.execute(CreateIndex(index, if_not_exists=True))
             conn.commit()
         if sqlite:
             conn.exec_driver_sql("PRAGMA cache_size=-2000")

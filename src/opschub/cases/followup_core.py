@@ -97,9 +97,14 @@ class CasesCoreBackend:
                 opened[row.id] = row.opened_on
         return [OpenCase(cid, opened[cid], tuple(sorted(pids))) for cid, pids in found.items()]
 
-    def visible_case_ids(self, session: Session, actor: Any) -> Select[Any] | None:
-        from opschub.cases.service import visible_clause
+    def visible_case_ids(self, session: Session, actor: Any) -> list[str] | Select[Any] | None:
+        """A narrow scope as its few ids (the lists then look them up by index), a broad one as
+        a Select that the lists' ordered walks test row by row (service.visible_ids_if_few)."""
+        from opschub.cases.service import visible_clause, visible_ids_if_few
 
         if actor.kind == "system":
             return None
+        few = visible_ids_if_few(session, actor)
+        if few is not None:
+            return few
         return select(Case.id).where(visible_clause(session, actor))

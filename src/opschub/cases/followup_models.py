@@ -95,6 +95,8 @@ class CaseReferral(IdMixin, TimestampMixin, Base):
         ),
         Index("ix_case_referrals_case", "case_id", "created_at"),
         Index("ix_case_referrals_due", "status", "due_on"),
+        # Deleting a person sets person_id to NULL here: found by this index, not a scan.
+        Index("ix_case_referrals_person_id", "person_id"),
     )
 
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), nullable=False)
@@ -147,6 +149,8 @@ class CaseProceeding(IdMixin, TimestampMixin, Base):
         Index("ix_case_proceedings_on", "occurred_on"),
         # The informing reminders (opschub.cases.stages_state): untold steps, oldest first.
         Index("ix_case_proceedings_untold", "told", "occurred_on", "case_id", "id"),
+        # Deleting a suspect cascades here (ix_case_proceedings_case starts with case_id).
+        Index("ix_case_proceedings_suspect_id", "suspect_id"),
     )
 
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), nullable=False)
@@ -197,6 +201,9 @@ class CaseOffence(IdMixin, TimestampMixin, Base):
     __table_args__ = (
         Index("ix_case_offences_case", "case_id"),
         Index("ix_case_offences_falls", "falls_on"),
+        # Deleting a person sets victim_id / suspect_id to NULL here: found by these indexes.
+        Index("ix_case_offences_victim_id", "victim_id"),
+        Index("ix_case_offences_suspect_id", "suspect_id"),
     )
 
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), nullable=False)

@@ -24,6 +24,8 @@ from opschub.cases.followup_common import (
     FieldError,
     FollowupActor,
     FollowupInvalid,
+    few_cases,
+    rows_of_cases,
 )
 from opschub.cases.followup_models import (
     INFORMED_FORMS,
@@ -154,6 +156,24 @@ def _untold(case_ids: CaseIds) -> Select[*tuple[Any, ...]]:
     return stages_state.scoped(query, CaseProceeding.case_id, case_ids)
 
 
+def _untold_of_cases(session: Session, ids: list[str]) -> list[Any]:
+    """The untold steps of a few cases (a narrow scope), oldest first, read by case id."""
+    query = select(
+        CaseProceeding.id,
+        CaseProceeding.case_id,
+        CaseProceeding.kind,
+        CaseProceeding.occurred_on,
+        CaseProceeding.told,
+    )
+    found = [
+        row
+        for row in rows_of_cases(session, query, CaseProceeding.case_id, ids)
+        if row.told is False
+    ]
+    found.sort(key=lambda row: (row.occurred_on, row.case_id, row.id))
+    return found
+
+
 def reminders(
     session: Session,
     *,
@@ -166,12 +186,16 @@ def reminders(
     """Steps that must be told and were not, in the given cases (all when None), oldest first:
     the steps marked not told by :mod:`opschub.cases.stages_state` (an ordered walk of
     ``ix_case_proceedings_untold``)."""
-    rows = session.execute(
-        _untold(case_ids)
-        .order_by(CaseProceeding.occurred_on, CaseProceeding.case_id, CaseProceeding.id)
-        .offset(offset)
-        .limit(limit)
-    )
+    few = few_cases(case_ids)
+    if few is not None:
+        rows: Any = _untold_of_cases(session, few)[offset : offset + limit]
+    else:
+        rows = session.execute(
+            _untold(case_ids)
+            .order_by(CaseProceeding.occurred_on, CaseProceeding.case_id, CaseProceeding.id)
+            .offset(offset)
+            .limit(limit)
+        )
     return [
         CaseReminder(
             row.case_id,
@@ -187,5 +211,8 @@ def reminders(
 
 def count_reminders(session: Session, *, case_ids: CaseIds = None, cap: int = 1000) -> int:
     """How many reminders there are in all, counted up to ``cap + 1``."""
+    few = few_cases(case_ids)
+    if few is not None:
+        return min(len(_untold_of_cases(session, few)), cap + 1)
     counted = select(func.count()).select_from(_untold(case_ids).limit(cap + 1).subquery())
     return session.scalar(counted) or 0

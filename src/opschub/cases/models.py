@@ -24,6 +24,8 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    column,
+    func,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -91,6 +93,8 @@ class Case(IdMixin, TimestampMixin, Base):
         Index("ix_cases_assignee_opened", "assigned_to_id", "opened_at", "id"),
         Index("ix_cases_team_opened", "team", "opened_at", "id"),
         Index("ix_cases_status_opened", "status", "opened_at", "id"),
+        # The cases a person opened (their record-level scope, service.visible_ids_if_few).
+        Index("ix_cases_creator", "created_by_id"),
     )
 
     reference: Mapped[str] = mapped_column(
@@ -197,9 +201,15 @@ class CasePerson(IdMixin, TimestampMixin, Base):
         ),
         UniqueConstraint("case_id", "alias"),
         Index("ix_case_people_case_role", "case_id", "role"),
-        # Duplicate-person hints: the same alias, or the same birth month and region.
+        # Duplicate-person hints: the same alias whatever the case of its letters (the
+        # comparison is lower(alias) = lower(:alias)), or the same birth month and region.
+        # ix_case_people_alias served the hints' former list of spellings; no query needs it now.
         Index("ix_case_people_alias", "alias"),
+        Index("ix_case_people_alias_lower", func.lower(column("alias"))),
         Index("ix_case_people_birth_region", "birth_month", "residence_unit_id"),
+        # Deleting a person cascades to the suspects recorded for them (para 67): without an
+        # index PostgreSQL reads the whole table for every person deleted.
+        Index("ix_case_people_victim_person_id", "victim_person_id"),
     )
 
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), nullable=False)

@@ -29,7 +29,9 @@ from opschub.cases.followup_common import (
     FollowupActor,
     FollowupInvalid,
     FollowupNotFound,
+    few_cases,
     in_cases,
+    rows_of_cases,
 )
 from opschub.cases.followup_models import CaseOffence, CaseProceeding, CaseStageWait
 from opschub.clock import utcnow
@@ -402,6 +404,16 @@ def limitation_warnings(
     limit: int = 200,
 ) -> list[OffenceView]:
     """Offences whose deadline falls within ``warn_days`` (or has fallen), soonest first."""
+    few = few_cases(case_ids)
+    if few is not None:
+        cutoff = today + timedelta(days=warn_days)
+        soon = [
+            row
+            for (row,) in rows_of_cases(session, select(CaseOffence), CaseOffence.case_id, few)
+            if row.falls_on is not None and row.falls_on <= cutoff
+        ]
+        soon.sort(key=lambda row: (row.falls_on, row.id))
+        return [_offence_view(row, today=today, warn_days=warn_days) for row in soon[:limit]]
     query = select(CaseOffence).where(
         CaseOffence.falls_on.is_not(None),
         CaseOffence.falls_on <= today + timedelta(days=warn_days),
@@ -436,6 +448,23 @@ def _overdue_by_stage(
     return queries
 
 
+def _alarms_of_cases(
+    session: Session, ids: list[str], *, today: date, targets: Mapping[str, int]
+) -> list[StageAlarm]:
+    """The alarms of a few cases (a narrow scope), longest over first: every stored wait of those
+    cases read by case id, the targets compared here."""
+    query = select(
+        CaseStageWait.case_id, CaseStageWait.suspect_id, CaseStageWait.stage, CaseStageWait.since
+    )
+    found = [
+        StageAlarm(row.case_id, row.suspect_id, row.stage, row.since, days, targets[row.stage])
+        for row in rows_of_cases(session, query, CaseStageWait.case_id, ids)
+        if row.stage in targets and (days := (today - row.since).days) > targets[row.stage]
+    ]
+    found.sort(key=lambda a: (a.target - a.days, a.case_id, a.suspect_id or "", a.stage))
+    return found
+
+
 def stage_alarms(
     session: Session,
     *,
@@ -452,6 +481,9 @@ def stage_alarms(
     One statement: per watched stage the first ``offset + limit`` overdue waits, oldest first,
     put together with UNION ALL; they are merged here by how long over the target each is."""
     wanted = offset + limit
+    few = few_cases(case_ids)
+    if few is not None:
+        return _alarms_of_cases(session, few, today=today, targets=targets)[offset:wanted]
     parts = _overdue_by_stage(today=today, targets=targets, case_ids=case_ids)
     if not parts or wanted <= 0:
         return []
@@ -500,6 +532,9 @@ def count_stage_alarms(
     ]
     if not watched:
         return 0
+    few = few_cases(case_ids)
+    if few is not None:
+        return min(len(_alarms_of_cases(session, few, today=today, targets=targets)), cap + 1)
     query = stages_state.scoped(
         select(CaseStageWait.suspect_id).where(or_(*watched)), CaseStageWait.case_id, case_ids
     )

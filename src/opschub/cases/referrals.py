@@ -36,7 +36,9 @@ from opschub.cases.followup_common import (
     FollowupNotFound,
     FollowupRefused,
     StaleEdit,
+    few_cases,
     in_cases,
+    rows_of_cases,
 )
 from opschub.cases.followup_models import (
     CONSENT_BY,
@@ -412,6 +414,22 @@ def overdue(
     session: Session, *, today: date, case_ids: CaseIds = None, limit: int = 200
 ) -> list[ReferralView]:
     """Open referrals past their due date, oldest first."""
+    few = few_cases(case_ids)
+    if few is not None:
+        pairs = [
+            (referral, service)
+            for referral, service in rows_of_cases(
+                session,
+                select(CaseReferral, ReferralService).join(
+                    ReferralService, ReferralService.id == CaseReferral.service_id
+                ),
+                CaseReferral.case_id,
+                few,
+            )
+            if referral.status in OPEN_STATUSES and referral.due_on and referral.due_on < today
+        ]
+        pairs.sort(key=lambda pair: (pair[0].due_on, pair[0].id))
+        return [_view(r, s, today) for r, s in pairs[:limit]]
     query = (
         select(CaseReferral, ReferralService)
         .join(ReferralService, ReferralService.id == CaseReferral.service_id)

@@ -36,7 +36,7 @@ from sqlalchemy import Select, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from opschub.cases import informing_rules, stages
-from opschub.cases.followup_common import CaseIds
+from opschub.cases.followup_common import CaseIds, in_cases
 from opschub.cases.followup_models import CaseInformed, CaseProceeding, CaseStageWait
 
 CHUNK = 500
@@ -82,7 +82,7 @@ def scoped(query: _Query, column: Any, case_ids: CaseIds) -> _Query:
     if isinstance(case_ids, Select):
         first = case_ids.selected_columns[0]
         return cast(_Query, statement.where(case_ids.where(first == column).exists()))
-    return cast(_Query, statement.where(column.in_(list(case_ids))))
+    return cast(_Query, statement.where(in_cases(column, case_ids)))
 
 
 def _chunks(ids: Sequence[str]) -> Iterable[list[str]]:
