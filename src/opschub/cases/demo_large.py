@@ -245,7 +245,7 @@ _COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     "case_stage_waits": ("suspect_id", "track", "case_id", "stage", "since"),
 }
-_MODELS: tuple[Any, ...] = (
+GENERATED_MODELS: tuple[Any, ...] = (
     Case,
     CaseForm,
     CasePerson,
@@ -563,7 +563,7 @@ def load_large(
         if sqlite:  # the indexes of a large table fit in memory while loading
             conn.exec_driver_sql("PRAGMA cache_size=-262144")
             conn.commit()
-        tables = [cast(Table, model.__table__) for model in _MODELS]
+        tables = [cast(Table, model.__table__) for model in GENERATED_MODELS]
         inserts = {table.name: _BulkInsert(conn, table, _COLUMNS[table.name]) for table in tables}
         people, proceedings = inserts["case_people"], inserts["case_proceedings"]
         informed = inserts["case_informed_log"]
