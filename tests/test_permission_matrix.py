@@ -195,3 +195,28 @@ def test_permission_matrix(app: FastAPI, database: Database) -> None:
 @pytest.mark.parametrize("role", list(Role), ids=lambda r: r.value)
 def test_every_role_can_use_something(role: Role) -> None:
     assert ROLE_PERMISSIONS[role], f"{role} is granted nothing"
+
+
+def test_the_relationship_routes_are_in_the_matrix(app: FastAPI) -> None:
+    """The routes that change relationships between people in a case are enumerated by the
+    matrix above and need what editing a person needs (``cases.manage``)."""
+    person = "/cases/{case_id}/people/{person_id}"
+    wanted = {
+        ("GET", f"/api/v1{person}/relationships"),
+        ("POST", f"/api/v1{person}/relationships"),
+        ("PATCH", f"/api/v1{person}/relationships/{{relationship_id}}"),
+        ("DELETE", f"/api/v1{person}/relationships/{{relationship_id}}"),
+        ("POST", f"{person}/relationships"),
+        ("POST", f"{person}/relationships/{{relationship_id}}/edit"),
+        ("POST", f"{person}/relationships/{{relationship_id}}/delete"),
+        ("GET", f"{person}/edit"),
+        ("POST", f"{person}/edit"),
+    }
+    found = {
+        (method, path): declared_permissions(route)
+        for path, route in api_routes(app)
+        for method in route.methods
+        if (method, path) in wanted
+    }
+    assert set(found) == wanted
+    assert set(map(tuple, found.values())) == {("cases.manage",)}

@@ -229,6 +229,23 @@ def test_retention_lists_due_items_by_category_and_linked_state(database: Databa
         assert sorted(d.item_id for d in later) == sorted([capture.id, exhibit.id])
 
 
+def test_a_retention_rule_names_only_an_allowed_state(database: Database) -> None:
+    with database.transaction() as session:
+        with pytest.raises(service.RuleInvalid) as refused:
+            service.set_retention_rule(
+                session, actor=OFFICER, category="illegal", linked_state="case_archived",
+                keep_days=30, name="archived cases",
+            )  # fmt: skip
+        assert refused.value.fields == ("linked_state",)
+        assert "'case_archived' is not one of: *, received" in str(refused.value)
+        service.set_retention_rule(
+            session, actor=OFFICER, category="illegal", linked_state="out_of_jurisdiction",
+            keep_days=30, name="forwarded abroad",
+        )  # fmt: skip
+    with database.read() as session:
+        assert [r.linked_state for r in service.retention_rules(session)] == ["out_of_jurisdiction"]
+
+
 def test_the_daily_retention_job_lists_what_is_due_and_destroys_nothing(
     database: Database,
 ) -> None:

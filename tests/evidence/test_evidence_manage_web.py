@@ -4,6 +4,7 @@ of its own with the password entered recently."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -16,6 +17,7 @@ from opschub import clock, config
 from opschub.accounts.permissions import Role
 from opschub.db import Database
 from opschub.evidence import service
+from opschub.evidence.models import CASE_STATES, LINKED_STATES, REPORT_STATES
 
 
 def _state(database: Database, item_id: str) -> tuple[str, bool]:
@@ -143,9 +145,28 @@ def test_retention_rules_are_set_by_managers_and_read_by_viewers(
         data={"name": "x", "category": "not_illegal", "keep_days": "forever"},
     )
     assert "Check the rule" in bad.text
+    # the state is chosen from a list; a typed code that is not on it is refused, saying so
+    typed = officer.post(
+        "/evidence/retention/rules",
+        data={"name": "Archived", "category": "illegal", "linked_state": "case_archived",
+              "keep_days": "30"},
+    )  # fmt: skip
+    assert "Choose the state of the report or case from the list" in typed.text
+    assert re.search(r'<select id="rule-state"[^>]*aria-invalid="true"', typed.text)
+    closed = officer.post(
+        "/evidence/retention/rules",
+        data={"name": "Ten years", "category": "illegal", "linked_state": "case_closed",
+              "keep_days": "3650"},
+    )  # fmt: skip
+    assert "Retention rule saved." in closed.text
+    table = closed.text.split('aria-labelledby="rules-heading"', 1)[1].split("</table>", 1)[0]
+    assert "case closed" in table and "case_closed" not in table
     with database.read() as session:
-        assert [(r.name, r.keep_days) for r in service.retention_rules(session)] == [
-            ("Not illegal", 30)
+        assert sorted(
+            (r.name, r.linked_state, r.keep_days) for r in service.retention_rules(session)
+        ) == [
+            ("Not illegal", "*", 30),
+            ("Ten years", "case_closed", 3650),
         ]
     viewer = logged_in_client(app, database, Role.SENIOR_ANALYST)
     page = viewer.get("/evidence/retention")
@@ -156,6 +177,36 @@ def test_retention_rules_are_set_by_managers_and_read_by_viewers(
         data={"name": "y", "category": "illegal", "linked_state": "*", "keep_days": "1"},
     )
     assert denied.status_code == 403
+
+
+def test_the_rule_form_offers_the_allowed_states_by_their_labels(
+    app: FastAPI, database: Database
+) -> None:
+    officer = logged_in_client(app, database, Role.POLICE_LIAISON)
+    for lang, closed_label in (("en", "case closed"), ("zh-Hans", "案件已结案")):
+        page = officer.get("/evidence/retention", params={"lang": lang})
+        chosen = page.text.split('<select id="rule-state"', 1)[1].split("</select>", 1)[0]
+        values = re.findall(r'<option value="([^"]*)"', chosen)
+        assert tuple(values) == LINKED_STATES
+        assert f'<option value="case_closed">{closed_label}</option>' in chosen
+        assert 'name="linked_state"' not in page.text.split("<select", 1)[0]
+    refused = officer.post(
+        "/evidence/retention/rules",
+        data={"name": "x", "category": "illegal", "linked_state": "report_closed", "keep_days": "1",
+              "lang": "zh-Hans"},
+        params={"lang": "zh-Hans"},
+    )  # fmt: skip
+    assert "从列表中选择举报或案件的状态" in refused.text
+
+
+def test_the_linked_states_follow_the_report_and_case_statuses() -> None:
+    from opschub import labels
+    from opschub.cases.models import STATUSES as CASE_STATUSES
+    from opschub.intake.models import STATUSES as REPORT_STATUSES
+
+    assert REPORT_STATES == REPORT_STATUSES
+    assert tuple(f"case_{s}" for s in CASE_STATUSES) == CASE_STATES
+    assert all(labels.has("evidence_linked_state", code) for code in LINKED_STATES)
 
 
 def test_management_pages_speak_chinese(app: FastAPI, database: Database) -> None:

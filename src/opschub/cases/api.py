@@ -92,7 +92,7 @@ def _failure(exc: service.CasesError) -> JSONResponse:
     if isinstance(exc, service.CaseInvalid):
         return _errors(exc)
     if isinstance(exc, service.NotFound):
-        return JSONResponse({"error": "no such case or person"}, status_code=404)
+        return JSONResponse({"error": "no such case, person or relationship"}, status_code=404)
     if isinstance(exc, service.StaleEdit):
         return JSONResponse(
             {
@@ -277,6 +277,116 @@ def update_person(
             "protected_track": person.protected_track,
         }
     )
+
+
+class RelationshipBody(BaseModel):
+    other_person_id: str = Field(description="another person of the same case")
+    relationship: str = Field(
+        description="family, position_of_trust, acquaintance, online_contact, stranger or unknown"
+    )
+
+
+class RelationshipPatch(BaseModel):
+    relationship: str = Field(description="the new kind of the relationship")
+
+
+def _relationship(view: service.RelationshipView) -> dict[str, Any]:
+    return {
+        "id": view.id,
+        "other_person_id": view.other_person_id,
+        "other_alias": view.other_alias,
+        "other_role": view.other_role,
+        "relationship": view.relationship,
+        "outgoing": view.outgoing,
+    }
+
+
+def _relationships(
+    session: DbSession, principal: Principal, case_id: str, person_id: str
+) -> JSONResponse:
+    views = service.person_relationships(session, principal, case_id, person_id)
+    return JSONResponse({"relationships": [_relationship(v) for v in views]})
+
+
+@router.get("/cases/{case_id}/people/{person_id}/relationships")
+def list_relationships(
+    case_id: str,
+    person_id: str,
+    principal: Annotated[Principal, requires("cases.manage")],
+    session: DbSession,
+) -> JSONResponse:
+    """A person's relationships, in either direction, by the other person's alias (never a real
+    name; a protected-track person only with ``cases.protected``)."""
+    try:
+        return _relationships(session, principal, case_id, person_id)
+    except service.CasesError as exc:
+        return _failure(exc)
+
+
+@router.post("/cases/{case_id}/people/{person_id}/relationships", status_code=201)
+def add_relationship(
+    case_id: str,
+    person_id: str,
+    body: RelationshipBody,
+    principal: Annotated[Principal, requires("cases.manage")],
+    session: DbSession,
+) -> JSONResponse:
+    """Relate the person to another person of the case (one relationship per pair: a second
+    one is refused, 422, naming ``other_person_id``)."""
+    try:
+        with session.begin_nested():
+            service.person_relationships(session, principal, case_id, person_id)
+            row = service.add_relationship(
+                session, principal, case_id, person_id, body.other_person_id, body.relationship
+            )
+    except service.CasesError as exc:
+        return _failure(exc)
+    return JSONResponse(
+        {
+            "id": row.id,
+            "person_id": row.person_id,
+            "other_person_id": row.other_person_id,
+            "relationship": row.relationship,
+        },
+        status_code=201,
+    )
+
+
+@router.patch("/cases/{case_id}/people/{person_id}/relationships/{relationship_id}")
+def change_relationship(
+    case_id: str,
+    person_id: str,
+    relationship_id: str,
+    body: RelationshipPatch,
+    principal: Annotated[Principal, requires("cases.manage")],
+    session: DbSession,
+) -> JSONResponse:
+    """Change the kind of one of the person's relationships."""
+    try:
+        with session.begin_nested():
+            row = service.change_relationship(
+                session, principal, case_id, person_id, relationship_id, body.relationship
+            )
+    except service.CasesError as exc:
+        return _failure(exc)
+    return JSONResponse({"id": row.id, "relationship": row.relationship})
+
+
+@router.delete("/cases/{case_id}/people/{person_id}/relationships/{relationship_id}")
+def remove_relationship(
+    case_id: str,
+    person_id: str,
+    relationship_id: str,
+    principal: Annotated[Principal, requires("cases.manage")],
+    session: DbSession,
+) -> JSONResponse:
+    """Remove one of the person's relationships."""
+    try:
+        with session.begin_nested():
+            service.remove_relationship(session, principal, case_id, person_id, relationship_id)
+    except service.CasesError as exc:
+        return _failure(exc)
+    return JSONResponse({"ok": True})
 
 
 @router.post("/cases/{case_id}/links")

@@ -251,7 +251,10 @@ class CasePerson(IdMixin, TimestampMixin, Base):
 
 
 class CaseRelationship(IdMixin, TimestampMixin, Base):
-    """How one person in a case is related to another (usually a suspect to a child victim)."""
+    """How one person in a case is related to another (usually a suspect to a child victim).
+
+    One row per pair, whichever direction; when one of the two is a victim, the victim is
+    ``other_person_id`` (see :func:`opschub.cases.service.add_relationship`)."""
 
     __tablename__ = "case_relationships"
     __table_args__ = (

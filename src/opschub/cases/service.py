@@ -14,6 +14,9 @@ Rules kept here (pages, the API and the import all come through these functions)
 - A corrected birth (date, month or estimated age) moves the limitation deadlines of the
   offences against the person (:func:`opschub.cases.proceedings.recompute_for_victim`).
 - The real name is encrypted; each read of it is audited (``cases.person.name_read``).
+- Relationships between people: one per pair, never with oneself, both people of the same case;
+  a relationship with a protected-track person is invisible (not listed, not found) to those
+  without ``cases.protected``.
 - Edits carry the version the editor saw; a stale edit is refused with what changed.
 
 Every bad field is named (:class:`FieldError`, messages are msgids translated by the caller);
@@ -1287,6 +1290,130 @@ def read_real_name(session: Session, actor: CaseActor, person_id: str) -> str | 
     return person.real_name
 
 
+# -- relationships -------------------------------------------------------------------------------
+#
+# A relationship is stored once per pair of people, in one direction: ``person_id`` is related
+# to ``other_person_id`` as ``relationship`` ("relationship to the child"). When exactly one of
+# the two is a victim, the victim is ``other_person_id`` (statistics count a suspect's
+# relationship to a victim that way, see :func:`opschub.cases.facts.suspect_facts`); otherwise
+# the person it was added from comes first. Either direction counts as the same pair: a second
+# relationship between the same two people is refused (change the kind instead).
+
+
+@dataclass(frozen=True)
+class RelationshipView:
+    """A relationship as seen from one person of it: the other person by alias and role."""
+
+    id: str
+    other_person_id: str
+    other_alias: str
+    other_role: str
+    relationship: str
+    # True when the person it is seen from is ``person_id`` (the one related to the other)
+    outgoing: bool
+
+
+def _relationship_view(
+    row: CaseRelationship, person_id: str, other: CasePerson
+) -> RelationshipView:
+    return RelationshipView(
+        id=row.id,
+        other_person_id=other.id,
+        other_alias=other.alias,
+        other_role=other.role,
+        relationship=row.relationship,
+        outgoing=row.person_id == person_id,
+    )
+
+
+def _person_of_case(
+    session: Session, actor: CaseActor, case_id: str, person_id: str, *, manage: bool
+) -> CasePerson:
+    """A person of this case whom the actor may see (a protected-track person only with
+    ``cases.protected``), else :class:`NotFound`."""
+    person = _person_for(session, actor, person_id, manage=manage)
+    if person.case_id != case_id:
+        raise NotFound(person_id)
+    return person
+
+
+def person_relationships(
+    session: Session, actor: CaseActor, case_id: str, person_id: str
+) -> list[RelationshipView]:
+    """The relationships of one person, in either direction, by the other person's alias.
+
+    A relationship to a protected-track person is left out for an actor without
+    ``cases.protected`` (as the person is left out of the case)."""
+    person = _person_of_case(session, actor, case_id, person_id, manage=False)
+    rows = session.scalars(
+        select(CaseRelationship).where(
+            CaseRelationship.case_id == person.case_id,
+            or_(
+                CaseRelationship.person_id == person.id,
+                CaseRelationship.other_person_id == person.id,
+            ),
+        )
+    ).all()
+    others = {
+        p.id: p
+        for p in session.scalars(
+            select(CasePerson).where(
+                CasePerson.id.in_(
+                    [r.other_person_id if r.person_id == person.id else r.person_id for r in rows]
+                )
+            )
+        )
+    }
+    protected_ok = can_see_protected(actor)
+    views = []
+    for row in rows:
+        other = others.get(row.other_person_id if row.person_id == person.id else row.person_id)
+        if other is None or (other.protected_track and not protected_ok):
+            continue
+        views.append(_relationship_view(row, person.id, other))
+    return sorted(views, key=lambda v: (v.other_role, v.other_alias, v.id))
+
+
+def relationship_candidates(
+    session: Session, actor: CaseActor, case_id: str, person_id: str
+) -> list[PersonView]:
+    """The people of the case this person could be related to: everyone else the actor may see
+    who has no relationship with them yet."""
+    person = _person_of_case(session, actor, case_id, person_id, manage=False)
+    query = select(CasePerson).where(
+        CasePerson.case_id == person.case_id,
+        CasePerson.id != person.id,
+        CasePerson.id.not_in(
+            select(CaseRelationship.other_person_id).where(CaseRelationship.person_id == person.id)
+        ),
+        CasePerson.id.not_in(
+            select(CaseRelationship.person_id).where(CaseRelationship.other_person_id == person.id)
+        ),
+    )
+    if not can_see_protected(actor):
+        query = query.where(CasePerson.protected_track.is_(False))
+    people = session.scalars(query.order_by(CasePerson.role, CasePerson.alias)).all()
+    return [_person_view(p, {}, False) for p in people]
+
+
+def _relationship_of(
+    session: Session, actor: CaseActor, case_id: str, person_id: str, relationship_id: str
+) -> CaseRelationship:
+    """A relationship of this person in this case that the actor may see and change; anything
+    else is :class:`NotFound` (a hidden person's relationship is not there)."""
+    person = _person_of_case(session, actor, case_id, person_id, manage=True)
+    row = session.get(CaseRelationship, relationship_id)
+    ends = (row.person_id, row.other_person_id) if row is not None else ()
+    if row is None or row.case_id != person.case_id or person.id not in ends:
+        raise NotFound(relationship_id)
+    other = session.get(
+        CasePerson, row.other_person_id if row.person_id == person.id else row.person_id
+    )
+    if other is None or (other.protected_track and not can_see_protected(actor)):
+        raise NotFound(relationship_id)
+    return row
+
+
 def add_relationship(
     session: Session,
     actor: CaseActor,
@@ -1295,6 +1422,9 @@ def add_relationship(
     other_person_id: str,
     relationship: str,
 ) -> CaseRelationship:
+    """Record how ``person_id`` is related to ``other_person_id`` (both people of the case the
+    actor may see; two different people; one relationship per pair, in either direction). When
+    exactly one of the two is a victim, the victim is stored as the other person."""
     case = _case_for(session, actor, case_id, manage=True)
     errors: list[FieldError] = []
     _check_code(errors, "relationship", relationship, taxonomy.RELATIONSHIP.values, False)
@@ -1306,28 +1436,57 @@ def add_relationship(
             )
         )
     }
+    protected_ok = can_see_protected(actor)
     for name, pid in (("person_id", person_id), ("other_person_id", other_person_id)):
         found = people.get(pid)
-        if found is None or (found.protected_track and not can_see_protected(actor)):
+        if found is None or (found.protected_track and not protected_ok):
             errors.append(FieldError(name, N_("No such person in this case.")))
     if person_id == other_person_id:
-        errors.append(FieldError("other_person_id", N_("Choose two different people.")))
-    if not errors and session.scalar(
-        select(CaseRelationship.id).where(
-            CaseRelationship.person_id == person_id,
-            CaseRelationship.other_person_id == other_person_id,
+        errors.append(
+            FieldError(
+                "other_person_id", N_("A person cannot have a relationship with themselves.")
+            )
         )
-    ):
-        errors.append(FieldError("other_person_id", N_("This relationship is recorded already.")))
+    if not errors:
+        existing = session.scalar(
+            select(CaseRelationship.relationship).where(
+                or_(
+                    and_(
+                        CaseRelationship.person_id == person_id,
+                        CaseRelationship.other_person_id == other_person_id,
+                    ),
+                    and_(
+                        CaseRelationship.person_id == other_person_id,
+                        CaseRelationship.other_person_id == person_id,
+                    ),
+                )
+            )
+        )
+        if existing is not None:
+            errors.append(
+                FieldError(
+                    "other_person_id",
+                    N_(
+                        "%(alias)s and %(other)s already have a relationship recorded; change "
+                        "its kind instead of adding another."
+                    ),
+                    {"alias": people[person_id].alias, "other": people[other_person_id].alias},
+                )
+            )
     if errors:
         raise CaseInvalid(errors)
+    first, second = people[person_id], people[other_person_id]
+    if first.role == "victim" and second.role != "victim":
+        first, second = second, first
     row = CaseRelationship(
+        id=new_id(),
         case_id=case.id,
-        person_id=person_id,
-        other_person_id=other_person_id,
+        person_id=first.id,
+        other_person_id=second.id,
         relationship=relationship,
     )
     session.add(row)
+    case.updated_at = utcnow()
     session.flush()
     audit.record(
         session,
@@ -1335,9 +1494,67 @@ def add_relationship(
         actor=actor,
         target_type="case",
         target_id=case.id,
-        details={"relationship": relationship},
+        details={"relationship": relationship, "people": [first.id, second.id]},
     )
     return row
+
+
+def change_relationship(
+    session: Session,
+    actor: CaseActor,
+    case_id: str,
+    person_id: str,
+    relationship_id: str,
+    relationship: str,
+) -> CaseRelationship:
+    """Change the kind of one of this person's relationships (audited with the kind before)."""
+    row = _relationship_of(session, actor, case_id, person_id, relationship_id)
+    errors: list[FieldError] = []
+    _check_code(errors, "relationship", relationship, taxonomy.RELATIONSHIP.values, False)
+    if errors:
+        raise CaseInvalid(errors)
+    before = row.relationship
+    if before == relationship:
+        return row
+    row.relationship = relationship
+    case = session.get(Case, row.case_id)
+    assert case is not None
+    case.updated_at = utcnow()
+    session.flush()
+    audit.record(
+        session,
+        action="cases.relationship.changed",
+        actor=actor,
+        target_type="case",
+        target_id=row.case_id,
+        details={
+            "relationship_before": before,
+            "relationship": relationship,
+            "people": [row.person_id, row.other_person_id],
+        },
+    )
+    return row
+
+
+def remove_relationship(
+    session: Session, actor: CaseActor, case_id: str, person_id: str, relationship_id: str
+) -> None:
+    """Remove one of this person's relationships (audited with its kind)."""
+    row = _relationship_of(session, actor, case_id, person_id, relationship_id)
+    details = {"relationship": row.relationship, "people": [row.person_id, row.other_person_id]}
+    case = session.get(Case, row.case_id)
+    assert case is not None
+    session.delete(row)
+    case.updated_at = utcnow()
+    session.flush()
+    audit.record(
+        session,
+        action="cases.relationship.removed",
+        actor=actor,
+        target_type="case",
+        target_id=case.id,
+        details=details,
+    )
 
 
 # -- scopes (administrators) ---------------------------------------------------------------------

@@ -13,6 +13,7 @@ from opschub import taxonomy
 from opschub.cases import export, service
 from opschub.cases.models import PRIORITIES, ROLES, SCOPES, STATUSES, VULNERABILITIES
 from opschub.orgunits import service as orgunits
+from opschub.text import N_
 from opschub.web.auth import Principal, requires
 from opschub.web.deps import DbSession
 from opschub.web.nav import NavItem
@@ -447,11 +448,17 @@ def _person_page(
     values: dict[str, Any] | None = None,
     revealed: str | None = None,
     shown_name: bool = False,
+    rel_errors: dict[str, str] | None = None,
+    rel_values: dict[str, str] | None = None,
+    rel_row: str | None = None,
+    rel_done: str | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
     try:
         person = service.get_person(session, principal, case_id, person_id)
         reference = service.references(session, [case_id]).get(case_id, case_id)
+        relationships = service.person_relationships(session, principal, case_id, person_id)
+        candidates = service.relationship_candidates(session, principal, case_id, person_id)
     except service.NotFound:
         return render(request, "cases/missing.html", {}, status_code=404, headers=NO_STORE)
     lang = request.state.lang
@@ -481,11 +488,25 @@ def _person_page(
             "unit_names": _unit_names(session, lang),
             "units": _units(session, lang),
             "can_identify": principal.can("cases.identify"),
+            "relations": relationships,
+            "candidates": candidates,
+            "rel_errors": rel_errors or {},
+            "rel_values": rel_values or {},
+            "rel_row": rel_row,
+            "rel_done": REL_DONE.get(rel_done or ""),
             **_choices(),
         },
         status_code=status_code,
         headers=NO_STORE,
     )
+
+
+# What the person edit page says after a relationship was changed (codes in the redirect).
+REL_DONE = {
+    "added": N_("Relationship added."),
+    "changed": N_("Relationship changed."),
+    "removed": N_("Relationship removed."),
+}
 
 
 @router.get(
@@ -497,8 +518,9 @@ def person_edit_page(
     person_id: str,
     principal: Annotated[Principal, requires("cases.manage")],
     session: DbSession,
+    done: str = "",
 ) -> Response:
-    return _person_page(request, session, principal, case_id, person_id)
+    return _person_page(request, session, principal, case_id, person_id, rel_done=done)
 
 
 @router.post(
@@ -595,6 +617,126 @@ def person_edit_name(
     return _person_page(
         request, session, principal, case_id, person_id, revealed=name, shown_name=True
     )
+
+
+def _relationship_saved(request: Request, case_id: str, person_id: str, done: str) -> Response:
+    url = link(request, f"/cases/{case_id}/people/{person_id}/edit", done=done)
+    return RedirectResponse(url + "#relationships", status_code=303)
+
+
+def _relationship_refused(
+    request: Request,
+    session: DbSession,
+    principal: Principal,
+    case_id: str,
+    person_id: str,
+    exc: service.CasesError,
+    *,
+    values: dict[str, str] | None = None,
+    row: str | None = None,
+) -> Response:
+    if isinstance(exc, service.NotFound):
+        return render(request, "cases/missing.html", {}, status_code=404, headers=NO_STORE)
+    if isinstance(exc, service.CaseInvalid):
+        errors = _errors(request, exc.errors)
+        status_code = 400
+    elif isinstance(exc, service.Refused):
+        errors = {"relationship": exc.text(request.state.gettext)}
+        status_code = 403
+    else:
+        raise exc
+    return _person_page(
+        request,
+        session,
+        principal,
+        case_id,
+        person_id,
+        rel_errors=errors,
+        rel_values=values,
+        rel_row=row,
+        status_code=status_code,
+    )
+
+
+@router.post(
+    "/cases/{case_id}/people/{person_id}/relationships",
+    response_class=HTMLResponse,
+    response_model=None,
+)
+def relationship_add(
+    request: Request,
+    case_id: str,
+    person_id: str,
+    principal: Annotated[Principal, requires("cases.manage")],
+    session: DbSession,
+    other_person_id: FormText = "",
+    relationship: FormText = "",
+) -> Response:
+    """Relate this person to another person of the case."""
+    values = {"other_person_id": other_person_id, "relationship": relationship}
+    try:
+        with session.begin_nested():
+            # the page's own person must be one the actor may change (else: not found)
+            service.person_relationships(session, principal, case_id, person_id)
+            service.add_relationship(
+                session, principal, case_id, person_id, other_person_id, relationship
+            )
+    except service.CasesError as exc:
+        return _relationship_refused(
+            request, session, principal, case_id, person_id, exc, values=values
+        )
+    return _relationship_saved(request, case_id, person_id, "added")
+
+
+@router.post(
+    "/cases/{case_id}/people/{person_id}/relationships/{relationship_id}/edit",
+    response_class=HTMLResponse,
+    response_model=None,
+)
+def relationship_change(
+    request: Request,
+    case_id: str,
+    person_id: str,
+    relationship_id: str,
+    principal: Annotated[Principal, requires("cases.manage")],
+    session: DbSession,
+    relationship: FormText = "",
+) -> Response:
+    """Change the kind of one of this person's relationships."""
+    try:
+        with session.begin_nested():
+            service.change_relationship(
+                session, principal, case_id, person_id, relationship_id, relationship
+            )
+    except service.CasesError as exc:
+        return _relationship_refused(
+            request, session, principal, case_id, person_id, exc, row=relationship_id
+        )
+    return _relationship_saved(request, case_id, person_id, "changed")
+
+
+@router.post(
+    "/cases/{case_id}/people/{person_id}/relationships/{relationship_id}/delete",
+    response_class=HTMLResponse,
+    response_model=None,
+)
+def relationship_remove(
+    request: Request,
+    case_id: str,
+    person_id: str,
+    relationship_id: str,
+    principal: Annotated[Principal, requires("cases.manage")],
+    session: DbSession,
+) -> Response:
+    """Remove one of this person's relationships."""
+    try:
+        with session.begin_nested():
+            service.remove_relationship(session, principal, case_id, person_id, relationship_id)
+    except service.CasesError as exc:
+        return _relationship_refused(
+            request, session, principal, case_id, person_id, exc, row=relationship_id
+        )
+    return _relationship_saved(request, case_id, person_id, "removed")
 
 
 def _pdf_words(gettext: Any) -> dict[str, str]:

@@ -464,7 +464,14 @@ def rotate_command() -> None:
 @retention_app.command("set")
 def retention_set_command(
     category: Annotated[str, typer.Option(help="unassessed, illegal or not_illegal")],
-    linked_state: Annotated[str, typer.Option(help="state of the linked case or report, or *")],
+    linked_state: Annotated[
+        str,
+        typer.Option(
+            help="state of the linked report (received, assessing, action_taken, not_illegal, "
+            "duplicate, out_of_jurisdiction, closed) or case (case_open, case_in_progress, "
+            "case_on_hold, case_closed), or * for any"
+        ),
+    ],
     keep_days: Annotated[int, typer.Option(help="days to keep after that state began")],
     name: Annotated[str, typer.Option(help="the rule's name, e.g. the law it follows")],
 ) -> None:

@@ -22,5 +22,8 @@ MANAGE_ERRORS = {
     "needs_approval": N_("Destruction needs the approval of a second person first."),
     "own_approval": N_("You approved this destruction yourself; a second person must destroy it."),
     "nothing": N_("Choose at least one item."),
-    "rule": N_("Check the rule: a category, a state (or *), 0 to 36,500 days and a name."),
+    "rule": N_("Check the rule: a category, a state (or any), 0 to 36,500 days and a name."),
+    "rule_state": N_(
+        "Choose the state of the report or case from the list; the rule was not saved."
+    ),
 }

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from opschub.evidence import i18n, service
-from opschub.evidence.models import CATEGORIES, EvidenceItem
+from opschub.evidence.models import CATEGORIES, LINKED_STATES, EvidenceItem
 from opschub.evidence.vault import vault_from_settings
 from opschub.web.auth import Principal, reauth_redirect, requires
 from opschub.web.confirm import Confirmation, confirm_page
@@ -216,6 +216,8 @@ def retention(
             "error": i18n.MANAGE_ERRORS.get(error),
             "error_item": item,
             "categories": CATEGORIES,
+            "linked_states": LINKED_STATES,
+            "error_code": error,
         },
         headers=NO_STORE,
     )
@@ -241,9 +243,11 @@ def save_rule(
             keep_days=days,
             name=name,
         )
-    except (ValueError, service.EvidenceError):
+    except (ValueError, service.EvidenceError) as exc:
         session.rollback()
-        url = link(request, "/evidence/retention", error="rule")
+        fields = exc.fields if isinstance(exc, service.RuleInvalid) else ()
+        code = "rule_state" if "linked_state" in fields else "rule"
+        url = link(request, "/evidence/retention", error=code)
         return RedirectResponse(url, status_code=303)
     url = link(request, "/evidence/retention", done="rule_saved")
     return RedirectResponse(url, status_code=303)

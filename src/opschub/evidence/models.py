@@ -56,6 +56,20 @@ PURPOSES = (
     "intake",
 )
 CATEGORIES = ("unassessed", "illegal", "not_illegal")
+# The states of a linked report or case a retention rule counts from ("*": any state). Evidence
+# imports neither intake nor cases: these are the codes they give :func:`service.classify`, a
+# report's status as it is, a case's status prefixed "case_" (a test keeps both lists in step).
+REPORT_STATES = (
+    "received",
+    "assessing",
+    "action_taken",
+    "not_illegal",
+    "duplicate",
+    "out_of_jurisdiction",
+    "closed",
+)
+CASE_STATES = ("case_open", "case_in_progress", "case_on_hold", "case_closed")
+LINKED_STATES = ("*", *REPORT_STATES, *CASE_STATES)
 
 SizeType = BigInteger().with_variant(Integer(), "sqlite")
 

@@ -36,6 +36,7 @@ from opschub.clock import as_utc, utcnow
 from opschub.evidence import stream
 from opschub.evidence.models import (
     CATEGORIES,
+    LINKED_STATES,
     PURPOSES,
     SOURCES,
     CustodyEvent,
@@ -62,6 +63,14 @@ class EvidenceError(Exception):
 
 class NotFound(EvidenceError):
     pass
+
+
+class RuleInvalid(EvidenceError):
+    """A retention rule with bad fields; ``fields`` names each (nothing was saved)."""
+
+    def __init__(self, problems: dict[str, str]) -> None:
+        self.fields = tuple(problems)
+        super().__init__("; ".join(problems.values()))
 
 
 class Refused(EvidenceError):
@@ -659,19 +668,23 @@ def set_retention_rule(
     keep_days: int,
     name: str,
 ) -> RetentionRule:
-    """Add or change the rule for (category, linked state); "*" matches any state."""
+    """Add or change the rule for (category, linked state); "*" matches any state. The state is
+    one of :data:`~opschub.evidence.models.LINKED_STATES`; :class:`RuleInvalid` names every bad
+    field."""
     _require(actor, "evidence.manage", "retention rules")
-    errors = []
+    errors: dict[str, str] = {}
     if category not in CATEGORIES:
-        errors.append(f"category {category!r} is not one of: {', '.join(CATEGORIES)}")
+        errors["category"] = f"category {category!r} is not one of: {', '.join(CATEGORIES)}"
     if not 0 <= keep_days <= 365 * 100:
-        errors.append(f"keep_days {keep_days} must be 0 to 36500")
-    if not linked_state or len(linked_state) > 32:
-        errors.append("linked_state must be 1 to 32 characters (or *)")
+        errors["keep_days"] = f"keep_days {keep_days} must be 0 to 36500"
+    if linked_state not in LINKED_STATES:
+        errors["linked_state"] = (
+            f"linked_state {linked_state!r} is not one of: {', '.join(LINKED_STATES)}"
+        )
     if not name.strip():
-        errors.append("name is empty")
+        errors["name"] = "name is empty"
     if errors:
-        raise EvidenceError("; ".join(errors))
+        raise RuleInvalid(errors)
     rule = session.execute(
         select(RetentionRule).where(
             RetentionRule.category == category, RetentionRule.linked_state == linked_state

@@ -217,6 +217,8 @@ AUDIT_ACTION = {
         "refused: recording a child victim as a suspect for images of themselves"
     ),
     "cases.relationship.added": N_("recorded a relationship between people in a case"),
+    "cases.relationship.changed": N_("changed a relationship between people in a case"),
+    "cases.relationship.removed": N_("removed a relationship between people in a case"),
     "cases.scope.set": N_("set a person's case scope"),
     # cases follow-up: referrals, proceedings, limitation, informing (cases-follow)
     # statistics (stats-core)
@@ -396,6 +398,7 @@ DETAIL_KEY = {
     "item": N_("evidence item"),
     "report": N_("report"),
     "relationship": N_("relationship"),
+    "relationship_before": N_("relationship before"),
     "scope": N_("case scope"),
     "senior": N_("senior case worker"),
     "cases": N_("cases"),
@@ -453,6 +456,7 @@ DETAIL_VALUE_KIND = {
     "served_list": "served_list",
     "person_role": "person_role",
     "relationship": "relationship",
+    "relationship_before": "relationship",
     "scope": "case_scope",
     # cases follow-up (cases-follow)
     "service_kind": "service_kind",
@@ -631,6 +635,22 @@ EVIDENCE_CATEGORY = {
     "illegal": N_("illegal"),
     "not_illegal": N_("not illegal"),
 }
+# The state of the linked report or case a retention rule counts from
+# (opschub.evidence.models.LINKED_STATES).
+EVIDENCE_LINKED_STATE = {
+    "*": N_("any state (from acquisition when nothing is linked)"),
+    "received": N_("report received"),
+    "assessing": N_("report being assessed"),
+    "action_taken": N_("report: action taken"),
+    "not_illegal": N_("report found not illegal"),
+    "duplicate": N_("report is a duplicate"),
+    "out_of_jurisdiction": N_("report out of jurisdiction"),
+    "closed": N_("report closed"),
+    "case_open": N_("case open"),
+    "case_in_progress": N_("case in progress"),
+    "case_on_hold": N_("case on hold"),
+    "case_closed": N_("case closed"),
+}
 
 # Cases (cases-core).
 CASE_STATUS = {
@@ -719,6 +739,7 @@ KINDS: Mapping[str, Mapping[str, str]] = MappingProxyType(
         "evidence_state": EVIDENCE_STATE,
         "evidence_source": EVIDENCE_SOURCE,
         "evidence_category": EVIDENCE_CATEGORY,
+        "evidence_linked_state": EVIDENCE_LINKED_STATE,
         "case_status": CASE_STATUS,
         "case_priority": CASE_PRIORITY,
         "person_role": PERSON_ROLE,
