@@ -1,6 +1,7 @@
 """Test helpers for people and logins, shared by every capability's tests.
 
 user, password = create_user(database, Role.ANALYST)
+actor = create_actor(database, Role.CASE_WORKER)  # a real account as a service sees it acting
 officer = Person("officer", frozenset({"evidence.view"}))     # an actor for a service, no account
 client = logged_in_client(app, database, Role.SENIOR_ANALYST)   # POSTs carry the CSRF token
 location = login(client, user.username, password, totp_secret=user.totp_secret)
@@ -20,7 +21,8 @@ from fastapi.testclient import TestClient
 
 from opschub.accounts import passwords, service
 from opschub.accounts.models import User
-from opschub.accounts.permissions import Role
+from opschub.accounts.permissions import Role, permissions_of
+from opschub.accounts.principal import Principal
 from opschub.clock import utcnow
 from opschub.db import Database
 from opschub.ids import new_id
@@ -73,6 +75,21 @@ def create_user(
             secret = service.begin_totp_setup(session, user.id)
             service.confirm_totp_setup(session, user.id, None, pyotp.TOTP(secret).now())
     return user, password
+
+
+def principal_of(user: User) -> Principal:
+    """``user`` acting, as a service sees them: a ``Principal`` with their role's permissions
+    (what a complete web session resolves to)."""
+    role = Role(user.role)
+    return Principal(
+        kind="user", id=user.id, name=user.username, role=role, permissions=permissions_of(role)
+    )
+
+
+def create_actor(database: Database, role: Role | str = Role.CASE_WORKER) -> Principal:
+    """A new user of ``role`` (no TOTP set up) as the ``Principal`` a service is given."""
+    user, _password = create_user(database, role, totp=False)
+    return principal_of(user)
 
 
 def csrf_token(html: str) -> str:

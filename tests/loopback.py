@@ -1,8 +1,10 @@
 """Servers on 127.0.0.1 for the tests and the benchmarks: a free port, a self-signed certificate
-for 127.0.0.1, and a small web server whose answers the test sets.
+for 127.0.0.1, a small web server whose answers the test sets, a webhook receiver that keeps
+what it is sent, and the whole app served as ``opschub serve`` serves it.
 
-Only the standard library and ``cryptography``: ``benchmarks/`` imports it too (it puts this
-folder on ``sys.path``), so nothing here may import pytest or the test fixtures.
+Only the standard library and ``cryptography`` at import (uvicorn and opschub when the app is
+served): ``benchmarks/`` imports it too (it puts this folder on ``sys.path``), so nothing here may
+import pytest or the test fixtures.
 """
 
 from __future__ import annotations
@@ -11,11 +13,18 @@ import datetime as dt
 import ipaddress
 import socket
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING, Self
+
+if TYPE_CHECKING:
+    from opschub.config import Settings
+    from opschub.db import Database
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -120,14 +129,47 @@ class Resource:
 NOT_FOUND = send(b"not found", "text/plain", 404)
 
 
-class Site:
+class _Serving:
+    """A ThreadingHTTPServer on 127.0.0.1 (port chosen by the system) in a thread of its own;
+    a context manager: serving inside."""
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler], name: str = "127.0.0.1") -> None:
+        self.name = name
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.server.daemon_threads = True
+        self.port = int(self.server.server_address[1])
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def url(self, path: str = "") -> str:
+        return f"http://{self.name}:{self.port}{path}"
+
+    def start(self) -> Self:
+        self.thread.start()
+        return self
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class Site(_Serving):
     """A web server on 127.0.0.1 (port chosen by the system) serving ``routes``: path -> route;
     any other path is 404. ``requests`` lists (path, status, request headers) in the order the
     answers were started. ``name`` is the host name in :meth:`url` (a test whose resolver points
     a name at 127.0.0.1 uses that name). Use it as a context manager: serving inside."""
 
     def __init__(self, name: str = "127.0.0.1") -> None:
-        self.name = name
         self.routes: dict[str, Route] = {}
         self.requests: list[tuple[str, str, dict[str, str]]] = []
         self.lock = threading.Lock()
@@ -146,29 +188,56 @@ class Site:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.port = int(self.server.server_address[1])
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        super().__init__(Handler, name)
 
-    def url(self, path: str = "") -> str:
-        return f"http://{self.name}:{self.port}{path}"
 
-    def start(self) -> Site:
-        self.thread.start()
-        return self
+class Receiver(_Serving):
+    """A webhook receiver on 127.0.0.1: every POST, to any path, is answered 204 and listed in
+    ``received`` as (request headers, body) before the answer goes out. Use it as a context
+    manager: receiving inside."""
 
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def __init__(self) -> None:
+        self.received: list[tuple[dict[str, str], bytes]] = []
+        receiver = self
 
-    def __enter__(self) -> Site:
-        return self.start()
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.received.append((dict(self.headers.items()), body))
+                self.send_response(204)
+                self.end_headers()
 
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.close()
+            def log_message(self, *args: object) -> None:
+                pass
+
+        super().__init__(Handler)
+
+
+@contextmanager
+def running_server(settings: Settings, database: Database) -> Iterator[str]:
+    """``http://127.0.0.1:PORT`` of the whole app (uvicorn in a thread) served as
+    ``opschub serve`` serves it; stopped on leaving."""
+    import uvicorn
+
+    from opschub.web.app import create_app
+    from opschub.web.cli import uvicorn_options
+
+    app = create_app(settings, database)
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_level="warning", **uvicorn_options(settings)
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("test server did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -11,13 +10,9 @@ from pathlib import Path
 
 import httpx
 
+from loopback import free_port
+
 OPSCHUB = [sys.executable, "-m", "opschub"]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -37,7 +32,7 @@ def test_fresh_data_directory_serves_login_in_both_languages(tmp_path: Path) -> 
     again = _run(["user", "ensure-admin"], env)
     assert again.returncode == 0 and "password" not in again.stdout.lower()  # idempotent
 
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [*OPSCHUB, "serve", "--port", str(port)],
         env=env,

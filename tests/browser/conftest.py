@@ -23,9 +23,7 @@ from __future__ import annotations
 import mimetypes
 import os
 import shutil
-import socket
 import threading
-import time
 import urllib.parse
 from collections.abc import Callable, Iterator, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -199,34 +197,14 @@ def live_server(tmp_path: Path, settings: Settings) -> Iterator[tuple[str, Datab
     Browser tests drive the pages; what they check does not depend on the database engine, which
     the rest of the suite covers on both.
     """
-    import uvicorn
-
+    from loopback import running_server
     from opschub.db import set_database
-    from opschub.web.app import create_app
-    from opschub.web.cli import uvicorn_options
 
     database = Database(f"sqlite:///{tmp_path / 'browser.sqlite3'}")
     database.create_all()
     set_database(database)
-    app = create_app(settings, database)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app, host="127.0.0.1", port=port, log_level="warning", **uvicorn_options(settings)
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("test server did not start")
-        time.sleep(0.05)
     try:
-        yield f"http://127.0.0.1:{port}", database
+        with running_server(settings, database) as base:
+            yield base, database
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         database.dispose()

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pyotp
+from browser_helpers import problems_of
 
 from opschub.accounts import service
 from opschub.db import Database
@@ -20,20 +21,7 @@ def test_first_administrator_login_in_chromium(
         created = service.ensure_admin(session)
     assert created is not None
     one_time = created[1]
-    problems: list[str] = []
-
-    def console(message: Any) -> None:
-        # Failed loads are checked by status below (the browser's own favicon request is not
-        # ours); anything else, e.g. a CSP violation, is a problem.
-        if message.type == "error" and "Failed to load resource" not in message.text:
-            problems.append(message.text)
-
-    def response(answer: Any) -> None:
-        if answer.status >= 400 and not answer.url.endswith("/favicon.ico"):
-            problems.append(f"{answer.status} {answer.url}")
-
-    page.on("console", console)
-    page.on("response", response)
+    problems = problems_of(page)
     page.goto(f"{base}/login")
     page.fill("#username", "admin")
     page.fill("#password", one_time)

@@ -4,40 +4,19 @@ have no serious accessibility finding and break no CSP rule."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
-import pytest
+from browser_helpers import axe_source, serious
 
-from factories import create_user
-from opschub.accounts import service as accounts
+from factories import browser_login, create_user
 from opschub.accounts.permissions import Role
 from opschub.db import Database
-from opschub.web.auth import SESSION_COOKIE
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-AXE_RESULTS = (
-    "axe.run(document, {resultTypes: ['violations']}).then(r => r.violations"
-    ".filter(v => v.impact === 'serious' || v.impact === 'critical')"
-    ".map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).slice(0, 3).join(', ')))"
-)
-
-
-def _axe() -> str:
-    path = Path(os.environ.get("OPSCHUB_AXE_JS", REPO_ROOT / "node_modules/axe-core/axe.min.js"))
-    if not path.is_file():
-        if os.environ.get("OPSCHUB_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"axe-core not found at {path}", pytrace=False)
-        pytest.skip(f"axe-core not found at {path}")
-    return path.read_text(encoding="utf-8")
 
 
 def _log_in(page: Any, base: str, database: Database, role: Role) -> None:
     user, _password = create_user(database, role)
-    with database.transaction() as session:
-        raw, _row = accounts.start_session(session, user, totp_verified=True)
-    page.context.add_cookies([{"name": SESSION_COOKIE, "value": raw, "url": base}])
+    browser_login(page, base, database, user)
 
 
 def test_large_import_shows_progress_and_bad_lines_in_place(
@@ -101,7 +80,7 @@ def test_hash_list_pages_have_no_serious_accessibility_finding(
     list_file.write_text("hash_type,hash\nmd5," + "c" * 32 + "\n", encoding="utf-8")
     service.store().import_file("axe-list", list_file, version="1", source="test")
     _log_in(page, base, database, Role.ADMIN)
-    axe = _axe()
+    axe = axe_source()
     for lang in ("en", "zh-Hans"):
         for path in (
             "/hashlists",
@@ -111,5 +90,4 @@ def test_hash_list_pages_have_no_serious_accessibility_finding(
             "/audit",
         ):
             page.goto(f"{base}{path}?lang={lang}")
-            page.evaluate(axe)
-            assert page.evaluate(AXE_RESULTS) == [], f"{path} ({lang})"
+            assert serious(page, axe) == [], f"{path} ({lang})"

@@ -7,12 +7,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from browser_helpers import axe_source, checked
 from playwright.sync_api import expect
-from test_intake_public_pages import _axe_source, _serious
 
-from factories import browser_login, create_user
-from opschub.accounts.permissions import Role, permissions_of
-from opschub.accounts.principal import Principal
+from factories import browser_login, create_user, principal_of
+from opschub.accounts.permissions import Role
 from opschub.cases import service
 from opschub.cases.models import CasePerson
 from opschub.db import Database
@@ -23,16 +22,10 @@ from opschub.orgunits import demo as orgunits_demo
 def test_a_person_is_corrected_on_a_narrow_screen(
     page: Any, live_server: tuple[str, Database], lang: str
 ) -> None:
-    axe = _axe_source()
+    axe = axe_source()
     base, database = live_server
     user, _password = create_user(database, Role.CASE_WORKER, totp=False)
-    actor = Principal(
-        kind="user",
-        id=user.id,
-        name=user.username,
-        role=Role.CASE_WORKER,
-        permissions=permissions_of(Role.CASE_WORKER),
-    )
+    actor = principal_of(user)
     with database.transaction() as session:
         orgunits_demo.load(session)
         case = service.open_case(
@@ -47,18 +40,13 @@ def test_a_person_is_corrected_on_a_narrow_screen(
     browser_login(page, base, database, user)
     page.set_viewport_size({"width": 375, "height": 800})
 
-    def checked() -> None:
-        page.wait_for_load_state()
-        assert _serious(page, axe) == [], page.url
-        assert page.evaluate("document.documentElement.scrollWidth") <= 375, page.url
-
     page.goto(f"{base}/cases/{case_id}?lang={lang}")
     page.click(f"a[href*='/people/{person_id}/edit']")
-    checked()
+    checked(page, axe, width=375)
     page.fill("#pe-age", "")
     page.fill("#pe-bd", "2099-01-01")
     page.click("#person-form button[type=submit]")
-    checked()
+    checked(page, axe, width=375)
     expect(page.locator("#err-birth_date")).to_be_visible()
     expect(page.locator("#pe-bd")).to_have_attribute("aria-invalid", "true")
     page.fill("#pe-bd", "2012-04-01")

@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from browser_helpers import axe_source, checked
 from playwright.sync_api import expect
-from test_intake_public_pages import _axe_source, _serious
 
 from factories import browser_login, create_user
 from opschub.accounts.permissions import Role
@@ -36,7 +36,7 @@ STEPS = [
 def test_a_case_from_a_report_to_compensation_paid(
     page: Any, live_server: tuple[str, Database], lang: str
 ) -> None:
-    axe = _axe_source()
+    axe = axe_source()
     base, database = live_server
     with database.transaction() as session:
         orgunits_demo.load(session)
@@ -50,13 +50,9 @@ def test_a_case_from_a_report_to_compensation_paid(
     page.on("pageerror", lambda e: errors.append(str(e)))
     today = utcnow().date().isoformat()
 
-    def checked() -> None:
-        page.wait_for_load_state()
-        assert _serious(page, axe) == [], page.url
-
     # The case, opened from the report.
     page.goto(f"{base}/cases/new?lang={lang}")
-    checked()
+    checked(page, axe)
     page.fill("#c-title", "Grooming in a game chat")
     page.select_option("#c-unit", "XA-01-01")
     page.check("input[name=forms][value=grooming]")
@@ -64,7 +60,7 @@ def test_a_case_from_a_report_to_compensation_paid(
     page.locator("form:has(#c-title) button[type=submit]").click()
     page.wait_for_url(f"{base}/cases/*")
     case_id = page.url.split("/cases/")[1].split("?")[0].split("#")[0]
-    checked()
+    checked(page, axe)
 
     # The child (born on 29 February) and the suspect.
     page.select_option("#p-role", "victim")
@@ -80,22 +76,22 @@ def test_a_case_from_a_report_to_compensation_paid(
 
     # A service in the directory.
     page.goto(f"{base}/cases/services?lang={lang}")
-    checked()
+    checked(page, axe)
     page.select_option("#svc-unit", "XA-01")
     page.select_option("#svc-kind", "one_stop_centre")
     page.fill("#svc-name", "Children's House North")
     page.fill("#svc-langs", "zh, en")
     page.locator("form:has(#svc-name) button[type=submit]").click()
     page.wait_for_load_state()
-    checked()
+    checked(page, axe)
 
     # The follow-up: referral with the guardian's consent.
     page.goto(f"{base}/cases/{case_id}/follow-up?lang={lang}")
-    checked()
+    checked(page, axe)
     page.select_option("#ref-consent", "guardian")
     page.locator("form:has(#ref-consent) button[type=submit]").click()
     page.wait_for_load_state()
-    checked()
+    checked(page, axe)
 
     # A sentence before a conviction: the form says so as it is chosen.
     page.select_option("#step-kind", "sentence")
@@ -114,7 +110,7 @@ def test_a_case_from_a_report_to_compensation_paid(
             page.locator("#step-form button[type=submit]").click()
         page.wait_for_load_state()
         assert page.locator("#proceedings-errors").count() == 0, kind
-    checked()
+    checked(page, axe)
 
     # The child and the guardian are told.
     assert page.locator("#inform-reminders").count() == 1
@@ -123,10 +119,10 @@ def test_a_case_from_a_report_to_compensation_paid(
     page.locator("form:has(#inf-what) button[type=submit]").click()
     page.wait_for_load_state()
     assert page.locator("#inform-reminders").count() == 0
-    checked()
+    checked(page, axe)
 
     page.goto(f"{base}/cases/dashboard?lang={lang}")
-    checked()
+    checked(page, axe)
     assert page.locator("#no-reminders").count() == 1
 
     with database.read() as session:

@@ -14,10 +14,8 @@ from __future__ import annotations
 import io
 from typing import Any
 
-import numpy as np
 import pytest
-from PIL import Image
-from test_intake_public_pages import _axe_source
+from browser_helpers import access_key, axe_source, submit
 from test_staff_pages import _check
 
 from factories import browser_login, create_user
@@ -26,17 +24,9 @@ from opschub.accounts.permissions import Role
 from opschub.db import Database
 from opschub.evidence import service
 from opschub.evidence.vault import vault_from_settings
+from pictures import photo
 
 SECOND = service.Operator("second-officer")
-
-
-def _picture(seed: int) -> bytes:
-    """A generated image (gradients), never real material."""
-    y, x = np.mgrid[0:200, 0:200]
-    rgb = np.stack([(x + seed) % 256, y % 256, (x * y + seed) % 256], axis=-1).astype(np.uint8)
-    out = io.BytesIO()
-    Image.fromarray(rgb).save(out, format="PNG")
-    return out.getvalue()
 
 
 def _seed(database: Database) -> list[str]:
@@ -46,7 +36,7 @@ def _seed(database: Database) -> list[str]:
     with database.transaction() as session:
         ids = [
             service.put(
-                session, vault, io.BytesIO(_picture(n)), source_kind="upload", actor=SECOND,
+                session, vault, io.BytesIO(photo(n)), source_kind="upload", actor=SECOND,
                 purpose="intake", original_name=f"capture-{n}.png",
             ).item.id
             for n in range(3)
@@ -59,28 +49,13 @@ def _seed(database: Database) -> list[str]:
     return ids
 
 
-def _access_key(page: Any, key: str) -> None:
-    """The page's main next action carries ``accesskey=key`` and is visible (Alt+key in
-    Chromium, Alt+Shift+key in Firefox). Synthetic key presses do not reach access keys in
-    headless Chromium, so the attribute is what is checked."""
-    action = page.locator(f"[accesskey='{key}']")
-    assert action.count() == 1, f"{page.url}: no single accesskey={key}"
-    assert action.is_visible()
-
-
-def _submit(page: Any, selector: str) -> None:
-    with page.expect_navigation():
-        page.click(selector)
-    assert "cross-site request refused" not in page.content()
-
-
 @pytest.mark.parametrize("lang", ["en", "zh-Hans"])
 def test_police_liaison_manages_retention_holds_and_destruction_on_any_screen(
     page: Any, live_server: tuple[str, Database], lang: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("OPSCHUB_EVIDENCE_FOUR_EYES", "1")
     config.get_settings.cache_clear()
-    axe = _axe_source()
+    axe = axe_source()
     base, database = live_server
     approved, other, third = _seed(database)
     user, _password = create_user(database, Role.POLICE_LIAISON, display_name="Officer")
@@ -90,31 +65,31 @@ def test_police_liaison_manages_retention_holds_and_destruction_on_any_screen(
 
     page.goto(f"{base}/evidence?lang={lang}")
     _check(page, axe, lang)
-    _access_key(page, "r")
+    access_key(page, "r")
 
     page.goto(f"{base}/evidence/retention?lang={lang}")
     assert page.locator("#nothing-due").count() == 0
     assert page.locator(f"#due-{approved}").count() == 1
     _check(page, axe, lang)
-    _access_key(page, "d")
+    access_key(page, "d")
 
     # An item: view it blurred, put it on hold, release the hold, approve its destruction.
     page.goto(f"{base}/evidence/{other}?lang={lang}")
     _check(page, axe, lang)
-    _access_key(page, "v")
+    access_key(page, "v")
     page.select_option("#purpose", "investigation")
-    _submit(page, "button[value=blurred]")
+    submit(page, "button[value=blurred]")
     assert page.locator("#rendition").count() == 1
     _check(page, axe, lang)
     page.goto(f"{base}/evidence/{other}?lang={lang}")
     page.fill("#hold-reason", "Court order 12/2026")
-    _submit(page, "form[action*='/hold'] button[type=submit]")
+    submit(page, "form[action*='/hold'] button[type=submit]")
     assert page.locator("#manage-done").count() == 1
     _check(page, axe, lang)
     page.fill("#release-reason", "Case closed")
-    _submit(page, "form[action*='/release'] button[type=submit]")
+    submit(page, "form[action*='/release'] button[type=submit]")
     _check(page, axe, lang)
-    _submit(page, "form[action*='/approve'] button[type=submit]")
+    submit(page, "form[action*='/approve'] button[type=submit]")
     assert page.locator("#approval").count() == 1
     _check(page, axe, lang)
 
@@ -122,19 +97,19 @@ def test_police_liaison_manages_retention_holds_and_destruction_on_any_screen(
     page.goto(f"{base}/evidence/retention?lang={lang}")
     page.check(f"#due-{other}")
     page.check(f"#due-{approved}")
-    _submit(page, "#batch-destroy")
+    submit(page, "#batch-destroy")
     _check(page, axe, lang)  # the confirmation page
-    _submit(page, "main form[method=post] button[type=submit]")
+    submit(page, "main form[method=post] button[type=submit]")
     assert other in page.locator("#manage-error").inner_text()
     _check(page, axe, lang)
 
     # One item, approved by someone else: confirmed on a page of its own, then destroyed.
     page.goto(f"{base}/evidence/{approved}?lang={lang}")
     page.fill("#destroy-reason", "Retention period ended")
-    _submit(page, "#destroy")
+    submit(page, "#destroy")
     assert page.locator("h1").count() == 1 and approved in page.locator("main").inner_text()
     _check(page, axe, lang)
-    _submit(page, "main form[method=post] button[type=submit]")
+    submit(page, "main form[method=post] button[type=submit]")
     assert page.locator("#manage-done").count() == 1
     _check(page, axe, lang)  # a destroyed item
 
@@ -143,7 +118,7 @@ def test_police_liaison_manages_retention_holds_and_destruction_on_any_screen(
     page.fill("#rule-name", "Everything else")
     page.evaluate("document.getElementById('rule-days').removeAttribute('min')")
     page.fill("#rule-days", "-1")
-    _submit(page, "form[action*='/rules'] button[type=submit]")
+    submit(page, "form[action*='/rules'] button[type=submit]")
     assert page.locator("#manage-error").count() == 1
     _check(page, axe, lang)
     page.goto(f"{base}/evidence/{'0' * 32}?lang={lang}")

@@ -7,10 +7,8 @@ from __future__ import annotations
 import io
 from typing import Any
 
-import numpy as np
 import pytest
-from PIL import Image
-from test_intake_public_pages import _axe_source, _serious
+from browser_helpers import axe_source, serious
 
 from factories import create_user
 from opschub.accounts import service as accounts
@@ -19,28 +17,20 @@ from opschub.db import Database
 from opschub.evidence import service
 from opschub.evidence.vault import vault_from_settings
 from opschub.web.auth import SESSION_COOKIE
-
-
-def _photo() -> bytes:
-    """A generated image (gradients), never real material."""
-    y, x = np.mgrid[0:320, 0:320]
-    rgb = np.stack([x % 256, y % 256, (x + y) % 256], axis=-1).astype(np.uint8)
-    out = io.BytesIO()
-    Image.fromarray(rgb).save(out, format="PNG")
-    return out.getvalue()
+from pictures import photo
 
 
 @pytest.mark.parametrize("lang", ["en", "zh-Hans"])
 def test_police_liaison_views_evidence_blurred_then_full(
     page: Any, live_server: tuple[str, Database], lang: str
 ) -> None:
-    axe = _axe_source()
+    axe = axe_source()
     base, database = live_server
     user, _password = create_user(database, Role.POLICE_LIAISON)
     with database.transaction() as session:
         raw, _row = accounts.start_session(session, user, totp_verified=True)
         item = service.put(
-            session, vault_from_settings(), io.BytesIO(_photo()), source_kind="upload",
+            session, vault_from_settings(), io.BytesIO(photo(size=320)), source_kind="upload",
             actor=service.Operator("officer"), purpose="intake", original_name="capture.png",
         ).item  # fmt: skip
     page.context.add_cookies([{"name": SESSION_COOKIE, "value": raw, "url": base}])
@@ -57,20 +47,20 @@ def test_police_liaison_views_evidence_blurred_then_full(
     page.on("request", lambda r: requests.append(r.url))
 
     page.goto(f"{base}/evidence?lang={lang}")
-    assert _serious(page, axe) == []
+    assert serious(page, axe) == []
     page.click(f"a[href*='/evidence/{item.id}']")
     page.wait_for_load_state()
     assert page.locator("#rendition").count() == 0
-    assert _serious(page, axe) == []
+    assert serious(page, axe) == []
     page.select_option("#purpose", "investigation")
     page.click("button[value=blurred]")
     page.wait_for_selector("#rendition")
-    assert _serious(page, axe) == []
+    assert serious(page, axe) == []
     page.select_option("#purpose", "investigation")
     page.click("button[value=full]")
     page.wait_for_selector("#rendition")
     assert page.locator("figcaption").count() == 1
-    assert _serious(page, axe) == []
+    assert serious(page, axe) == []
     with database.read() as session:
         views = [e.details for e in service.custody(session, item.id) if e.action == "view"]
     assert views == [{"rendition": "blurred"}, {"rendition": "full"}]

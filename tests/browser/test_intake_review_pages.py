@@ -7,8 +7,8 @@ import sqlite3
 from typing import Any
 
 import pytest
+from browser_helpers import axe_source, serious, submitted
 from sqlalchemy import event
-from test_intake_public_pages import _axe_source, _serious, _submitted
 
 from factories import browser_login, create_user
 from opschub.accounts.permissions import Role
@@ -20,7 +20,7 @@ from opschub.intake import service
 def test_public_form_while_the_database_is_locked_shows_an_accessible_retry_page(
     page: Any, live_server: tuple[str, Database], lang: str
 ) -> None:
-    axe = _axe_source()
+    axe = axe_source()
     base, database = live_server
     page.goto(f"{base}/report?lang={lang}")
     page.fill("#urls", "https://example.org/demo/busy")
@@ -35,9 +35,9 @@ def test_public_form_while_the_database_is_locked_shows_an_accessible_retry_page
     holder = sqlite3.connect(path, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
     try:
-        _submitted(page, "button[type=submit].big-button")
+        submitted(page, "button[type=submit].big-button")
         assert page.locator("h1").inner_text() in ("Please try again in a moment", "请稍后再试")
-        assert _serious(page, axe) == []
+        assert serious(page, axe) == []
     finally:
         holder.rollback()
         holder.close()
@@ -48,7 +48,7 @@ def test_public_form_while_the_database_is_locked_shows_an_accessible_retry_page
 def test_rejecting_self_reported_fingerprints_page_is_accessible(
     page: Any, live_server: tuple[str, Database], lang: str
 ) -> None:
-    axe = _axe_source()
+    axe = axe_source()
     base, database = live_server
     with database.transaction() as session:
         report = service.submit_report(
@@ -61,9 +61,9 @@ def test_rejecting_self_reported_fingerprints_page_is_accessible(
     browser_login(page, base, database, user)
     page.goto(f"{base}/queue/{report.id}/reject-fingerprints?lang={lang}")
     assert "/reject-fingerprints" in page.url, page.url
-    assert _serious(page, axe) == []
+    assert serious(page, axe) == []
     page.check("#fp-1")
     page.fill("#reason", "browser test")
-    _submitted(page, "main button[type=submit]")
+    submitted(page, "main button[type=submit]")
     assert page.locator("[role=status]").count() == 1
-    assert _serious(page, axe) == []
+    assert serious(page, axe) == []

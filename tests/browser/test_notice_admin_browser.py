@@ -17,7 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from test_intake_public_pages import _axe_source
+from browser_helpers import access_key, axe_source, submit
 from test_staff_pages import _check
 
 from factories import browser_login, create_user
@@ -88,26 +88,11 @@ def _seed(database: Database) -> tuple[str, list[str]]:
     return target_id, ids
 
 
-def _access_key(page: Any, key: str) -> None:
-    """The page's main next action carries ``accesskey=key`` and is visible (Alt+key in
-    Chromium, Alt+Shift+key in Firefox). Synthetic key presses do not reach access keys in
-    headless Chromium, so the attribute is what is checked."""
-    action = page.locator(f"[accesskey='{key}']")
-    assert action.count() == 1, f"{page.url}: no single accesskey={key}"
-    assert action.is_visible()
-
-
-def _submit(page: Any, selector: str) -> None:
-    with page.expect_navigation():
-        page.click(selector)
-    assert "cross-site request refused" not in page.content()
-
-
 @pytest.mark.parametrize("lang", ["en", "zh-Hans"])
 def test_notices_partners_and_figures_work_on_any_screen(
     page: Any, live_server: tuple[str, Database], lang: str
 ) -> None:
-    axe = _axe_source()
+    axe = axe_source()
     base, database = live_server
     target_id, notice_ids = _seed(database)
     errors: list[str] = []
@@ -118,9 +103,9 @@ def test_notices_partners_and_figures_work_on_any_screen(
     page.goto(f"{base}/takedown/notices?lang={lang}")
     assert page.locator("#notices tbody tr[id^=notice-]").count() == 4
     _check(page, axe, lang)
-    _access_key(page, "f")
+    access_key(page, "f")
     page.select_option("#state", "acknowledged")
-    _submit(page, "form.filters button[type=submit]")
+    submit(page, "form.filters button[type=submit]")
     assert page.locator("#notices tbody tr[id^=notice-]").count() == 1
     assert page.locator("html").get_attribute("lang") == lang  # the filter keeps the language
     _check(page, axe, lang)
@@ -129,34 +114,34 @@ def test_notices_partners_and_figures_work_on_any_screen(
     assert page.locator("section.card").count() == 4
     assert page.locator("tr[data-outcome]").count() == 2
     _check(page, axe, lang)
-    _access_key(page, "s")
-    _submit(page, f"#notice-{notice_ids[1]} form button[type=submit]")
+    access_key(page, "s")
+    submit(page, f"#notice-{notice_ids[1]} form button[type=submit]")
     assert page.url.startswith(f"{base}/takedown/targets/{target_id}/notices")
     _check(page, axe, lang)
 
     page.goto(f"{base}/takedown/figures?lang={lang}")
     _check(page, axe, lang)
-    _access_key(page, "f")
+    access_key(page, "f")
 
     admin, _password = create_user(database, Role.ADMIN, display_name="Admin")
     browser_login(page, base, database, admin)
     page.goto(f"{base}/admin/partners?lang={lang}")
     _check(page, axe, lang)
-    _access_key(page, "a")
+    access_key(page, "a")
     page.fill("#p-name", "Example Hotline JP")
     page.fill("#p-country", "J")
     page.select_option("#p-channel", "webhook")
     page.fill("#p-address", "hotline.example/notices")
-    _submit(page, "form[aria-labelledby=partner-add] button[type=submit]")
+    submit(page, "form[aria-labelledby=partner-add] button[type=submit]")
     assert page.locator("#partner-errors li").count() == 3  # country, address, secret
     _check(page, axe, lang)
     page.fill("#p-country", "JP")
     page.fill("#p-address", "https://hotline.example/notices")
     page.fill("#p-secret", "a shared secret of sixteen+")
-    _submit(page, "form[aria-labelledby=partner-add] button[type=submit]")
+    submit(page, "form[aria-labelledby=partner-add] button[type=submit]")
     assert page.locator("#partners tbody tr[id^=partner-]").count() == 2
     _check(page, axe, lang)
-    _submit(page, "#partners tbody tr:first-child button[type=submit]")
+    submit(page, "#partners tbody tr:first-child button[type=submit]")
     _check(page, axe, lang)
 
     # The recipient's page: no login, the token is the proof.
@@ -165,7 +150,7 @@ def test_notices_partners_and_figures_work_on_any_screen(
     page.goto(f"{base}/notices/ack/{notice_ids[0]}/{token}?lang={lang}")
     _check(page, axe, lang)
     page.check("#st-removed")
-    _submit(page, "main form[method=post] button[type=submit]")
+    submit(page, "main form[method=post] button[type=submit]")
     assert page.locator("#ack-done").count() == 1
     _check(page, axe, lang)
     page.goto(f"{base}/notices/ack/{notice_ids[0]}/not-the-token?lang={lang}")

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_intake_public_pages import _axe_source, _serious
+from browser_helpers import axe_source, serious
 
 from factories import browser_login, create_user
 from opschub.accounts.permissions import Role
@@ -85,7 +85,7 @@ def _check(page: Any, axe: str, lang: str, *, codes: bool = True, shot: str | No
         page.set_viewport_size({"width": width, "height": 900})
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, f"{page.url} at {width} px overflows by {overflow} px"
-        assert _serious(page, axe) == [], f"{page.url} at {width} px"
+        assert serious(page, axe) == [], f"{page.url} at {width} px"
         if lang.startswith("zh"):
             assert page.evaluate(BROKEN_CJK) == [], f"{page.url} at {width} px"
         if codes:
@@ -107,7 +107,7 @@ def _staff_shell(page: Any) -> None:
 
 @pytest.mark.parametrize("lang", ["en", "zh-Hans"])
 def test_analyst_works_the_queue(page: Any, live_server: tuple[str, Database], lang: str) -> None:
-    axe = _axe_source()
+    axe = axe_source()
     base, database = live_server
     _seed(database)
     _login(page, base, database, Role.ANALYST, "ana")
@@ -154,7 +154,7 @@ def test_analyst_works_the_queue(page: Any, live_server: tuple[str, Database], l
 def test_administrator_and_auditor_pages(
     page: Any, live_server: tuple[str, Database], lang: str
 ) -> None:
-    axe = _axe_source()
+    axe = axe_source()
     base, database = live_server
     _seed(database)
     _login(page, base, database, Role.ADMIN, "root-admin")
@@ -185,7 +185,7 @@ def test_administrator_and_auditor_pages(
 def test_every_other_role_starts_on_its_own_page(
     page: Any, live_server: tuple[str, Database], lang: str, role: Role, start: str
 ) -> None:
-    axe = _axe_source()
+    axe = axe_source()
     base, database = live_server
     if start == "/queue":
         _seed(database)

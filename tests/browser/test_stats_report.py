@@ -5,29 +5,14 @@ finding; and its PDF opens (pypdf)."""
 from __future__ import annotations
 
 import io
-from pathlib import Path
 from typing import Any
 
 import pytest
+from browser_helpers import axe_source, serious
 from pypdf import PdfReader
 
 from opschub.clock import utcnow
 from opschub.db import Database
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-AXE_RESULTS = (
-    "axe.run(document, {resultTypes: ['violations']}).then(r => r.violations.map(v => ("
-    "{id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map(n => n.target.join(' '))})))"
-)
-
-
-def _serious(page: Any) -> list[dict[str, Any]]:
-    path = REPO_ROOT / "node_modules" / "axe-core" / "axe.min.js"
-    if not path.is_file():
-        pytest.fail(f"axe-core not found at {path}")
-    page.evaluate(path.read_text(encoding="utf-8"))
-    violations: list[dict[str, Any]] = page.evaluate(AXE_RESULTS)
-    return [v for v in violations if v["impact"] in ("serious", "critical")]
 
 
 @pytest.fixture
@@ -68,9 +53,9 @@ def test_public_report_in_both_languages(
     assert charts.first.locator("title").count() == 1 and charts.first.locator("desc").count() == 1
     # Small district counts are withheld, and say so.
     assert page.locator("#table-victims [data-status=suppressed]").count() > 0
-    assert _serious(page) == []
+    assert serious(page, axe_source()) == []
     page.goto(f"{published}/statistics/1/annex?lang={lang}")
-    assert _serious(page) == []
+    assert serious(page, axe_source()) == []
 
 
 def test_report_pdf_opens_in_both_languages(page: Any, published: str) -> None:

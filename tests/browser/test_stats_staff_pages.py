@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_intake_public_pages import _axe_source, _serious
+from browser_helpers import axe_source, serious
 
 from factories import browser_login, create_user
 from opschub.accounts.permissions import Role
@@ -45,7 +45,7 @@ def statistician(live_server: tuple[str, Database], page: Any) -> str:
 
 def _check(page: Any, where: str) -> None:
     assert page.evaluate(OVERFLOW) <= 0, f"{where}: wider than 375 px: {page.evaluate(WIDE)}"
-    assert _serious(page, _axe_source()) == [], where
+    assert serious(page, axe_source()) == [], where
 
 
 @pytest.mark.parametrize("lang", ["en", "zh-Hans"])
@@ -74,4 +74,6 @@ def test_stats_staff_pages_at_375_px(
     errors = page.inner_text("#file-errors")
     assert "north.csv" in errors
     assert ("第 3 行" in errors) if lang == "zh-Hans" else ("row 3" in errors)
+    # The shared upload script (web/static/upload.js) put the answer in place and focused it.
+    assert page.evaluate("document.activeElement.id") == "file-errors"
     _check(page, "upload errors")

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from browser_helpers import axe_source, serious
 from sqlalchemy import select
-from test_intake_public_pages import _axe_source, _serious
 
 from factories import browser_login, create_user
 from opschub import config
@@ -22,21 +22,9 @@ from opschub.jobs.models import Job
 from opschub.jobs.runner import run_job
 from opschub.takedown import capture
 from opschub.takedown import service as takedown
+from pictures import photo
 
 PAGE = b'<html><body><img src="/pic.png"></body></html>'
-
-
-def _picture() -> bytes:
-    import io
-
-    import numpy as np
-    from PIL import Image
-
-    y, x = np.mgrid[0:240, 0:240]
-    rgb = np.stack([(x * 0.7) % 256, (y * 0.9) % 256, (x + y) % 256], axis=-1).astype(np.uint8)
-    out = io.BytesIO()
-    Image.fromarray(rgb).save(out, format="PNG")
-    return out.getvalue()
 
 
 @pytest.fixture
@@ -45,7 +33,7 @@ def pages_site(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-    bodies = {"/page": (PAGE, "text/html"), "/pic.png": (_picture(), "image/png")}
+    bodies = {"/page": (PAGE, "text/html"), "/pic.png": (photo(size=240), "image/png")}
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -89,7 +77,7 @@ def test_assessment_blurred_by_default_revealed_by_keyboard_and_decided(
 ) -> None:
     from opschub.intake import service as intake
 
-    axe = _axe_source()
+    axe = axe_source()
     base, database = live_server
     first, _pw = create_user(database, Role.ANALYST)
     with database.transaction() as session:
@@ -105,7 +93,7 @@ def test_assessment_blurred_by_default_revealed_by_keyboard_and_decided(
     page.wait_for_url(f"**/takedown/reports/{report_id}**")
     _capture_all(database)
     page.goto(f"{base}/takedown?lang={lang}")
-    assert _serious(page, axe) == []
+    assert serious(page, axe) == []
     page.click("#start-next")
     page.wait_for_selector("#material")
     material = page.locator("#material")
@@ -113,7 +101,7 @@ def test_assessment_blurred_by_default_revealed_by_keyboard_and_decided(
     style = material.evaluate("e => getComputedStyle(e).filter")
     assert "blur" in style and "grayscale" in style
     assert page.locator("video[autoplay]").count() == 0
-    assert _serious(page, axe) == []
+    assert serious(page, axe) == []
 
     dialogs: list[str] = []
 
@@ -131,7 +119,7 @@ def test_assessment_blurred_by_default_revealed_by_keyboard_and_decided(
         page.keyboard.press("r")
     assert page.locator("#material").get_attribute("class") == "revealed"
     assert "1" in page.locator("#exposure").inner_text()
-    assert _serious(page, axe) == []
+    assert serious(page, axe) == []
 
     for key in ("1", "2", "3"):
         page.keyboard.press(key)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from test_intake_public_pages import _axe_source, _serious
+from browser_helpers import axe_source, serious
 
 from factories import browser_login, create_user
 from opschub.accounts.permissions import Role
@@ -54,7 +54,7 @@ def _targets(database: Database) -> None:
 def test_removal_figures_fit_a_phone_and_pass_axe(
     page: Any, live_server: tuple[str, Database], lang: str
 ) -> None:
-    axe = _axe_source()
+    axe = axe_source()
     base, database = live_server
     _targets(database)
     user, _password = create_user(database, Role.ANALYST)
@@ -79,7 +79,7 @@ def test_removal_figures_fit_a_phone_and_pass_axe(
                  + Math.round(e.getBoundingClientRect().right))"""
     )
     assert page.evaluate("document.documentElement.scrollWidth") <= 375, too_wide
-    assert _serious(page, axe) == []
+    assert serious(page, axe) == []
     assert problems == []  # no CSP violation, no script error
     # The CSV link keeps the period.
     href = page.locator("a[download]").get_attribute("href") or ""

@@ -27,9 +27,9 @@ from typing import Any
 
 import pytest
 import xarf
+from browser_helpers import axe_source, serious
 from PIL import Image
 from sqlalchemy import select
-from test_intake_public_pages import _axe_source, _serious
 
 from factories import browser_login, create_user
 from loopback import Resource, Site
@@ -51,7 +51,9 @@ from notice_helpers import (
     smtp_server,
     webhook_receiver,
 )
-from takedown_assess_helpers import picture, report_with, run_captures
+from takedown_assess_helpers import report_with, run_captures
+
+from pictures import photo
 
 PARTNER_SECRET = "journey-partner-webhook-secret-0123456789"
 PAGE = (
@@ -98,7 +100,7 @@ def content(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Site, str]]:
     monkeypatch.setattr(socket, "getaddrinfo", resolve)
     site = Site(HOST)
     site.routes["/page"] = Resource(200, PAGE)
-    site.routes["/pic.png"] = Resource(200, picture(7, 240), "image/png")
+    site.routes["/pic.png"] = Resource(200, photo(7, 240), "image/png")
     with site:
         yield site, site.url()
 
@@ -177,7 +179,7 @@ def test_takedown_from_report_to_removal_figures(
     content: tuple[Site, str],
     tmp_path: Path,
 ) -> None:
-    axe = _axe_source()
+    axe = axe_source()
     base, database = live_server
     mailbox = mail[0]
     inbox, hook_url = hotline
@@ -228,7 +230,7 @@ def test_takedown_from_report_to_removal_figures(
     assert src.startswith("data:image/")
     shown = Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1])))
     assert shown.mode == "L" and max(shown.size) <= 480  # a small greyscale rendition
-    original = base64.b64encode(picture(7, 240)).decode()
+    original = base64.b64encode(photo(7, 240)).decode()
     html = page.content()
     assert original[:200] not in html  # the picture itself is not in the page before reveal
     assert "revealed" not in (material.get_attribute("class") or "")
@@ -318,5 +320,5 @@ def test_takedown_from_report_to_removal_figures(
             joiner = "&" if "?" in path else "?"
             page.goto(f"{base}{path}{joiner}lang={lang}")
             assert page.locator("html").get_attribute("lang") == lang
-            assert _serious(page, axe) == [], (lang, path)
+            assert serious(page, axe) == [], (lang, path)
     assert errors == []  # no CSP violation or script error on any page

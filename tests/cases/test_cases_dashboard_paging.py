@@ -8,9 +8,8 @@ from datetime import UTC, date, datetime
 import pytest
 from fastapi import FastAPI
 
-from factories import logged_in_client
-from opschub.accounts.permissions import Role, permissions_of
-from opschub.accounts.principal import Principal
+from factories import logged_in_client, principal_of
+from opschub.accounts.permissions import Role
 from opschub.cases import proceedings, service
 from opschub.clock import frozen
 from opschub.db import Database
@@ -26,13 +25,7 @@ def board(app: FastAPI, database: Database):  # type: ignore[no-untyped-def]
         orgunits_demo.load(session)
     client = logged_in_client(app, database, Role.CASE_WORKER)
     user = client.user  # type: ignore[attr-defined]
-    actor = Principal(
-        kind="user",
-        id=user.id,
-        name=user.username,
-        role=Role.CASE_WORKER,
-        permissions=permissions_of(Role.CASE_WORKER),
-    )
+    actor = principal_of(user)
     case_ids = []
     with frozen(OPENED), database.transaction() as session:
         for _ in range(CASES):
@@ -58,13 +51,7 @@ def board(app: FastAPI, database: Database):  # type: ignore[no-untyped-def]
             )
     # A case the worker may not see (another worker's, no scope) is in no list.
     other = logged_in_client(app, database, Role.CASE_WORKER)
-    other_actor = Principal(
-        kind="user",
-        id=other.user.id,  # type: ignore[attr-defined]
-        name="other",
-        role=Role.CASE_WORKER,
-        permissions=permissions_of(Role.CASE_WORKER),
-    )
+    other_actor = principal_of(other.user)  # type: ignore[attr-defined]
     with frozen(OPENED), database.transaction() as session:
         hidden = service.open_case(
             session,

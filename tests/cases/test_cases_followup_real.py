@@ -10,34 +10,14 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from factories import create_user
-from opschub.accounts.permissions import Role, permissions_of
+from factories import create_actor
 from opschub.accounts.principal import Principal
 from opschub.cases import followup_facts, followup_port, informing, proceedings, referrals, service
 from opschub.cases.followup_common import FollowupInvalid, FollowupNotFound
 from opschub.clock import frozen
 from opschub.db import Database
-from opschub.orgunits import demo as orgunits_demo
 
 OPENED = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
-
-
-def _worker(database: Database) -> Principal:
-    user, _ = create_user(database, Role.CASE_WORKER, totp=False)
-    return Principal(
-        kind="user",
-        id=user.id,
-        name=user.username,
-        role=Role.CASE_WORKER,
-        permissions=permissions_of(Role.CASE_WORKER),
-    )
-
-
-@pytest.fixture
-def units(database: Database) -> Database:
-    with database.transaction() as session:
-        orgunits_demo.load(session)
-    return database
 
 
 def _case(database: Database, actor: Principal) -> tuple[str, str, str]:
@@ -66,7 +46,7 @@ def _case(database: Database, actor: Principal) -> tuple[str, str, str]:
 
 def test_a_case_is_followed_from_opening_to_compensation_paid(units: Database) -> None:
     database = units
-    worker = _worker(database)
+    worker = create_actor(database)
     case_id, victim_id, suspect_id = _case(database, worker)
     steps = [
         ("investigation_opened", date(2024, 3, 5), None),
@@ -163,7 +143,7 @@ def test_a_case_is_followed_from_opening_to_compensation_paid(units: Database) -
 
 def test_another_case_workers_case_stays_out_of_the_lists(units: Database) -> None:
     database = units
-    owner, other = _worker(database), _worker(database)
+    owner, other = create_actor(database), create_actor(database)
     case_id, _victim, _suspect = _case(database, owner)
     with database.read() as session:
         with pytest.raises(FollowupNotFound):
@@ -183,7 +163,7 @@ def test_another_case_workers_case_stays_out_of_the_lists(units: Database) -> No
 
 def test_no_proceedings_against_a_child_on_the_protected_track(units: Database) -> None:
     database = units
-    worker = _worker(database)
+    worker = create_actor(database)
     case_id, _victim, _suspect = _case(database, worker)
     with frozen(OPENED), database.transaction() as session:
         child = service.add_person(

@@ -9,9 +9,8 @@ from datetime import UTC, date, datetime
 import pytest
 from fastapi import FastAPI
 
-from factories import logged_in_client
-from opschub.accounts.permissions import Role, permissions_of
-from opschub.accounts.principal import Principal
+from factories import logged_in_client, principal_of
+from opschub.accounts.permissions import Role
 from opschub.cases import service
 from opschub.clock import frozen
 from opschub.db import Database
@@ -26,13 +25,7 @@ def setup(app: FastAPI, database: Database):  # type: ignore[no-untyped-def]
         orgunits_demo.load(session)
     client = logged_in_client(app, database, Role.CASE_WORKER)
     user = client.user  # type: ignore[attr-defined]
-    actor = Principal(
-        kind="user",
-        id=user.id,
-        name=user.username,
-        role=Role.CASE_WORKER,
-        permissions=permissions_of(Role.CASE_WORKER),
-    )
+    actor = principal_of(user)
     with frozen(OPENED), database.transaction() as session:
         case = service.open_case(
             session,

@@ -14,8 +14,8 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import event, text
 
-from factories import create_user, logged_in_client
-from opschub.accounts.permissions import Role, permissions_of
+from factories import create_actor, logged_in_client
+from opschub.accounts.permissions import Role
 from opschub.accounts.principal import Principal
 from opschub.cases import service
 from opschub.clock import frozen
@@ -44,11 +44,6 @@ def _counting(database: Database) -> Iterator[list[str]]:
         event.remove(database.engine, "before_cursor_execute", count)
 
 
-def _principal(database: Database, role: Role = Role.CASE_WORKER) -> Principal:
-    user, _ = create_user(database, role, totp=False)
-    return Principal("user", user.id, user.username, role, permissions_of(role))
-
-
 def _in(database: Database, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     with frozen(NOW), database.transaction() as session:
         return fn(session, *args, **kwargs)
@@ -71,7 +66,7 @@ def world(database: Database) -> dict[str, Any]:
     them to a restricted case the worker is not a member of)."""
     with database.transaction() as session:
         orgunits_demo.load(session)
-    worker = _principal(database)
+    worker = create_actor(database)
     with database.transaction() as session:
         session.execute(
             text(
@@ -111,7 +106,7 @@ def world(database: Database) -> dict[str, Any]:
     for suspect, victim in zip(suspects, victims, strict=True):
         _in(database, service.add_relationship, worker, big, suspect, victim, "online_contact")
     others = [_case(database, worker, f"Related case {i}") for i in range(4)]
-    secret_owner = _principal(database)
+    secret_owner = create_actor(database)
     with database.transaction() as session:
         session.execute(
             text(
@@ -181,7 +176,7 @@ def test_the_case_page_takes_the_same_statements_for_one_person_or_twelve(
 def test_police_see_the_same_page_without_child_suspects_at_the_same_cost(
     database: Database, world: dict[str, Any]
 ) -> None:
-    police = _principal(database, Role.POLICE_LIAISON)
+    police = create_actor(database, Role.POLICE_LIAISON)
     with database.transaction() as session:
         session.execute(
             text(

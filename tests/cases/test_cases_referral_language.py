@@ -8,13 +8,11 @@ import asyncio
 import email
 import json
 import socket
-import threading
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from email.message import EmailMessage
 from email.policy import default as default_policy
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 from cases_followup_helpers import (
@@ -26,6 +24,7 @@ from cases_followup_helpers import (
 )
 from sqlalchemy import select
 
+from loopback import Receiver
 from opschub import config
 from opschub.cases import referrals
 from opschub.clock import frozen
@@ -162,37 +161,18 @@ def test_a_service_without_zh_or_en_gets_the_operators_default_language(
     assert "A child has been referred to your service" in body and "Tibetan" in body
 
 
-class _Receiver(BaseHTTPRequestHandler):
-    received: ClassVar[list[tuple[dict[str, str], bytes]]] = []
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        self.received.append((dict(self.headers.items()), body))
-        self.send_response(204)
-        self.end_headers()
-
-
 def test_a_webhook_says_which_language_its_texts_are_in(
     database: Database, cases: FakeBackend
 ) -> None:
-    handler = type("Receiver", (_Receiver,), {"received": []})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    with Receiver() as hook:
         _send(
             database,
             languages=["zh"],
             delivery="webhook",
-            webhook_url=f"http://127.0.0.1:{server.server_address[1]}/referrals",
+            webhook_url=hook.url("/referrals"),
             webhook_secret=SECRET,
         )
-    finally:
-        server.shutdown()
-        server.server_close()
-    ((headers, body),) = handler.received
+    ((headers, body),) = hook.received
     verify_webhook(SECRET.encode(), body, headers)
     sent = json.loads(body)
     assert sent["language"] == "zh-Hans"

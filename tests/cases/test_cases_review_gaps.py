@@ -14,7 +14,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
-from factories import create_user, logged_in_client
+from factories import create_actor, logged_in_client
 from opschub import config
 from opschub.accounts.permissions import Role, permissions_of
 from opschub.accounts.principal import Principal
@@ -27,24 +27,9 @@ from opschub.clock import frozen
 from opschub.db import Database
 from opschub.jobs import service as jobs
 from opschub.jobs.runner import run_job
-from opschub.orgunits import demo as orgunits_demo
 
 OPENED = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
 LATER = datetime(2024, 6, 1, 9, 0, tzinfo=UTC)
-
-
-def _principal(database: Database, role: Role = Role.CASE_WORKER) -> Principal:
-    user, _ = create_user(database, role, totp=False)
-    return Principal(
-        kind="user", id=user.id, name=user.username, role=role, permissions=permissions_of(role)
-    )
-
-
-@pytest.fixture
-def units(database: Database) -> Database:
-    with database.transaction() as session:
-        orgunits_demo.load(session)
-    return database
 
 
 @pytest.fixture
@@ -124,7 +109,7 @@ def _events(database: Database, action: str) -> list[AuditEvent]:
 def test_a_corrected_birth_date_around_the_18th_birthday_moves_the_deadline(
     units: Database, settings_env: pytest.MonkeyPatch, born: date, starts: date, falls: date
 ) -> None:
-    worker = _principal(units)
+    worker = create_actor(units)
     case_id, victim_id = _case_with_victim(units, worker, estimated_age=40)
     offence_id = _offence(units, worker, case_id, victim_id, "grooming", date(2024, 1, 10))
     before = _offences(units, case_id)[offence_id]
@@ -159,7 +144,7 @@ def test_a_victim_born_on_29_february_gets_the_deadline_of_the_leap_day_rule(
     units: Database, settings_env: pytest.MonkeyPatch, leap: str, starts: date, falls: date
 ) -> None:
     _set(settings_env, "OPSCHUB_CASES_LEAP_DAY_BIRTHDAY", leap)
-    worker = _principal(units)
+    worker = create_actor(units)
     # Only the month was known: the earliest 18th birthday is 1 March 2030.
     case_id, victim_id = _case_with_victim(units, worker, birth_month="2012-03")
     offence_id = _offence(units, worker, case_id, victim_id, "grooming", date(2024, 1, 10))
@@ -175,7 +160,7 @@ def test_a_victim_born_on_29_february_gets_the_deadline_of_the_leap_day_rule(
 
 
 def test_an_edit_that_leaves_the_birth_alone_recomputes_nothing(units: Database) -> None:
-    worker = _principal(units)
+    worker = create_actor(units)
     case_id, victim_id = _case_with_victim(units, worker, birth_date=date(2012, 2, 29))
     _offence(units, worker, case_id, victim_id, "grooming", date(2024, 1, 10))
     _edit_birth(units, worker, victim_id, nationality="CN")
@@ -184,7 +169,7 @@ def test_an_edit_that_leaves_the_birth_alone_recomputes_nothing(units: Database)
 
 
 def test_a_bad_birth_edit_names_the_field_and_changes_nothing(units: Database) -> None:
-    worker = _principal(units)
+    worker = create_actor(units)
     case_id, victim_id = _case_with_victim(units, worker, birth_month="2012-03")
     offence_id = _offence(units, worker, case_id, victim_id, "grooming", date(2024, 1, 10))
     with pytest.raises(service.CaseInvalid) as invalid:
@@ -200,7 +185,7 @@ def test_a_bad_birth_edit_names_the_field_and_changes_nothing(units: Database) -
 def test_a_suspect_found_to_be_a_child_goes_to_the_protected_track_and_never_leaves_it(
     units: Database,
 ) -> None:
-    worker = _principal(units)
+    worker = create_actor(units)
     case_id, _victim = _case_with_victim(units, worker, estimated_age=12)
     with frozen(OPENED), units.transaction() as session:
         suspect = service.add_person(
@@ -244,7 +229,7 @@ def test_a_changed_national_rule_moves_stored_deadlines_in_the_daily_review(
     offence_rule_falls: date,
 ) -> None:
     _set(settings_env, "OPSCHUB_CASES_LEAP_DAY_BIRTHDAY", leap)
-    worker = _principal(units)
+    worker = create_actor(units)
     case_id, victim_id = _case_with_victim(units, worker, birth_date=date(2012, 2, 29))
     grooming = _offence(units, worker, case_id, victim_id, "grooming", date(2024, 1, 10))
     extortion = _offence(units, worker, case_id, victim_id, "sexual_extortion", date(2024, 2, 29))
@@ -325,11 +310,11 @@ def test_the_api_keeps_a_refused_self_images_attempt_on_record_and_nothing_else(
 def test_the_page_keeps_a_refused_self_images_attempt_on_record_and_explains(
     app: FastAPI, units: Database
 ) -> None:
-    worker = _principal(units)
+    worker = create_actor(units)
     case_id, victim_id = _case_with_victim(units, worker, birth_date=date(2011, 6, 1))
     with logged_in_client(app, units, Role.CASE_WORKER) as client:
         with units.transaction() as session:
-            admin = _principal(units, Role.ADMIN)
+            admin = create_actor(units, Role.ADMIN)
             service.set_scope(session, admin, client.user.id, scope="all")  # type: ignore[attr-defined]
         response = client.post(f"/cases/{case_id}/people", data=_self_images_attempt(victim_id))
     assert response.status_code == 400 and "para 67" in response.text
@@ -360,11 +345,11 @@ def test_only_a_case_supervisor_may_refer_without_consent(units: Database) -> No
     assert permissions_of(Role.CASE_SUPERVISOR) == permissions_of(Role.CASE_WORKER) | {
         "cases.consent_override"
     }
-    worker = _principal(units)
-    supervisor = _principal(units, Role.CASE_SUPERVISOR)
+    worker = create_actor(units)
+    supervisor = create_actor(units, Role.CASE_SUPERVISOR)
     case_id, victim_id = _case_with_victim(units, worker, estimated_age=9)
     with units.transaction() as session:
-        service.set_scope(session, _principal(units, Role.ADMIN), supervisor.id, scope="all")
+        service.set_scope(session, create_actor(units, Role.ADMIN), supervisor.id, scope="all")
         kind = referrals.add_service(
             session, worker, org_unit_code="XA-01", kind="shelter", name="Shelter"
         ).id

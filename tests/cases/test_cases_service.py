@@ -8,8 +8,8 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import func, select, text
 
-from factories import create_user
-from opschub.accounts.permissions import Role, permissions_of
+from factories import create_actor
+from opschub.accounts.permissions import Role
 from opschub.accounts.principal import Principal
 from opschub.audit.models import AuditEvent
 from opschub.cases import facts, service
@@ -17,23 +17,8 @@ from opschub.cases.models import CasePerson
 from opschub.clock import frozen
 from opschub.db import Database
 from opschub.ids import new_id
-from opschub.orgunits import demo as orgunits_demo
 
 NOW = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
-
-
-def _principal(database: Database, role: Role = Role.CASE_WORKER, **extra: str) -> Principal:
-    user, _ = create_user(database, role, totp=False)
-    return Principal(
-        kind="user", id=user.id, name=user.username, role=role, permissions=permissions_of(role)
-    )
-
-
-@pytest.fixture
-def units(database: Database) -> Database:
-    with database.transaction() as session:
-        orgunits_demo.load(session)
-    return database
 
 
 def _open(database: Database, actor: Principal, **kwargs: object) -> str:
@@ -56,8 +41,8 @@ def _add(database: Database, actor: Principal, case_id: str, **kwargs: object) -
 def test_a_child_suspect_is_on_the_protected_track_and_only_counted(
     units: Database,
 ) -> None:
-    worker = _principal(units)
-    police = _principal(units, Role.POLICE_LIAISON)
+    worker = create_actor(units)
+    police = create_actor(units, Role.POLICE_LIAISON)
     with units.transaction() as session:
         service.set_scope(session, _admin(units), police.id, scope="all")
     case_id = _open(units, worker)
@@ -89,11 +74,11 @@ def test_a_child_suspect_is_on_the_protected_track_and_only_counted(
 
 
 def _admin(database: Database) -> Principal:
-    return _principal(database, Role.ADMIN)
+    return create_actor(database, Role.ADMIN)
 
 
 def test_a_child_victim_is_never_a_suspect_for_images_of_themselves(units: Database) -> None:
-    worker = _principal(units)
+    worker = create_actor(units)
     case_id = _open(units, worker)
     victim = _add(units, worker, case_id, role="victim", birth_date=date(2012, 5, 1))
     with pytest.raises(service.Refused) as refused, frozen(NOW), units.transaction() as session:
@@ -116,8 +101,8 @@ def test_a_child_victim_is_never_a_suspect_for_images_of_themselves(units: Datab
 def test_a_child_victim_as_suspect_needs_a_reason_and_a_seniors_confirmation(
     units: Database,
 ) -> None:
-    worker = _principal(units)
-    senior = _principal(units)
+    worker = create_actor(units)
+    senior = create_actor(units)
     with units.transaction() as session:
         service.set_scope(session, _admin(units), senior.id, scope="all", senior=True)
     case_id = _open(units, worker)
@@ -143,7 +128,7 @@ def test_a_child_victim_as_suspect_needs_a_reason_and_a_seniors_confirmation(
         assert list(session.execute(facts.suspect_facts())) == []  # pending: not counted
     with pytest.raises(service.Refused), units.transaction() as session:
         service.confirm_suspect(session, worker, suspect)  # not a senior, and the one who asked
-    other = _principal(units)
+    other = create_actor(units)
     with units.transaction() as session:
         service.set_scope(session, _admin(units), other.id, scope="all")
     with pytest.raises(service.Refused), units.transaction() as session:
@@ -157,12 +142,12 @@ def test_a_child_victim_as_suspect_needs_a_reason_and_a_seniors_confirmation(
 
 
 def test_scopes_own_team_region_all(units: Database) -> None:
-    owner = _principal(units)
-    team_mate = _principal(units)
-    regional = _principal(units)
-    other_region = _principal(units)
-    everyone = _principal(units)
-    nobody = _principal(units)
+    owner = create_actor(units)
+    team_mate = create_actor(units)
+    regional = create_actor(units)
+    other_region = create_actor(units)
+    everyone = create_actor(units)
+    nobody = create_actor(units)
     admin = _admin(units)
     with units.transaction() as session:
         service.set_scope(session, admin, team_mate.id, scope="team", team="north-1")
@@ -187,9 +172,9 @@ def test_scopes_own_team_region_all(units: Database) -> None:
 
 
 def test_a_restricted_case_is_seen_by_its_named_members_only(units: Database) -> None:
-    owner = _principal(units)
-    member = _principal(units)
-    everyone = _principal(units)
+    owner = create_actor(units)
+    member = create_actor(units)
+    everyone = create_actor(units)
     with units.transaction() as session:
         service.set_scope(session, _admin(units), everyone.id, scope="all")
     case_id = _open(units, owner, restricted=True)
@@ -204,8 +189,8 @@ def test_a_restricted_case_is_seen_by_its_named_members_only(units: Database) ->
 
 
 def test_real_names_are_encrypted_at_rest_and_each_read_is_audited(units: Database) -> None:
-    worker = _principal(units)
-    police = _principal(units, Role.POLICE_LIAISON)
+    worker = create_actor(units)
+    police = create_actor(units, Role.POLICE_LIAISON)
     case_id = _open(units, worker)
     person = _add(units, worker, case_id, role="victim", real_name="Mei Lin Example")
     with units.read() as session:
@@ -227,8 +212,8 @@ def test_real_names_are_encrypted_at_rest_and_each_read_is_audited(units: Databa
 
 
 def test_a_stale_edit_is_refused_with_what_changed(units: Database) -> None:
-    worker = _principal(units)
-    colleague = _principal(units)
+    worker = create_actor(units)
+    colleague = create_actor(units)
     with units.transaction() as session:
         service.set_scope(session, _admin(units), colleague.id, scope="all")
     case_id = _open(units, worker)
@@ -254,7 +239,7 @@ def test_a_stale_edit_is_refused_with_what_changed(units: Database) -> None:
 
 
 def test_bad_fields_are_all_named_and_nothing_is_saved(units: Database) -> None:
-    worker = _principal(units)
+    worker = create_actor(units)
     with pytest.raises(service.CaseInvalid) as invalid, units.transaction() as session:
         service.open_case(
             session,
@@ -295,7 +280,7 @@ def test_bad_fields_are_all_named_and_nothing_is_saved(units: Database) -> None:
 
 
 def test_duplicate_person_hints(units: Database) -> None:
-    worker = _principal(units)
+    worker = create_actor(units)
     first = _open(units, worker)
     second = _open(units, worker, title="Second case")
     a = _add(

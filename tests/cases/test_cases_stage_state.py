@@ -16,6 +16,7 @@ import pytest
 from cases_followup_helpers import WORKER, FakeBackend, FakeCase, fake_cases, store_case_rows
 from sqlalchemy import insert, select
 
+from factories import create_actor
 from opschub.cases import informing, informing_rules, proceedings, stages, stages_state
 from opschub.cases.followup_models import CaseInformed, CaseProceeding, CaseStageWait
 from opschub.cases.followup_port import PersonBrief
@@ -426,30 +427,6 @@ def test_a_case_closed_or_without_suspect_has_no_alarm_after_a_refresh(
 OPENED = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def units(database: Database) -> Database:
-    from opschub.orgunits import demo as orgunits_demo
-
-    with database.transaction() as session:
-        orgunits_demo.load(session)
-    return database
-
-
-def _worker(database: Database) -> Any:
-    from factories import create_user
-    from opschub.accounts.permissions import Role, permissions_of
-    from opschub.accounts.principal import Principal
-
-    user, _ = create_user(database, Role.CASE_WORKER, totp=False)
-    return Principal(
-        kind="user",
-        id=user.id,
-        name=user.username,
-        role=Role.CASE_WORKER,
-        permissions=permissions_of(Role.CASE_WORKER),
-    )
-
-
 def _real_alarms(database: Database, actor: Any) -> list[tuple[str, str]]:
     from opschub.cases import followup_port
 
@@ -469,7 +446,7 @@ def test_adding_a_suspect_and_closing_or_reopening_the_case_keep_the_alarms(
     from opschub.cases import service
 
     database = units
-    worker = _worker(database)
+    worker = create_actor(database)
     with frozen(OPENED), database.transaction() as session:
         case = service.open_case(
             session,
@@ -509,7 +486,7 @@ def test_adding_a_suspect_and_closing_or_reopening_the_case_keep_the_alarms(
     assert _real_alarms(database, worker) == []
     set_status("open")
     assert _real_alarms(database, worker) == [(case_id, "opened")]
-    other = _worker(database)
+    other = create_actor(database)
     assert _real_alarms(database, other) == []  # not in the other worker's scope
 
 

@@ -7,14 +7,12 @@ import io
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
-from PIL import Image
-
 from factories import Person
 from intruder import tampering as tampering
 from opschub.db import Database
 from opschub.evidence import service
 from opschub.evidence.vault import Vault, vault_from_settings
+from pictures import photo as photo
 
 MANAGE = frozenset({"evidence.view", "evidence.manage"})
 OFFICER = Person("officer", MANAGE)
@@ -25,23 +23,6 @@ NOBODY = Person("nobody", frozenset())
 
 def vault() -> Vault:
     return vault_from_settings()
-
-
-def photo(seed: int = 1, size: int = 256) -> bytes:
-    """A generated photo-like PNG (smooth gradients and shapes, so PDQ quality is high)."""
-    rng = np.random.default_rng(seed)
-    y, x = np.mgrid[0:size, 0:size]
-    base = np.stack(
-        [
-            (x * rng.uniform(0.3, 1.0) + y * rng.uniform(0, 0.5)) % 256,
-            (y * rng.uniform(0.3, 1.0) + 40 * np.sin(x / rng.uniform(5, 30))) % 256,
-            ((x - y) * rng.uniform(0.2, 0.8) + 128) % 256,
-        ],
-        axis=-1,
-    ).astype(np.uint8)
-    out = io.BytesIO()
-    Image.fromarray(base).save(out, format="PNG")
-    return out.getvalue()
 
 
 def put_bytes(

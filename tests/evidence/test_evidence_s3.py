@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 from evidence_helpers import OFFICER, put_bytes, read_back, vault
 
+from loopback import free_port
 from opschub import config
 from opschub.db import Database
 from opschub.evidence import integrity, service
@@ -19,17 +19,11 @@ from opschub.evidence.storage import S3Backend, blob_name
 BUCKET = "opschub-evidence"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def s3_endpoint() -> Iterator[str]:
     from moto.server import ThreadedMotoServer
 
-    port = _free_port()
+    port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     yield f"http://127.0.0.1:{port}"

@@ -4,14 +4,12 @@ worker, with nothing in it that identifies what was reported or who reported it.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, ClassVar
 
 import pytest
 from sqlalchemy import select
 
+from loopback import Receiver
 from opschub import config
 from opschub.db import Database
 from opschub.intake import service
@@ -22,32 +20,13 @@ from opschub.webhooks import verify_webhook
 SECRET = "on-call-secret-0123456789"
 
 
-class _Receiver(BaseHTTPRequestHandler):
-    received: ClassVar[list[tuple[dict[str, str], bytes]]] = []
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        self.received.append((dict(self.headers.items()), body))
-        self.send_response(204)
-        self.end_headers()
-
-
 @pytest.fixture
 def receiver(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[dict[str, str], bytes]]]:
-    handler = type("Receiver", (_Receiver,), {"received": []})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setenv(
-        "OPSCHUB_ONCALL_WEBHOOK_URL", f"http://127.0.0.1:{server.server_address[1]}/alert"
-    )
-    monkeypatch.setenv("OPSCHUB_ONCALL_WEBHOOK_SECRET", SECRET)
-    config.get_settings.cache_clear()
-    yield handler.received
-    server.shutdown()
-    server.server_close()
+    with Receiver() as hook:
+        monkeypatch.setenv("OPSCHUB_ONCALL_WEBHOOK_URL", hook.url("/alert"))
+        monkeypatch.setenv("OPSCHUB_ONCALL_WEBHOOK_SECRET", SECRET)
+        config.get_settings.cache_clear()
+        yield hook.received
     config.get_settings.cache_clear()
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+from loopback import free_port
 
 HERE = Path(__file__).resolve().parent
 OPSCHUB = [sys.executable, "-m", "opschub"]
@@ -30,12 +31,6 @@ def missing(kind: str, reason: str) -> None:
     if os.environ.get(f"OPSCHUB_REQUIRE_{kind}") == "1":
         pytest.fail(f"{reason} (OPSCHUB_REQUIRE_{kind}=1)")
     pytest.skip(reason)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_for(what: str, check: Callable[[], bool], timeout: float = 60.0) -> None:

@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
-from platform_helpers import record_events, running_server
+from platform_helpers import record_events
 
 from factories import create_user
+from loopback import running_server
 from opschub.accounts import service as accounts
 from opschub.accounts.permissions import Role
 from opschub.config import Settings

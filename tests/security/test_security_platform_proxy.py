@@ -12,8 +12,8 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from platform_helpers import running_server
 
+from loopback import running_server
 from opschub.config import Settings
 from opschub.db import Database
 from opschub.intake.views import PUBLIC_BURST

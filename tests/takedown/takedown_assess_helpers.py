@@ -12,7 +12,6 @@ from http.server import BaseHTTPRequestHandler
 
 import numpy as np
 import pytest
-from PIL import Image
 from sqlalchemy import select
 
 from factories import Person
@@ -26,23 +25,6 @@ from opschub.jobs.runner import run_job
 from opschub.takedown import capture
 
 HOST = "pages.example"  # resolved to 127.0.0.1 by the tests' resolver
-
-
-def picture(seed: int = 1, size: int = 200, fmt: str = "PNG") -> bytes:
-    """A generated, photo-like picture (smooth gradients: PDQ quality is high)."""
-    rng = np.random.default_rng(seed)
-    y, x = np.mgrid[0:size, 0:size]
-    base = np.stack(
-        [
-            (x * rng.uniform(0.3, 1.0) + y * rng.uniform(0, 0.5)) % 256,
-            (y * rng.uniform(0.3, 1.0) + 40 * np.sin(x / rng.uniform(5, 30))) % 256,
-            ((x - y) * rng.uniform(0.2, 0.8) + 128) % 256,
-        ],
-        axis=-1,
-    ).astype(np.uint8)
-    out = io.BytesIO()
-    Image.fromarray(base).save(out, format=fmt)
-    return out.getvalue()
 
 
 def clip(frames: int = 10) -> bytes:

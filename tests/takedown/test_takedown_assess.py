@@ -12,7 +12,6 @@ from takedown_assess_helpers import (
     BORIS,
     SENIOR,
     ensure_notify_task,
-    picture,
     report_with,
     run_captures,
     site,
@@ -27,6 +26,7 @@ from opschub.jobs.models import Job
 from opschub.matching.formats import Entry
 from opschub.takedown import service
 from opschub.takedown.service import Decision, Refused, TakedownError
+from pictures import photo
 
 __all__ = ["site"]
 
@@ -51,7 +51,7 @@ def _captured(database: Database, site: Site, path: str, *seeds: int) -> str:
     tags = "".join(f'<img src="{path}-{seed}.png">' for seed in seeds)
     site.routes[path] = send(f"<html><body>{tags}</body></html>".encode(), "text/html")
     for seed in seeds:
-        site.routes[f"{path}-{seed}.png"] = send(picture(seed), "image/png")
+        site.routes[f"{path}-{seed}.png"] = send(photo(seed), "image/png")
     report_id = report_with(database, site.url(path))
     with database.transaction() as session:
         (target,) = service.start_takedown(session, ANNA, report_id)

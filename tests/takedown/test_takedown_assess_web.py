@@ -14,13 +14,7 @@ import pytest
 from fastapi import FastAPI
 from PIL import Image
 from sqlalchemy import select
-from takedown_assess_helpers import (
-    ensure_notify_task,
-    picture,
-    report_with,
-    run_captures,
-    site,
-)
+from takedown_assess_helpers import ensure_notify_task, report_with, run_captures, site
 
 from factories import logged_in_client
 from loopback import Site, send
@@ -28,6 +22,7 @@ from opschub.accounts.permissions import Role
 from opschub.db import Database
 from opschub.takedown import service
 from opschub.takedown.models import Item
+from pictures import photo
 
 __all__ = ["site"]
 
@@ -60,7 +55,7 @@ def _image(html: str) -> tuple[str, Image.Image]:
 
 def _captured_item(database: Database, site: Site, client: object, seed: int = 31) -> str:
     site.routes["/page"] = send(b'<html><img src="/pic.png"></html>', "text/html")
-    site.routes["/pic.png"] = send(picture(seed, 300), "image/png")
+    site.routes["/pic.png"] = send(photo(seed, 300), "image/png")
     report_id = report_with(database, site.url("/page"))
     page = client.get(f"/queue/{report_id}")  # type: ignore[attr-defined]
     assert 'id="start-takedown"' in page.text

@@ -10,7 +10,6 @@ from takedown_assess_helpers import (
     clip,
     declared_huge,
     endless,
-    picture,
     redirect,
     report_with,
     run_captures,
@@ -26,6 +25,7 @@ from opschub.jobs.models import Job
 from opschub.takedown import service
 from opschub.takedown.fetcher import media_links
 from opschub.takedown.models import Item, Target
+from pictures import photo
 
 __all__ = ["site"]
 
@@ -50,8 +50,8 @@ def _target(database: Database, target_id: str) -> service.TargetView:
 
 def _serve_page(site: Site) -> None:
     site.routes["/page.html"] = send(PAGE, "text/html; charset=utf-8")
-    site.routes["/a.png"] = send(picture(1), "image/png")
-    site.routes["/b.jpg"] = send(picture(2, fmt="JPEG"), "image/jpeg")
+    site.routes["/a.png"] = send(photo(1), "image/png")
+    site.routes["/b.jpg"] = send(photo(2, fmt="JPEG"), "image/jpeg")
 
 
 def test_links_to_picture_files_count_as_media() -> None:
@@ -105,7 +105,7 @@ def test_capture_stores_page_and_media_in_the_vault_with_hashes_and_the_fetch_re
 
 
 def test_a_url_that_is_itself_a_picture_is_the_item(database: Database, site: Site) -> None:
-    site.routes["/direct.png"] = send(picture(3), "image/png")
+    site.routes["/direct.png"] = send(photo(3), "image/png")
     (target_id,) = _start(database, site.url("/direct.png"))
     run_captures(database)
     with database.read() as session:
@@ -145,7 +145,7 @@ def test_a_huge_medium_on_a_page_is_recorded_and_not_stored(database: Database, 
     site.routes["/page.html"] = send(
         b'<html><img src="/ok.png"><img src="/huge.mp4"></html>', "text/html"
     )
-    site.routes["/ok.png"] = send(picture(4), "image/png")
+    site.routes["/ok.png"] = send(photo(4), "image/png")
     site.routes["/huge.mp4"] = endless
     (target_id,) = _start(database, site.url("/page.html"))
     run_captures(database)

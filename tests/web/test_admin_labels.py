@@ -11,6 +11,7 @@ import pytest
 from opschub import labels
 from opschub.accounts.permissions import PERMISSIONS, Role
 from opschub.audit.models import ACTOR_KINDS, OUTCOMES
+from opschub.cases.models import PRIORITIES as CASE_PRIORITIES
 from opschub.evidence.models import CATEGORIES, CUSTODY_ACTIONS, PURPOSES, SOURCES
 from opschub.evidence.models import STATES as EVIDENCE_STATES
 from opschub.intake import service as intake_service
@@ -62,6 +63,7 @@ def test_every_audit_action_written_has_a_label() -> None:
         # intake's and evidence's codes: labelled here, not in their own packages
         ("priority_reason", (*triage.WEIGHTS, "matching_unavailable", intake_service.UNREADABLE)),
         ("priority_level", intake_states.LEVELS),
+        ("priority_level", CASE_PRIORITIES),  # a case's priority reads as a report's level
         ("queue_sort", intake_service.SORTS),
         ("public_status", tuple(set(intake_states.PUBLIC_STATUS.values()))),
         ("stated_age_band", STATED_AGE_BANDS),

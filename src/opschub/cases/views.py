@@ -784,7 +784,7 @@ def _labelled(document: dict[str, Any], request: Request) -> dict[str, Any]:
         return None if code is None else labels.label(kind, code, gettext, lang)
 
     case["status"] = lab("case_status", case["status"])
-    case["priority"] = lab("case_priority", case["priority"])
+    case["priority"] = lab("priority_level", case["priority"])
     case["setting"] = lab("setting", case["setting"])
     case["forms"] = [
         {

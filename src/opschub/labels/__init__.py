@@ -50,7 +50,8 @@ PRIORITY_REASON = {
     "self_report_match": N_("matches an earlier self-report (unverified)"),
     "unreadable": N_("partly unreadable: see the server log"),
 }
-# A report's priority level (opschub.intake.states.level_of) and the queue's orders.
+# A priority, in one wording: a report's level (opschub.intake.states.LEVELS, level_of) and a
+# case's priority (opschub.cases.models.PRIORITIES) are the same four codes. The queue's orders.
 PRIORITY_LEVEL = {
     "urgent": N_("urgent"),
     "high": N_("high"),
@@ -659,12 +660,6 @@ CASE_STATUS = {
     "on_hold": N_("on hold"),
     "closed": N_("closed"),
 }
-CASE_PRIORITY = {
-    "low": N_("low"),
-    "normal": N_("normal"),
-    "high": N_("high"),
-    "urgent": N_("urgent"),
-}
 PERSON_ROLE = {
     "victim": N_("child victim"),
     "suspect": N_("suspect"),
@@ -741,7 +736,6 @@ KINDS: Mapping[str, Mapping[str, str]] = MappingProxyType(
         "evidence_category": EVIDENCE_CATEGORY,
         "evidence_linked_state": EVIDENCE_LINKED_STATE,
         "case_status": CASE_STATUS,
-        "case_priority": CASE_PRIORITY,
         "person_role": PERSON_ROLE,
         "vulnerability": VULNERABILITY,
         "case_scope": CASE_SCOPE,

@@ -1,15 +1,16 @@
-// Upload progress for a regional file: the form is sent with XMLHttpRequest so that the bytes
-// sent can be shown; then the server checks every figure (all or nothing) and answers with the
-// submissions page, or with this page listing every problem (shown in place, the form ready
-// again). Without JS the form posts as usual.
+// Upload progress for a large file, shared by every page that takes one (the hash-list import,
+// the regional figures): a form marked data-upload is sent with XMLHttpRequest so that the bytes
+// sent can be shown in its [data-upload-box] (web/_upload_progress.html). The server then checks
+// the whole file (all or nothing) and answers with the next page, or with this page listing every
+// problem: that page's main replaces this one's in place, the form ready again and the problems
+// focused. Without JS the form posts as usual.
 "use strict";
 (function () {
   if (typeof XMLHttpRequest !== "function" || typeof FormData !== "function") return;
 
-  function send(form) {
-    const box = document.getElementById("upload-progress-box");
-    const bar = document.getElementById("upload-progress");
-    const status = document.getElementById("upload-status");
+  function send(form, box) {
+    const bar = box.querySelector("progress");
+    const status = box.querySelector("[role=status]");
     const request = new XMLHttpRequest();
     request.open("POST", form.action);
     box.hidden = false;
@@ -18,7 +19,7 @@
       if (progress.lengthComputable) bar.value = Math.round((100 * progress.loaded) / progress.total);
     });
     request.upload.addEventListener("load", function () {
-      bar.removeAttribute("value"); // indeterminate while the server checks the figures
+      bar.removeAttribute("value"); // indeterminate while the server checks the file
       status.textContent = status.dataset.checking;
     });
     request.addEventListener("load", function () {
@@ -45,8 +46,10 @@
 
   document.addEventListener("submit", function (event) {
     const form = event.target;
-    if (!(form instanceof HTMLFormElement) || form.id !== "upload-form") return;
+    if (!(form instanceof HTMLFormElement) || !form.hasAttribute("data-upload")) return;
+    const box = form.querySelector("[data-upload-box]");
+    if (!box) return;
     event.preventDefault();
-    send(form);
+    send(form, box);
   });
 })();
