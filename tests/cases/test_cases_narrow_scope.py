@@ -9,8 +9,8 @@ from datetime import date
 
 from sqlalchemy import select, update
 
-from factories import create_user
-from opschub.accounts.permissions import Role, permissions_of
+from factories import create_actor
+from opschub.accounts.permissions import Role
 from opschub.accounts.principal import Principal
 from opschub.cases import demo_large, informing, proceedings, referrals, service
 from opschub.cases.models import Case
@@ -18,17 +18,6 @@ from opschub.db import Database
 
 TARGETS = {"opened": 30, "investigation_opened": 60, "charged": 60, "hearing": 90}
 ADMIN = service.Importer(name="test")
-
-
-def _worker(database: Database) -> Principal:
-    user, _ = create_user(database, Role.CASE_WORKER, totp=False)
-    return Principal(
-        kind="user",
-        id=user.id,
-        name=user.username,
-        role=Role.CASE_WORKER,
-        permissions=permissions_of(Role.CASE_WORKER),
-    )
 
 
 def _open_case_ids(database: Database, count: int, offset: int) -> list[str]:
@@ -77,7 +66,7 @@ def test_a_worker_with_a_few_cases_sees_in_every_list_what_the_broad_way_shows(
     database: Database,
 ) -> None:
     demo_large.load_large(database, cases=400)
-    worker = _worker(database)
+    worker = create_actor(database)
     mine = _open_case_ids(database, 12, offset=40)
     restricted_mine, member_of = _open_case_ids(database, 2, offset=100)
     with database.transaction() as session:
@@ -114,7 +103,7 @@ def test_a_broad_scope_is_left_to_the_ordered_walk_and_gives_the_same_lists(
     database: Database,
 ) -> None:
     demo_large.load_large(database, cases=300)
-    worker = _worker(database)
+    worker = create_actor(database)
     with database.transaction() as session:
         service.set_scope(
             session,
@@ -137,7 +126,7 @@ def test_a_broad_scope_is_left_to_the_ordered_walk_and_gives_the_same_lists(
 
 def test_a_worker_with_no_case_gets_empty_lists_at_once(database: Database) -> None:
     demo_large.load_large(database, cases=100)
-    worker = _worker(database)
+    worker = create_actor(database)
     with database.read() as session:
         assert service.visible_ids_if_few(session, worker) == []
         assert service.list_cases(session, worker) == []
