@@ -8,9 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from browser_helpers import axe_source, serious
 from playwright.sync_api import expect
 from sqlalchemy import select
-from test_intake_public_pages import _axe_source, _serious
 
 from factories import browser_login, create_user
 from opschub.accounts.permissions import Role, permissions_of
@@ -30,7 +30,7 @@ LABELS = {
 def test_a_relationship_is_edited_on_a_narrow_screen(
     page: Any, live_server: tuple[str, Database], lang: str
 ) -> None:
-    axe = _axe_source()
+    axe = axe_source()
     base, database = live_server
     user, _password = create_user(database, Role.CASE_WORKER, totp=False)
     actor = Principal(
@@ -60,7 +60,7 @@ def test_a_relationship_is_edited_on_a_narrow_screen(
 
     def checked() -> None:
         page.wait_for_load_state()
-        assert _serious(page, axe) == [], page.url
+        assert serious(page, axe) == [], page.url
         assert page.evaluate("document.documentElement.scrollWidth") <= 375, page.url
 
     page.goto(f"{base}/cases/{case_id}/people/{victim}/edit?lang={lang}")
