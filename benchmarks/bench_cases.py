@@ -19,6 +19,8 @@ measures them again without generating. Then, one thread:
   application in this process (session, access, audit of the read, templates; no network);
 - the dashboard's stage alarms and informing reminders (first page of 50 and the count up to
   1,000), as the dashboard asks for them;
+- a case worker with the default scope (own cases, 40 assigned): the case list, alarms and
+  reminders, against the ordered walk that tests every case (the narrow path turned off);
 - import: ``opschub cases import`` logic (validation, encryption of names, bulk inserts) of a CSV
   of 10,000 person rows, seconds per 10,000 rows.
 
@@ -344,6 +346,7 @@ def run(
 
         measure("opschub", queries)
         result["pages"] = _pages(database, actor, sample, queries)
+        result["narrow"] = _narrow(database, today, targets, queries, peer_queries)
         result["plans"] = _plans(database, engine_name, actor, service)
         result["statements"] = _statements(database, actor, service, sample[0])
         # import: 10,000 rows (validation, encryption, bulk insert), rolled back afterwards so
@@ -366,6 +369,78 @@ def run(
     finally:
         cleanup()
     return result
+
+
+def _narrow(
+    database: Any, today: Any, targets: Any, repeat: int, peer_repeat: int
+) -> dict[str, Any]:
+    """A case worker with the default scope (their own cases) and 40 open cases assigned: the
+    case list and the dashboard's alarms and reminders, found through the scope's indexes
+    (service.visible_ids_if_few), against the ordered walk that tests every case (the peer: the
+    same calls with the narrow path turned off)."""
+    from sqlalchemy import update
+
+    from opschub.accounts import service as accounts
+    from opschub.accounts.models import User
+    from opschub.accounts.permissions import Role, permissions_of
+    from opschub.accounts.principal import Principal
+    from opschub.cases import followup_port, informing, proceedings, service
+    from opschub.cases.models import Case
+
+    with database.transaction() as session:
+        user = session.query(User).filter_by(username="bench-few").one_or_none()
+        if user is None:
+            user, _ = accounts.create_user(
+                session,
+                username="bench-few",
+                role=Role.CASE_WORKER,
+                password="Quiet-Harbour-4821-lamp",
+            )
+            ids = list(
+                session.scalars(
+                    text(
+                        "SELECT id FROM cases WHERE status <> 'closed' AND restricted = :no"
+                        " ORDER BY id LIMIT 40 OFFSET 500"
+                    ),
+                    {"no": False},
+                )
+            )
+            session.execute(update(Case).where(Case.id.in_(ids)).values(assigned_to_id=user.id))
+        user_id = user.id
+    actor = Principal(
+        "user", user_id, "bench-few", Role.CASE_WORKER, permissions_of(Role.CASE_WORKER)
+    )
+    timings: dict[str, Any] = {}
+    for label, count in (("opschub", repeat), ("peer", peer_repeat)):
+        saved = service.FEW_CASES
+        service.FEW_CASES = saved if label == "opschub" else -1  # -1: always the walk
+        try:
+            with database.read() as session:
+
+                def alarms() -> None:
+                    visible = followup_port.visible_case_ids(session, actor)
+                    proceedings.stage_alarms(
+                        session, today=today, targets=targets, case_ids=visible, limit=50
+                    )
+                    proceedings.count_stage_alarms(
+                        session, today=today, targets=targets, case_ids=visible, cap=1000
+                    )
+
+                def reminders() -> None:
+                    visible = followup_port.visible_case_ids(session, actor)
+                    informing.reminders(
+                        session, today=today, within_days=7, case_ids=visible, limit=50
+                    )
+                    informing.count_reminders(session, case_ids=visible, cap=1000)
+
+                timings[label] = {
+                    "list": _percentiles(_time(lambda: service.list_cases(session, actor), count)),
+                    "alarms": _percentiles(_time(alarms, count)),
+                    "reminders": _percentiles(_time(reminders, count)),
+                }
+        finally:
+            service.FEW_CASES = saved
+    return timings
 
 
 def _pages(database: Any, actor: Any, sample: list[str], repeat: int) -> dict[str, Any]:
@@ -471,6 +546,17 @@ def main() -> None:
         ):
             ours = r["pages"][what]
             print(f"  {title:44s} p50 {ours[0]:8.1f} ms  p95 {ours[1]:8.1f} ms")
+        for what, title in (
+            ("list", "own scope, 40 cases: case list"),
+            ("alarms", "own scope, 40 cases: stage alarms"),
+            ("reminders", "own scope, 40 cases: informing reminders"),
+        ):
+            ours, peer = r["narrow"]["opschub"][what], r["narrow"]["peer"][what]
+            print(
+                f"  {title:44s} p50 {ours[0]:8.1f} ms  p95 {ours[1]:8.1f} ms | "
+                f"ordered walk p95 {peer[1]:12.1f} ms | "
+                f"ratio {peer[1] / max(ours[1], 1e-6):7.1f}x"
+            )
         print(f"  import, 10,000 rows (3,334 cases): {r['import_s_per_10k']:.2f} s")
         print(f"  SQL statements of one case page: {r['statements']}")
         for what, plan in r["plans"].items():
