@@ -275,7 +275,14 @@ def run(
 ) -> dict[str, Any]:
     from datetime import date
 
-    from opschub.cases import followup_port, importing, informing, proceedings, service
+    from opschub.cases import (
+        followup_port,
+        importing,
+        informing,
+        proceedings,
+        referrals,
+        service,
+    )
     from opschub.config import get_settings
 
     folder = Path(tempfile.mkdtemp(prefix="bench-cases-"))
@@ -335,6 +342,16 @@ def run(
                     )
                     informing.count_reminders(session, case_ids=visible, cap=1000)
 
+                def deadlines() -> None:
+                    visible = followup_port.visible_case_ids(session, actor)
+                    proceedings.limitation_warnings(
+                        session, today=today, warn_days=730, case_ids=visible
+                    )
+
+                def overdue() -> None:
+                    visible = followup_port.visible_case_ids(session, actor)
+                    referrals.overdue(session, today=today, case_ids=visible)
+
                 page = _time(case_page, repeat - 1)
                 result[label] = {
                     "list": _percentiles(first),
@@ -342,6 +359,8 @@ def run(
                     "case_page": _percentiles(page),
                     "alarms": _percentiles(_time(alarms, repeat)),
                     "reminders": _percentiles(_time(reminders, repeat)),
+                    "deadlines": _percentiles(_time(deadlines, repeat)),
+                    "overdue": _percentiles(_time(overdue, repeat)),
                 }
 
         measure("opschub", queries)
@@ -476,11 +495,26 @@ def _pages(database: Any, actor: Any, sample: list[str], repeat: int) -> dict[st
 def _drop_indexes(database: Any, engine_name: str) -> list[Any]:
     from sqlalchemy import Table
 
-    from opschub.cases.followup_models import CaseInformed, CaseProceeding, CaseStageWait
+    from opschub.cases.followup_models import (
+        CaseInformed,
+        CaseOffence,
+        CaseProceeding,
+        CaseReferral,
+        CaseStageWait,
+    )
     from opschub.cases.models import Case, CasePerson
 
     tables: list[Table] = [
-        m.__table__ for m in (Case, CasePerson, CaseStageWait, CaseProceeding, CaseInformed)
+        m.__table__
+        for m in (
+            Case,
+            CasePerson,
+            CaseStageWait,
+            CaseProceeding,
+            CaseInformed,
+            CaseOffence,
+            CaseReferral,
+        )
     ]
     dropped = [i for t in tables for i in t.indexes]
     with database.engine.begin() as conn:
@@ -532,6 +566,8 @@ def main() -> None:
             ("case_page", "case page"),
             ("alarms", "dashboard: stage alarms, page + count"),
             ("reminders", "dashboard: informing reminders, page + count"),
+            ("deadlines", "dashboard: limitation deadlines (2 years)"),
+            ("overdue", "dashboard: overdue referrals"),
         ):
             ours, peer = r["opschub"][what], r["peer"][what]
             print(

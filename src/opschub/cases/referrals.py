@@ -23,11 +23,13 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from opschub.audit import service as audit
+from opschub.cases import stages_state
 from opschub.cases.followup_common import (
     CaseIds,
     FieldError,
@@ -37,7 +39,6 @@ from opschub.cases.followup_common import (
     FollowupRefused,
     StaleEdit,
     few_cases,
-    in_cases,
     rows_of_cases,
 )
 from opschub.cases.followup_models import (
@@ -430,14 +431,19 @@ def overdue(
         ]
         pairs.sort(key=lambda pair: (pair[0].due_on, pair[0].id))
         return [_view(r, s, today) for r, s in pairs[:limit]]
-    query = (
-        select(CaseReferral, ReferralService)
-        .join(ReferralService, ReferralService.id == CaseReferral.service_id)
-        .where(CaseReferral.status.in_(OPEN_STATUSES), CaseReferral.due_on < today)
-    )
-    if case_ids is not None:
-        query = query.where(in_cases(CaseReferral.case_id, case_ids))
-    rows = session.execute(query.order_by(CaseReferral.due_on).limit(limit)).all()
+    # Per open status, a walk of ix_case_referrals_due (status, due_on) that stops after the
+    # page, the visible cases tested row by row (a correlated EXISTS); merged here.
+    rows: list[Any] = []
+    for status in OPEN_STATUSES:
+        query = (
+            select(CaseReferral, ReferralService)
+            .join(ReferralService, ReferralService.id == CaseReferral.service_id)
+            .where(CaseReferral.status == status, CaseReferral.due_on < today)
+        )
+        query = stages_state.scoped(query, CaseReferral.case_id, case_ids)
+        rows.extend(session.execute(query.order_by(CaseReferral.due_on).limit(limit)))
+    rows.sort(key=lambda pair: (pair[0].due_on, pair[0].id))
+    rows = rows[:limit]
     return [_view(r, s, today) for r, s in rows]
 
 
