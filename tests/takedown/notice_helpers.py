@@ -163,16 +163,18 @@ def make_due(database: Database, key: str) -> None:
 
 @dataclass
 class Mailbox:
-    """What a real aiosmtpd server received; it refuses the first ``refuse`` messages."""
+    """What a real aiosmtpd server received; it refuses the first ``refuse`` messages with
+    ``answer`` (temporary by default)."""
 
     refuse: int = 0
+    answer: str = "451 4.3.0 Try again later"
     messages: list[tuple[bool, list[str], bytes]] = field(default_factory=list)
     refused: int = 0
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.refused < self.refuse:
             self.refused += 1
-            return "451 4.3.0 Try again later"
+            return self.answer
         self.messages.append((session.ssl is not None, list(envelope.rcpt_tos), envelope.content))
         return "250 Message accepted for delivery"
 

@@ -218,6 +218,25 @@ def test_a_refusal_is_retried_with_backoff_and_shown_then_delivered(
     assert delivered.state == "delivered" and delivered.last_error is None
 
 
+def test_a_permanent_refusal_fails_the_notice_at_once_without_more_tries(
+    database: Database, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    mailbox = Mailbox(refuse=5, answer="554 5.7.1 Message rejected as spam")
+    with smtp_server(tmp_path, mailbox) as (port, cert):
+        relay(monkeypatch, port, cert)
+        target_id = confirmed_target(database, "https://files.example/z.png")
+        [notice] = notify(database, target_id)
+        key = f"takedown.notice_send:{notice.id}:1"
+        assert run(database, key) == "failed"
+        make_due(database, key)
+        assert run(database, key) is None  # parked: no second try
+    assert mailbox.refused == 1 and mailbox.messages == []
+    [failed] = notices(database, target_id)
+    assert failed.state == "failed" and "554" in (failed.last_error or "")
+    [only] = attempts(database, notice.id)
+    assert only.state == "refused"
+
+
 def test_a_partner_hotline_gets_a_signed_webhook_in_its_language(
     database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -4,7 +4,8 @@
   creates the target's notices and a send job for each.
 - ``takedown.notice_send`` (key ``takedown.notice_send:NOTICE:ROUND``): one round of one notice.
   A refusal fails the run, and the job worker tries again after a doubling wait; each try is
-  a new attempt number. See :mod:`opschub.takedown.notifying` for what happens after a crash.
+  a new attempt number. A permanent mail refusal (``mail.MailFailed.permanent``) fails the
+  notice at once. See :mod:`opschub.takedown.notifying` for what happens after a crash.
 - ``takedown.recheck`` (key ``takedown.recheck:TARGET:N``): one look at a notified URL; it
   records the outcome, re-sends and escalates when due, and schedules the next look.
 """
@@ -61,6 +62,10 @@ def send(ctx: JobContext) -> None:
                 plan.address, plan.secret or "", body, notice_id=notice_id, key=key
             )
     except (sending.SendFailed, mail.MailFailed) as exc:
+        # A refusal no retry can change (a 5xx answer, a relay without the STARTTLS it must
+        # offer, a certificate the CA does not vouch for) fails the notice now, as the last
+        # try would, instead of after seven more tries over hours.
+        permanent = exc.permanent
         with ctx.database.transaction() as session:
             notifying.finish_attempt(
                 session,
@@ -69,8 +74,12 @@ def send(ctx: JobContext) -> None:
                 round_,
                 ok=False,
                 detail=str(exc),
-                last_try=last_try,
+                last_try=last_try or permanent,
             )
+        if permanent:
+            from opschub.jobs.runner import GiveUp
+
+            raise GiveUp(str(exc)) from exc
         raise
     with ctx.transaction() as session:
         notifying.finish_attempt(

@@ -25,7 +25,13 @@ ATTEMPT_HEADER = "X-Opschub-Attempt"
 
 
 class SendFailed(Exception):
-    """The receiver refused the try or could not be reached; the message says what it said."""
+    """The receiver refused the try or could not be reached; the message says what it said.
+    ``permanent``: another try cannot succeed (a mail relay's 5xx, TLS it must offer and does
+    not, a certificate the CA does not vouch for)."""
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
 
 
 @dataclass(frozen=True)
@@ -54,11 +60,11 @@ def email_for(message: notices.Notice, number: int) -> EmailMessage:
 
 def send_email(relay: mail.Relay, email: EmailMessage, key: str) -> Sent:
     """One exchange with the installation's mail relay (:func:`opschub.mail.send`: STARTTLS,
-    the CA file, the login). Raises :class:`SendFailed` (every refusal is tried again)."""
+    the CA file, the login). Raises :class:`SendFailed`, permanent when the relay's refusal is."""
     try:
         sent = mail.send(relay, email, after_send=lambda: after_send(key))
     except mail.MailFailed as exc:
-        raise SendFailed(str(exc)) from exc
+        raise SendFailed(str(exc), permanent=exc.permanent) from exc
     return Sent(sent.detail, sent.tls)
 
 
