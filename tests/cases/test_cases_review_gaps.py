@@ -265,6 +265,32 @@ def test_a_changed_national_rule_moves_stored_deadlines_in_the_daily_review(
     assert len(_events(units, "cases.offence.recomputed")) == 2
 
 
+def test_a_changed_leap_day_rule_moves_the_deadlines_it_governs_in_the_daily_review(
+    units: Database, settings_env: pytest.MonkeyPatch
+) -> None:
+    worker = create_actor(units)
+    case_id, victim_id = _case_with_victim(units, worker, birth_date=date(2012, 2, 29))
+    # the clock starts on the 18th birthday of a child born on 29 February: 1 March 2030
+    grooming = _offence(units, worker, case_id, victim_id, "grooming", date(2024, 1, 10))
+    other_case, other_victim = _case_with_victim(units, worker, birth_date=date(2012, 5, 4))
+    untouched = _offence(units, worker, other_case, other_victim, "grooming", date(2024, 1, 10))
+    before = _offences(units, case_id)[grooming]
+    assert (before.starts_on, before.falls_on) == (date(2030, 3, 1), date(2040, 3, 1))
+    assert _review(units, "review:1")["recomputed"] == 0
+
+    _set(settings_env, "OPSCHUB_CASES_LEAP_DAY_BIRTHDAY", "february_28")
+    assert _review(units, "review:2")["recomputed"] == 1
+    after = _offences(units, case_id)[grooming]
+    assert (after.starts_on, after.falls_on) == (date(2030, 2, 28), date(2040, 2, 28))
+    assert _offences(units, other_case)[untouched].falls_on == date(2040, 5, 4)
+    (event,) = _events(units, "cases.offence.recomputed")
+    assert (event.details["falls_on_before"], event.details["falls_on"]) == (
+        "2040-03-01",
+        "2040-02-28",
+    )
+    assert _review(units, "review:3")["recomputed"] == 0
+
+
 # -- 3. a refused attempt is on record -----------------------------------------------------------
 
 

@@ -18,7 +18,7 @@ from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select, union_all
+from sqlalchemy import Select, and_, extract, func, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from opschub.audit import service as audit
@@ -358,8 +358,10 @@ def recompute_for_rules(
     offence whose rule is no longer the one its offence code has now, computed again and audited
     (cause ``rule``). The daily review runs it first; nothing to do costs one query per code.
 
-    A change of ``OPSCHUB_CASES_LEAP_DAY_BIRTHDAY`` alone is not caught here (the stored rule is
-    the same); the person edit and a rule change compute with the setting of the day."""
+    The leap-day rule (``OPSCHUB_CASES_LEAP_DAY_BIRTHDAY``) is part of the national rules but
+    not stored with an offence: only a clock that starts on 28 or 29 February or 1 March can
+    depend on it (a start on 29 February, or the 18th birthday of a child born on it), so those
+    offences are computed again every day; only a changed deadline is stored and audited."""
     from opschub.config import get_settings
 
     rules = get_settings().cases_limitation_rules
@@ -380,6 +382,22 @@ def recompute_for_rules(
             changed += _recompute(session, rows, cause="rule", actor=None, actor_label=actor_label)
             if len(rows) < _CHUNK:
                 break
+    month, day = extract("month", CaseOffence.starts_on), extract("day", CaseOffence.starts_on)
+    around_leap_day = or_(and_(month == 2, day.in_((28, 29))), and_(month == 3, day == 1))
+    last = ""
+    while True:  # keyset pages: a page whose deadlines stand is not read again
+        rows = list(
+            session.scalars(
+                select(CaseOffence)
+                .where(around_leap_day, CaseOffence.id > last)
+                .order_by(CaseOffence.id)
+                .limit(_CHUNK)
+            )
+        )
+        if not rows:
+            break
+        changed += _recompute(session, rows, cause="rule", actor=None, actor_label=actor_label)
+        last = rows[-1].id
     return changed
 
 
