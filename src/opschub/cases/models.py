@@ -203,8 +203,6 @@ class CasePerson(IdMixin, TimestampMixin, Base):
         Index("ix_case_people_case_role", "case_id", "role"),
         # Duplicate-person hints: the same alias whatever the case of its letters (the
         # comparison is lower(alias) = lower(:alias)), or the same birth month and region.
-        # ix_case_people_alias served the hints' former list of spellings; no query needs it now.
-        Index("ix_case_people_alias", "alias"),
         Index("ix_case_people_alias_lower", func.lower(column("alias"))),
         Index("ix_case_people_birth_region", "birth_month", "residence_unit_id"),
         # Deleting a person cascades to the suspects recorded for them (para 67): without an

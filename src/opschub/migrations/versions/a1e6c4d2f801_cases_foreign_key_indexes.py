@@ -11,7 +11,10 @@ at a million cases did not finish). Every other such column already leads an ind
 constraint. ``ix_case_people_alias_lower`` serves the case-blind duplicate-person hints
 (``lower(alias) = lower(:alias)``) for aliases of any length. ``ix_cases_creator`` lets the
 record-level scope find the cases a person opened without reading every case (a case worker
-whose scope is narrow: :func:`opschub.cases.service.visible_ids_if_few`).
+whose scope is narrow: :func:`opschub.cases.service.visible_ids_if_few`). The plain
+``ix_case_people_alias`` goes: it served the hints' former list of spellings, no query uses it
+now, and it cost every person written (the alias lookups within a case use the unique
+constraint on case and alias).
 """
 
 from collections.abc import Sequence
@@ -36,6 +39,7 @@ FOREIGN_KEY_INDEXES = (
 
 
 def upgrade() -> None:
+    op.drop_index("ix_case_people_alias", table_name="case_people")
     for name, table, column in FOREIGN_KEY_INDEXES:
         op.create_index(name, table, [column], unique=False)
     op.create_index(
@@ -47,3 +51,4 @@ def downgrade() -> None:
     op.drop_index("ix_case_people_alias_lower", table_name="case_people")
     for name, table, _column in reversed(FOREIGN_KEY_INDEXES):
         op.drop_index(name, table_name=table)
+    op.create_index("ix_case_people_alias", "case_people", ["alias"], unique=False)
