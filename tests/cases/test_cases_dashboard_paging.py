@@ -105,3 +105,59 @@ def test_the_api_pages_alarms_and_reminders_of_the_visible_cases(board) -> None:
     assert [(r["case_id"], r["kind"]) for r in reminders["items"]] == [(case_ids[-1], "charged")]
     refused = client.get("/api/v1/case-follow-up/alarms", params={"limit": 0})
     assert refused.status_code == 400 and refused.json()["errors"][0]["field"] == "/limit"
+
+
+def test_limitation_deadlines_and_overdue_referrals_come_a_page_at_a_time_too(
+    app: FastAPI, database: Database
+) -> None:
+    from opschub.cases import demo_large, followup_port, referrals
+    from opschub.cases.models import case_reference
+    from opschub.clock import utcnow
+
+    demo_large.load_large(database, cases=400)
+    client = logged_in_client(app, database, Role.CASE_WORKER)
+    with database.transaction() as session:
+        service.set_scope(
+            session,
+            service.Importer(name="test admin"),
+            client.user.id,
+            scope="all",  # type: ignore[attr-defined]
+        )
+    today = utcnow().date()
+    with database.read() as session:
+        # what the worker may see (scope all: every case but those restricted to others)
+        visible = followup_port.visible_case_ids(session, principal_of(client.user))  # type: ignore[attr-defined]
+        every_warning = proceedings.limitation_warnings(
+            session, today=today, warn_days=365 * 60, limit=10_000
+        )
+        every_overdue = referrals.overdue(session, today=today, case_ids=visible, limit=10_000)
+        assert len(every_warning) > 60 and len(every_overdue) > 60
+        # a page after an offset is the same slice of the whole list, and the count is its length
+        assert (
+            proceedings.limitation_warnings(
+                session, today=today, warn_days=365 * 60, limit=7, offset=50
+            )
+            == every_warning[50:57]
+        )
+        assert (
+            referrals.overdue(session, today=today, case_ids=visible, limit=7, offset=50)
+            == every_overdue[50:57]
+        )
+        assert proceedings.count_limitation_warnings(
+            session, today=today, warn_days=365 * 60
+        ) == len(every_warning)
+        assert referrals.count_overdue(session, today=today, case_ids=visible) == len(every_overdue)
+        assert referrals.count_overdue(session, today=today, cap=10) == 11
+
+    page = client.get("/cases/dashboard", params={"overdue_from": "50"})
+    assert page.status_code == 200
+    html = page.text
+    total = len(every_overdue)
+    shown_to = min(100, total)
+    assert f"Showing 51 to {shown_to} of {total}." in html
+    # the first of that page, named by its reference, not its id
+    assert case_reference(every_overdue[50].case_id) in html
+    assert f">{every_overdue[50].case_id}<" not in html
+    assert 'href="/cases/dashboard?overdue_from=0#overdue"' in html
+    zh = client.get("/cases/dashboard", params={"lang": "zh-Hans"})
+    assert zh.status_code == 200 and f"第 1 至 50 条，共 {total} 条" in zh.text

@@ -135,12 +135,18 @@ def dashboard(
     session: DbSession,
     alarms_from: str | None = None,
     reminders_from: str | None = None,
+    warnings_from: str | None = None,
+    overdue_from: str | None = None,
 ) -> HTMLResponse:
+    from opschub.cases.models import case_reference
+
     settings = request.app.state.settings
     today = utcnow().date()
     visible = followup_port.visible_case_ids(session, principal)
     targets = settings.cases_stage_targets
     first_alarm, first_reminder = _from(alarms_from), _from(reminders_from)
+    first_warning, first_overdue = _from(warnings_from), _from(overdue_from)
+    warn_days = settings.cases_limitation_warn_days
     return render(
         request,
         "cases/followup_dashboard.html",
@@ -163,8 +169,14 @@ def dashboard(
             "warnings": proceedings.limitation_warnings(
                 session,
                 today=today,
-                warn_days=settings.cases_limitation_warn_days,
+                warn_days=warn_days,
                 case_ids=visible,
+                limit=PAGE,
+                offset=first_warning,
+            ),
+            "warnings_from": first_warning,
+            "warnings_total": proceedings.count_limitation_warnings(
+                session, today=today, warn_days=warn_days, case_ids=visible, cap=COUNT_CAP
             ),
             "reminders": informing.reminders(
                 session,
@@ -176,7 +188,15 @@ def dashboard(
             ),
             "reminders_from": first_reminder,
             "reminders_total": informing.count_reminders(session, case_ids=visible, cap=COUNT_CAP),
-            "overdue": referrals.overdue(session, today=today, case_ids=visible),
+            "overdue": referrals.overdue(
+                session, today=today, case_ids=visible, limit=PAGE, offset=first_overdue
+            ),
+            "overdue_from": first_overdue,
+            "overdue_total": referrals.count_overdue(
+                session, today=today, case_ids=visible, cap=COUNT_CAP
+            ),
+            # cases are named by their reference (C-XXXX-XXXX), as on every other page
+            "reference": case_reference,
         },
     )
 

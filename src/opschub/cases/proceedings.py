@@ -412,6 +412,30 @@ def offences_of(session: Session, case_id: str) -> list[OffenceView]:
     return [_offence_view(row, today=today, warn_days=warn) for row in rows]
 
 
+def _warnings_query(*, today: date, warn_days: int, case_ids: CaseIds) -> Select[Any]:
+    query = select(CaseOffence).where(
+        CaseOffence.falls_on.is_not(None),
+        CaseOffence.falls_on <= today + timedelta(days=warn_days),
+    )
+    # the visible cases as a correlated EXISTS: the walk of ix_case_offences_falls stops after
+    # the page (an IN of the visible cases would first list a third of a million of them)
+    return stages_state.scoped(query, CaseOffence.case_id, case_ids)
+
+
+def _warnings_of_cases(
+    session: Session, ids: list[str], *, today: date, warn_days: int
+) -> list[CaseOffence]:
+    """The near deadlines of a few cases (a narrow scope), soonest first, read by case id."""
+    cutoff = today + timedelta(days=warn_days)
+    soon = [
+        row
+        for (row,) in rows_of_cases(session, select(CaseOffence), CaseOffence.case_id, ids)
+        if row.falls_on is not None and row.falls_on <= cutoff
+    ]
+    soon.sort(key=lambda row: (row.falls_on, row.id))
+    return soon
+
+
 def limitation_warnings(
     session: Session,
     *,
@@ -419,27 +443,33 @@ def limitation_warnings(
     warn_days: int,
     case_ids: CaseIds = None,
     limit: int = 200,
+    offset: int = 0,
 ) -> list[OffenceView]:
-    """Offences whose deadline falls within ``warn_days`` (or has fallen), soonest first."""
+    """Offences whose deadline falls within ``warn_days`` (or has fallen), soonest first;
+    ``limit`` of them after ``offset``."""
     few = few_cases(case_ids)
     if few is not None:
-        cutoff = today + timedelta(days=warn_days)
-        soon = [
-            row
-            for (row,) in rows_of_cases(session, select(CaseOffence), CaseOffence.case_id, few)
-            if row.falls_on is not None and row.falls_on <= cutoff
-        ]
-        soon.sort(key=lambda row: (row.falls_on, row.id))
-        return [_offence_view(row, today=today, warn_days=warn_days) for row in soon[:limit]]
-    query = select(CaseOffence).where(
-        CaseOffence.falls_on.is_not(None),
-        CaseOffence.falls_on <= today + timedelta(days=warn_days),
-    )
-    # the visible cases as a correlated EXISTS: the walk of ix_case_offences_falls stops after
-    # the page (an IN of the visible cases would first list a third of a million of them)
-    query = stages_state.scoped(query, CaseOffence.case_id, case_ids)
-    rows = session.scalars(query.order_by(CaseOffence.falls_on).limit(limit))
+        rows: Any = _warnings_of_cases(session, few, today=today, warn_days=warn_days)
+        rows = rows[offset : offset + limit]
+    else:
+        query = _warnings_query(today=today, warn_days=warn_days, case_ids=case_ids)
+        rows = session.scalars(query.order_by(CaseOffence.falls_on).offset(offset).limit(limit))
     return [_offence_view(row, today=today, warn_days=warn_days) for row in rows]
+
+
+def count_limitation_warnings(
+    session: Session, *, today: date, warn_days: int, case_ids: CaseIds = None, cap: int = 1000
+) -> int:
+    """How many :func:`limitation_warnings` there are in all, counted up to ``cap + 1``."""
+    few = few_cases(case_ids)
+    if few is not None:
+        found = _warnings_of_cases(session, few, today=today, warn_days=warn_days)
+        return min(len(found), cap + 1)
+    query = _warnings_query(today=today, warn_days=warn_days, case_ids=case_ids)
+    counted = select(func.count()).select_from(
+        query.with_only_columns(CaseOffence.id).limit(cap + 1).subquery()
+    )
+    return session.scalar(counted) or 0
 
 
 def _overdue_by_stage(

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from opschub.audit import service as audit
@@ -411,40 +411,71 @@ def referrals_of(session: Session, case_id: str) -> list[ReferralView]:
     return [_view(r, s, today) for r, s in rows]
 
 
-def overdue(
-    session: Session, *, today: date, case_ids: CaseIds = None, limit: int = 200
-) -> list[ReferralView]:
-    """Open referrals past their due date, oldest first."""
-    few = few_cases(case_ids)
-    if few is not None:
-        pairs = [
-            (referral, service)
-            for referral, service in rows_of_cases(
-                session,
-                select(CaseReferral, ReferralService).join(
-                    ReferralService, ReferralService.id == CaseReferral.service_id
-                ),
-                CaseReferral.case_id,
-                few,
-            )
-            if referral.status in OPEN_STATUSES and referral.due_on and referral.due_on < today
-        ]
-        pairs.sort(key=lambda pair: (pair[0].due_on, pair[0].id))
-        return [_view(r, s, today) for r, s in pairs[:limit]]
-    # Per open status, a walk of ix_case_referrals_due (status, due_on) that stops after the
-    # page, the visible cases tested row by row (a correlated EXISTS); merged here.
-    rows: list[Any] = []
-    for status in OPEN_STATUSES:
-        query = (
+def _overdue_of_cases(session: Session, ids: list[str], *, today: date) -> list[Any]:
+    """The overdue referrals of a few cases (a narrow scope), oldest due first, read by case."""
+    pairs = [
+        (referral, service)
+        for referral, service in rows_of_cases(
+            session,
+            select(CaseReferral, ReferralService).join(
+                ReferralService, ReferralService.id == CaseReferral.service_id
+            ),
+            CaseReferral.case_id,
+            ids,
+        )
+        if referral.status in OPEN_STATUSES and referral.due_on and referral.due_on < today
+    ]
+    pairs.sort(key=lambda pair: (pair[0].due_on, pair[0].id))
+    return pairs
+
+
+def _overdue_queries(*, today: date, case_ids: CaseIds) -> list[Any]:
+    """Per open status, a walk of ix_case_referrals_due (status, due_on) that stops after the
+    page, the visible cases tested row by row (a correlated EXISTS)."""
+    return [
+        stages_state.scoped(
             select(CaseReferral, ReferralService)
             .join(ReferralService, ReferralService.id == CaseReferral.service_id)
-            .where(CaseReferral.status == status, CaseReferral.due_on < today)
+            .where(CaseReferral.status == status, CaseReferral.due_on < today),
+            CaseReferral.case_id,
+            case_ids,
         )
-        query = stages_state.scoped(query, CaseReferral.case_id, case_ids)
-        rows.extend(session.execute(query.order_by(CaseReferral.due_on).limit(limit)))
-    rows.sort(key=lambda pair: (pair[0].due_on, pair[0].id))
-    rows = rows[:limit]
-    return [_view(r, s, today) for r, s in rows]
+        for status in OPEN_STATUSES
+    ]
+
+
+def overdue(
+    session: Session,
+    *,
+    today: date,
+    case_ids: CaseIds = None,
+    limit: int = 200,
+    offset: int = 0,
+) -> list[ReferralView]:
+    """Open referrals past their due date, oldest first; ``limit`` of them after ``offset``."""
+    few = few_cases(case_ids)
+    if few is not None:
+        rows = _overdue_of_cases(session, few, today=today)
+    else:
+        rows = []
+        for query in _overdue_queries(today=today, case_ids=case_ids):
+            rows.extend(session.execute(query.order_by(CaseReferral.due_on).limit(offset + limit)))
+        rows.sort(key=lambda pair: (pair[0].due_on, pair[0].id))
+    return [_view(r, s, today) for r, s in rows[offset : offset + limit]]
+
+
+def count_overdue(
+    session: Session, *, today: date, case_ids: CaseIds = None, cap: int = 1000
+) -> int:
+    """How many :func:`overdue` referrals there are in all, counted up to ``cap + 1``."""
+    few = few_cases(case_ids)
+    if few is not None:
+        return min(len(_overdue_of_cases(session, few, today=today)), cap + 1)
+    total = 0
+    for query in _overdue_queries(today=today, case_ids=case_ids):
+        ids = query.with_only_columns(CaseReferral.id).limit(cap + 1).subquery()
+        total += session.scalar(select(func.count()).select_from(ids)) or 0
+    return min(total, cap + 1)
 
 
 @dataclass(frozen=True)
