@@ -10,12 +10,34 @@ pointing at ``axe.min.js``); without it a test that asks for it skips, unless
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+WIDTHS = (1280, 375)
+# A code is lower-case words joined by underscores (``self_report``); people never read one.
+RAW_CODE = re.compile(r"\b[a-z]+(?:_[a-z]+)+\b")
+SHOTS = os.environ.get("OPSCHUB_DOC_SCREENSHOTS")
+# Short Chinese labels broken over lines ("已收/到"): a label of up to four characters on more
+# than one line, or any short label with one character per line.
+BROKEN_CJK = """() => Array.from(document.querySelectorAll(
+    'th, td, dt, dd, button, label, .badge, a, summary, legend'))
+  .filter(e => e.offsetParent !== null)
+  .filter(e => { const t = e.innerText.trim(); return t.length >= 2 && t.length <= 8
+                 && /^[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]+$/.test(t); })
+  .filter(e => { const tops = new Set();
+                 const walker = document.createTreeWalker(e, NodeFilter.SHOW_TEXT);
+                 for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+                   if (n.parentElement.closest('.visually-hidden')) { continue; }
+                   const range = document.createRange(); range.selectNodeContents(n);
+                   for (const r of range.getClientRects()) { tops.add(Math.round(r.top)); }
+                 }
+                 const t = e.innerText.trim();
+                 return (tops.size > 1 && t.length <= 4) || tops.size >= t.length; })
+  .map(e => e.innerText.trim())"""
 AXE_RESULTS = (
     "axe.run(document, {resultTypes: ['violations']}).then(r => r.violations.map(v => ("
     "{id: v.id, impact: v.impact, help: v.help,"
@@ -93,3 +115,29 @@ def problems_of(page: Any) -> list[str]:
     page.on("console", console)
     page.on("response", response)
     return problems
+
+
+def at_every_width(
+    page: Any, axe: str, lang: str, *, codes: bool = True, shot: str | None = None
+) -> None:
+    """The page as it is now at 1280 and 375 px (resized, not reloaded): no serious or
+    critical axe-core finding, no horizontal overflow, no short Chinese label broken over lines,
+    no raw code (``action_taken``) in what a person reads; the Chinese page's header in Chinese.
+    ``OPSCHUB_DOC_SCREENSHOTS=<dir>`` also saves screenshots named after ``shot``."""
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 900})
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{page.url} at {width} px overflows by {overflow} px"
+        assert serious(page, axe) == [], f"{page.url} at {width} px"
+        if lang.startswith("zh"):
+            assert page.evaluate(BROKEN_CJK) == [], f"{page.url} at {width} px"
+        if codes:
+            text = page.locator("body").inner_text()
+            assert RAW_CODE.findall(text) == [], f"{page.url}: raw codes shown"
+        if SHOTS and shot:
+            Path(SHOTS).mkdir(parents=True, exist_ok=True)
+            name = f"{shot}-{width}.png" if lang == "en" else f"{shot}-{lang}-{width}.png"
+            page.screenshot(path=str(Path(SHOTS) / name))
+    if lang.startswith("zh"):
+        header = page.locator("header").inner_text()
+        assert "Log out" not in header and "Analyst" not in header, header

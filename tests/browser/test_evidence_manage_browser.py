@@ -15,8 +15,7 @@ import io
 from typing import Any
 
 import pytest
-from browser_helpers import access_key, axe_source, submit
-from test_staff_pages import _check
+from browser_helpers import access_key, at_every_width, axe_source, submit
 
 from factories import browser_login, create_user
 from opschub import config
@@ -64,54 +63,54 @@ def test_police_liaison_manages_retention_holds_and_destruction_on_any_screen(
     page.on("pageerror", lambda e: errors.append(str(e)))
 
     page.goto(f"{base}/evidence?lang={lang}")
-    _check(page, axe, lang)
+    at_every_width(page, axe, lang)
     access_key(page, "r")
 
     page.goto(f"{base}/evidence/retention?lang={lang}")
     assert page.locator("#nothing-due").count() == 0
     assert page.locator(f"#due-{approved}").count() == 1
-    _check(page, axe, lang)
+    at_every_width(page, axe, lang)
     access_key(page, "d")
 
     # An item: view it blurred, put it on hold, release the hold, approve its destruction.
     page.goto(f"{base}/evidence/{other}?lang={lang}")
-    _check(page, axe, lang)
+    at_every_width(page, axe, lang)
     access_key(page, "v")
     page.select_option("#purpose", "investigation")
     submit(page, "button[value=blurred]")
     assert page.locator("#rendition").count() == 1
-    _check(page, axe, lang)
+    at_every_width(page, axe, lang)
     page.goto(f"{base}/evidence/{other}?lang={lang}")
     page.fill("#hold-reason", "Court order 12/2026")
     submit(page, "form[action*='/hold'] button[type=submit]")
     assert page.locator("#manage-done").count() == 1
-    _check(page, axe, lang)
+    at_every_width(page, axe, lang)
     page.fill("#release-reason", "Case closed")
     submit(page, "form[action*='/release'] button[type=submit]")
-    _check(page, axe, lang)
+    at_every_width(page, axe, lang)
     submit(page, "form[action*='/approve'] button[type=submit]")
     assert page.locator("#approval").count() == 1
-    _check(page, axe, lang)
+    at_every_width(page, axe, lang)
 
     # A batch with an item this person approved: refused, the item named, nothing destroyed.
     page.goto(f"{base}/evidence/retention?lang={lang}")
     page.check(f"#due-{other}")
     page.check(f"#due-{approved}")
     submit(page, "#batch-destroy")
-    _check(page, axe, lang)  # the confirmation page
+    at_every_width(page, axe, lang)  # the confirmation page
     submit(page, "main form[method=post] button[type=submit]")
     assert other in page.locator("#manage-error").inner_text()
-    _check(page, axe, lang)
+    at_every_width(page, axe, lang)
 
     # One item, approved by someone else: confirmed on a page of its own, then destroyed.
     page.goto(f"{base}/evidence/{approved}?lang={lang}")
     page.fill("#destroy-reason", "Retention period ended")
     submit(page, "#destroy")
     assert page.locator("h1").count() == 1 and approved in page.locator("main").inner_text()
-    _check(page, axe, lang)
+    at_every_width(page, axe, lang)
     submit(page, "main form[method=post] button[type=submit]")
     assert page.locator("#manage-done").count() == 1
-    _check(page, axe, lang)  # a destroyed item
+    at_every_width(page, axe, lang)  # a destroyed item
 
     # A bad rule is refused and said so; an unknown item is a page of its own.
     page.goto(f"{base}/evidence/retention?lang={lang}")
@@ -120,9 +119,9 @@ def test_police_liaison_manages_retention_holds_and_destruction_on_any_screen(
     page.fill("#rule-days", "-1")
     submit(page, "form[action*='/rules'] button[type=submit]")
     assert page.locator("#manage-error").count() == 1
-    _check(page, axe, lang)
+    at_every_width(page, axe, lang)
     page.goto(f"{base}/evidence/{'0' * 32}?lang={lang}")
-    _check(page, axe, lang)
+    at_every_width(page, axe, lang)
 
     with database.read() as session:
         states = {i: service.get_item(session, i).state for i in (approved, other, third)}

@@ -17,8 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from browser_helpers import access_key, axe_source, submit
-from test_staff_pages import _check
+from browser_helpers import access_key, at_every_width, axe_source, submit
 
 from factories import browser_login, create_user
 from opschub.accounts.permissions import Role
@@ -102,31 +101,31 @@ def test_notices_partners_and_figures_work_on_any_screen(
     browser_login(page, base, database, senior)
     page.goto(f"{base}/takedown/notices?lang={lang}")
     assert page.locator("#notices tbody tr[id^=notice-]").count() == 4
-    _check(page, axe, lang)
+    at_every_width(page, axe, lang)
     access_key(page, "f")
     page.select_option("#state", "acknowledged")
     submit(page, "form.filters button[type=submit]")
     assert page.locator("#notices tbody tr[id^=notice-]").count() == 1
     assert page.locator("html").get_attribute("lang") == lang  # the filter keeps the language
-    _check(page, axe, lang)
+    at_every_width(page, axe, lang)
 
     page.goto(f"{base}/takedown/targets/{target_id}/notices?lang={lang}")
     assert page.locator("section.card").count() == 4
     assert page.locator("tr[data-outcome]").count() == 2
-    _check(page, axe, lang)
+    at_every_width(page, axe, lang)
     access_key(page, "s")
     submit(page, f"#notice-{notice_ids[1]} form button[type=submit]")
     assert page.url.startswith(f"{base}/takedown/targets/{target_id}/notices")
-    _check(page, axe, lang)
+    at_every_width(page, axe, lang)
 
     page.goto(f"{base}/takedown/figures?lang={lang}")
-    _check(page, axe, lang)
+    at_every_width(page, axe, lang)
     access_key(page, "f")
 
     admin, _password = create_user(database, Role.ADMIN, display_name="Admin")
     browser_login(page, base, database, admin)
     page.goto(f"{base}/admin/partners?lang={lang}")
-    _check(page, axe, lang)
+    at_every_width(page, axe, lang)
     access_key(page, "a")
     page.fill("#p-name", "Example Hotline JP")
     page.fill("#p-country", "J")
@@ -134,28 +133,28 @@ def test_notices_partners_and_figures_work_on_any_screen(
     page.fill("#p-address", "hotline.example/notices")
     submit(page, "form[aria-labelledby=partner-add] button[type=submit]")
     assert page.locator("#partner-errors li").count() == 3  # country, address, secret
-    _check(page, axe, lang)
+    at_every_width(page, axe, lang)
     page.fill("#p-country", "JP")
     page.fill("#p-address", "https://hotline.example/notices")
     page.fill("#p-secret", "a shared secret of sixteen+")
     submit(page, "form[aria-labelledby=partner-add] button[type=submit]")
     assert page.locator("#partners tbody tr[id^=partner-]").count() == 2
-    _check(page, axe, lang)
+    at_every_width(page, axe, lang)
     submit(page, "#partners tbody tr:first-child button[type=submit]")
-    _check(page, axe, lang)
+    at_every_width(page, axe, lang)
 
     # The recipient's page: no login, the token is the proof.
     page.context.clear_cookies()
     token = notifying.ack_token(notice_ids[0])
     page.goto(f"{base}/notices/ack/{notice_ids[0]}/{token}?lang={lang}")
-    _check(page, axe, lang)
+    at_every_width(page, axe, lang)
     page.check("#st-removed")
     submit(page, "main form[method=post] button[type=submit]")
     assert page.locator("#ack-done").count() == 1
-    _check(page, axe, lang)
+    at_every_width(page, axe, lang)
     page.goto(f"{base}/notices/ack/{notice_ids[0]}/not-the-token?lang={lang}")
     assert page.locator("#ack-unknown").count() == 1
-    _check(page, axe, lang)
+    at_every_width(page, axe, lang)
 
     with database.read() as session:
         states = {n.id: n.state for n in session.query(Notice)}

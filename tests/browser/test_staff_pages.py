@@ -10,40 +10,15 @@ Set ``OPSCHUB_DOC_SCREENSHOTS=<dir>`` to also save the screenshots docs/analysts
 
 from __future__ import annotations
 
-import os
-import re
-from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_helpers import axe_source, serious
+from browser_helpers import at_every_width, axe_source
 
 from factories import browser_login, create_user
 from opschub.accounts.permissions import Role
 from opschub.db import Database
 from opschub.intake import service
-
-WIDTHS = (1280, 375)
-# A code is lower-case words joined by underscores (``self_report``); people never read one.
-RAW_CODE = re.compile(r"\b[a-z]+(?:_[a-z]+)+\b")
-SHOTS = os.environ.get("OPSCHUB_DOC_SCREENSHOTS")
-# Short Chinese labels broken over lines ("已收/到"): a label of up to four characters on more
-# than one line, or any short label with one character per line.
-BROKEN_CJK = """() => Array.from(document.querySelectorAll(
-    'th, td, dt, dd, button, label, .badge, a, summary, legend'))
-  .filter(e => e.offsetParent !== null)
-  .filter(e => { const t = e.innerText.trim(); return t.length >= 2 && t.length <= 8
-                 && /^[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]+$/.test(t); })
-  .filter(e => { const tops = new Set();
-                 const walker = document.createTreeWalker(e, NodeFilter.SHOW_TEXT);
-                 for (let n = walker.nextNode(); n; n = walker.nextNode()) {
-                   if (n.parentElement.closest('.visually-hidden')) { continue; }
-                   const range = document.createRange(); range.selectNodeContents(n);
-                   for (const r of range.getClientRects()) { tops.add(Math.round(r.top)); }
-                 }
-                 const t = e.innerText.trim();
-                 return (tops.size > 1 && t.length <= 4) || tops.size >= t.length; })
-  .map(e => e.innerText.trim())"""
 
 
 def _seed(database: Database) -> None:
@@ -79,27 +54,6 @@ def _login(page: Any, base: str, database: Database, role: Role, name: str) -> N
     browser_login(page, base, database, user)
 
 
-def _check(page: Any, axe: str, lang: str, *, codes: bool = True, shot: str | None = None) -> None:
-    """The page as it is now, at every width: accessible, no overflow, no raw code."""
-    for width in WIDTHS:
-        page.set_viewport_size({"width": width, "height": 900})
-        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-        assert overflow <= 0, f"{page.url} at {width} px overflows by {overflow} px"
-        assert serious(page, axe) == [], f"{page.url} at {width} px"
-        if lang.startswith("zh"):
-            assert page.evaluate(BROKEN_CJK) == [], f"{page.url} at {width} px"
-        if codes:
-            text = page.locator("body").inner_text()
-            assert RAW_CODE.findall(text) == [], f"{page.url}: raw codes shown"
-        if SHOTS and shot:
-            Path(SHOTS).mkdir(parents=True, exist_ok=True)
-            name = f"{shot}-{width}.png" if lang == "en" else f"{shot}-{lang}-{width}.png"
-            page.screenshot(path=str(Path(SHOTS) / name))
-    if lang.startswith("zh"):
-        header = page.locator("header").inner_text()
-        assert "Log out" not in header and "Analyst" not in header, header
-
-
 def _staff_shell(page: Any) -> None:
     assert page.locator("header.staff-header").count() == 1
     assert page.locator("header a[href^='/report']").count() == 0  # no public links
@@ -116,7 +70,7 @@ def test_analyst_works_the_queue(page: Any, live_server: tuple[str, Database], l
     _staff_shell(page)
     rows = page.locator("table.queue tbody tr[data-href]")
     assert rows.count() == 4  # three self-reports of one image are one group row
-    _check(page, axe, lang, shot="queue")
+    at_every_width(page, axe, lang, shot="queue")
 
     page.keyboard.press("?")
     assert page.locator("#kbd-help").is_visible()
@@ -143,7 +97,7 @@ def test_analyst_works_the_queue(page: Any, live_server: tuple[str, Database], l
     page.locator("table.queue a.ref").first.click()
     page.wait_for_selector("#change-status")
     _staff_shell(page)
-    _check(page, axe, lang, shot="report")
+    at_every_width(page, axe, lang, shot="report")
     page.select_option("#new-status", "assessing")
     with page.expect_navigation():
         page.click("#save-next")
@@ -161,13 +115,13 @@ def test_administrator_and_auditor_pages(
     page.goto(f"{base}/?lang={lang}")
     assert page.url.startswith(f"{base}/admin/users")
     _staff_shell(page)
-    _check(page, axe, lang)
+    at_every_width(page, axe, lang)
     for path in ("/admin/tokens", "/account", "/admin/jobs", "/hashlists", "/audit"):
         page.goto(f"{base}{path}?lang={lang}")
         _staff_shell(page)
-        _check(page, axe, lang)
+        at_every_width(page, axe, lang)
     page.goto(f"{base}/audit/verify?lang={lang}")
-    _check(page, axe, lang)
+    at_every_width(page, axe, lang)
 
 
 @pytest.mark.parametrize("lang", ["en", "zh-Hans"])
@@ -193,13 +147,13 @@ def test_every_other_role_starts_on_its_own_page(
     page.goto(f"{base}/?lang={lang}")
     assert page.url.startswith(f"{base}{start}")
     _staff_shell(page)
-    _check(page, axe, lang)
+    at_every_width(page, axe, lang)
     # Each role's other main page: hash lists for senior analysts, the vault for police.
     other = {Role.SENIOR_ANALYST: "/hashlists", Role.POLICE_LIAISON: "/evidence"}.get(role)
     if other is not None:
         page.goto(f"{base}{other}?lang={lang}")
         _staff_shell(page)
-        _check(page, axe, lang)
+        at_every_width(page, axe, lang)
         page.goto(f"{base}/?lang={lang}")
     if role is Role.POLICE_LIAISON:  # reads the queue, cannot act on it
         assert page.locator("#bulk fieldset.toolbar").count() == 0

@@ -1525,15 +1525,12 @@ def add_relationship(
         relationship=relationship,
     )
     session.add(row)
-    case.updated_at = utcnow()
-    session.flush()
-    audit.record(
+    _relationship_event(
         session,
-        action="cases.relationship.added",
-        actor=actor,
-        target_type="case",
-        target_id=case.id,
-        details={"relationship": relationship, "people": [first.id, second.id]},
+        actor,
+        case,
+        "added",
+        {"relationship": relationship, "people": [first.id, second.id]},
     )
     return row
 
@@ -1556,17 +1553,12 @@ def change_relationship(
     if before == relationship:
         return row
     row.relationship = relationship
-    case = session.get(Case, row.case_id)
-    assert case is not None
-    case.updated_at = utcnow()
-    session.flush()
-    audit.record(
+    _relationship_event(
         session,
-        action="cases.relationship.changed",
-        actor=actor,
-        target_type="case",
-        target_id=row.case_id,
-        details={
+        actor,
+        _case_of(session, row),
+        "changed",
+        {
             "relationship_before": before,
             "relationship": relationship,
             "people": [row.person_id, row.other_person_id],
@@ -1581,14 +1573,27 @@ def remove_relationship(
     """Remove one of this person's relationships (audited with its kind)."""
     row = _relationship_of(session, actor, case_id, person_id, relationship_id)
     details = {"relationship": row.relationship, "people": [row.person_id, row.other_person_id]}
+    case = _case_of(session, row)
+    session.delete(row)
+    _relationship_event(session, actor, case, "removed", details)
+
+
+def _case_of(session: Session, row: CaseRelationship) -> Case:
     case = session.get(Case, row.case_id)
     assert case is not None
-    session.delete(row)
+    return case
+
+
+def _relationship_event(
+    session: Session, actor: CaseActor, case: Case, what: str, details: dict[str, Any]
+) -> None:
+    """A relationship added, changed or removed: the case is marked changed and the event
+    recorded in the same transaction."""
     case.updated_at = utcnow()
     session.flush()
     audit.record(
         session,
-        action="cases.relationship.removed",
+        action=f"cases.relationship.{what}",
         actor=actor,
         target_type="case",
         target_id=case.id,
